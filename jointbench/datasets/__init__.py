@@ -1,0 +1,1 @@
+"""Datasets shipped with the suite (small, public, offline)."""

@@ -1,0 +1,148 @@
+"""Plots drawn from Ianvs rank CSVs (never from hard-coded numbers); matplotlib, Agg."""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+
+import pandas as pd
+
+_COST = re.compile(r"deferral|cloud share|latency|uplink|downlink|bytes", re.I)
+_QUALITY = re.compile(r"accuracy|agreement|satisfaction|coverage|tokens/s", re.I)
+
+
+def metric_columns(df: pd.DataFrame) -> list[str]:
+    """Metric columns of a rank frame: those between ``algorithm`` and ``paradigm``."""
+    cols = list(df.columns)
+    if "algorithm" not in cols or "paradigm" not in cols:
+        return []
+    return cols[cols.index("algorithm") + 1: cols.index("paradigm")]
+
+
+def hyperparameter_columns(df: pd.DataFrame) -> list[str]:
+    """``<moduletype>-<hp>`` columns whose value varies across rows."""
+    cols = list(df.columns)
+    start = cols.index("paradigm") + 1 if "paradigm" in cols else 0
+    stop = cols.index("time") if "time" in cols else len(cols)
+    return [c for c in cols[start:stop] if "-" in c and df[c].astype(str).nunique() > 1]
+
+
+def latest_runs(df: pd.DataFrame) -> pd.DataFrame:
+    """Keep, per algorithm and hyperparameter setting, the most recent row (all_rank accumulates runs)."""
+    keys = ["algorithm", *[c for c in df.columns if "-" in c and c not in metric_columns(df)]]
+    ordered = df.sort_values("time", kind="stable") if "time" in df.columns else df
+    return ordered.drop_duplicates(subset=keys, keep="last")
+
+
+def _labels(df: pd.DataFrame) -> list[str]:
+    hps = hyperparameter_columns(df)
+    out = []
+    for _, row in df.iterrows():
+        extra = ", ".join(f"{c.split('-', 1)[1]}={row[c]}" for c in hps if pd.notna(row[c]))
+        out.append(f"{row['algorithm']}" + (f" ({extra})" if extra else ""))
+    return out
+
+
+def _pick(metrics: list[str], pattern: re.Pattern[str], exclude: str | None = None) -> str | None:
+    for m in metrics:
+        if m != exclude and pattern.search(m):
+            return m
+    return None
+
+
+def plot_tradeoff(df: pd.DataFrame, path: str, x: str, y: str, title: str) -> str:
+    """Scatter ``y`` against ``x``, one line per algorithm, points labelled by their varying hyperparameters."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    hps = hyperparameter_columns(df)
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    for alg, group in df.groupby("algorithm", sort=False):
+        group = group.dropna(subset=[x, y]).sort_values(x)
+        if group.empty:
+            continue
+        ax.plot(group[x], group[y], marker="o", label=str(alg))
+        for _, row in group.iterrows():
+            note = ", ".join(f"{row[c]}" for c in hps if pd.notna(row[c]) and row["algorithm"] == alg
+                             and group[c].astype(str).nunique() > 1)
+            if note:
+                ax.annotate(note, (row[x], row[y]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_metric_bars(df: pd.DataFrame, path: str, metrics: list[str], title: str) -> str:
+    """One horizontal bar chart per metric, a bar per test case."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = _labels(df)
+    n = len(metrics)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 0.32 * len(df) + 1.6), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        values = pd.to_numeric(df[metric], errors="coerce")
+        ax.barh(range(len(df)), values.fillna(0.0))
+        ax.set_yticks(range(len(df)))
+        ax.set_yticklabels(labels if ax is axes[0][0] else [], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_title(metric, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_rank_file(rank_csv: str, out_dir: str | None = None, x_metric: str | None = None,
+                   y_metric: str | None = None) -> list[str]:
+    """Draw the trade-off and per-metric plots of one ``all_rank.csv``.
+
+    Returns
+    -------
+    list of str
+        Paths of the PNG files written.
+    """
+    job_dir = os.path.dirname(os.path.dirname(os.path.abspath(rank_csv)))
+    job = os.path.basename(job_dir)
+    out_dir = out_dir or os.path.join(job_dir, "plots")
+    os.makedirs(out_dir, exist_ok=True)
+    df = latest_runs(pd.read_csv(rank_csv, index_col=0))
+    metrics = metric_columns(df)
+    if not metrics or df.empty:
+        return []
+    for m in metrics:
+        df[m] = pd.to_numeric(df[m], errors="coerce")
+    written = [plot_metric_bars(df, os.path.join(out_dir, f"{job}_metrics.png"), metrics, job)]
+    x = x_metric or _pick(metrics, _COST)
+    y = y_metric or _pick(metrics, _QUALITY, exclude=x)
+    for name, given in (("x", x_metric), ("y", y_metric)):
+        if given is not None and given not in metrics:
+            raise ValueError(f"--{name} {given!r} is not a metric of {rank_csv}. Metrics: {', '.join(metrics)}")
+    if x and y and x != y:
+        safe = re.sub(r"[^A-Za-z0-9]+", "_", f"{y}_vs_{x}").strip("_").lower()
+        written.append(plot_tradeoff(df, os.path.join(out_dir, f"{job}_{safe}.png"), x, y, job))
+    return written
+
+
+def plot_workspace(path: str, out_dir: str | None = None, x_metric: str | None = None,
+                   y_metric: str | None = None) -> list[str]:
+    """Plot every ``rank/all_rank.csv`` under ``path`` (a workspace or a job folder)."""
+    files = sorted(set(glob.glob(os.path.join(path, "rank", "all_rank.csv"))
+                       + glob.glob(os.path.join(path, "**", "rank", "all_rank.csv"), recursive=True)))
+    written: list[str] = []
+    for f in files:
+        written += plot_rank_file(f, out_dir, x_metric, y_metric)
+    return written

@@ -1,0 +1,43 @@
+"""Ianvs edge model of the TeleQnA cascade: replays Qwen2-1.5B's cached answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jointbench.cascade.replay import CachedAnswerModel
+from jointbench.datasets.teleqna import data_file
+from jointbench.ianvs_compat import prepare_edge_environment
+from jointbench.registry import ClassFactory, ClassType
+
+__all__ = ["TeleQnACachedEdgeModel"]
+
+
+@ClassFactory.register(ClassType.GENERAL, alias="TeleQnACachedEdgeModel")
+class TeleQnACachedEdgeModel:
+    """Edge side of the cascade.
+
+    Parameters
+    ----------
+    n_options : int
+        4 or 5 (which TeleQnA subset the test set was built from).
+    run_edge : bool
+        False makes a cloud-only system: the edge computes nothing and the HEM defers.
+    data_file_path : str, optional
+        A regenerated ``.npz`` instead of the shipped tensors.
+    """
+
+    def __init__(self, n_options: int = 4, run_edge: bool = True, data_file_path: str | None = None) -> None:
+        self.model = CachedAnswerModel("edge", n_options, data_file_path)
+        self.run_edge = bool(run_edge)
+        prepare_edge_environment(data_file_path or data_file(n_options))
+
+    def load(self, model_url: str | None = None, **kwargs: Any) -> None:
+        """Called by sedna with ``model_path``; the table is already loaded."""
+
+    def predict(self, data: Any, **kwargs: Any) -> dict[str, Any]:
+        """Answer one question; returns a :class:`jointbench.records.SampleRecord` dict."""
+        record = self.model.answer(data)
+        if not self.run_edge:
+            record.prediction = None
+            record.extras = {"confidence": None, "skipped": True}
+        return record.to_dict()
