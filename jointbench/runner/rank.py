@@ -8,6 +8,7 @@ the metric columns keep the testenv's order, and sorting is stable.
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +77,9 @@ class RankWriter:
 
     def all_frame(self) -> pd.DataFrame:
         """History plus this run's rows, sorted by ``rank.sort_by``."""
-        frame = self._new_frame()
+        # Round-trip through CSV so this run's rows have the types rows read back from
+        # history have (Ianvs compares "0.5" with 0.5 and keeps duplicates).
+        frame = pd.read_csv(io.StringIO(self._new_frame().to_csv(index=False)))
         if self._history is not None and len(self._history):
             frame = pd.concat([self._history, frame], ignore_index=True)
         keys = [m for m, _ in self.rank.sort_by if m in frame.columns]
