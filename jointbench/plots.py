@@ -8,7 +8,6 @@ import re
 
 import pandas as pd
 
-_COST = re.compile(r"deferral|cloud share|latency|uplink|downlink|bytes", re.I)
 _QUALITY = re.compile(r"accuracy|agreement|satisfaction|coverage|tokens/s", re.I)
 
 
@@ -51,30 +50,49 @@ def _pick(metrics: list[str], pattern: re.Pattern[str], exclude: str | None = No
     return None
 
 
+def _series(df: pd.DataFrame) -> tuple[list[str], str | None]:
+    """Columns that split rows into lines (algorithm + fixed settings) and the swept hyperparameter."""
+    hps = hyperparameter_columns(df)
+    swept = max(hps, key=lambda c: df[c].astype(str).nunique()) if hps else None
+    return ["algorithm", *[c for c in hps if c != swept]], swept
+
+
+def _cost_metrics(metrics: list[str]) -> list[str]:
+    """One cost metric per family (routing, latency, bytes), in column order."""
+    chosen: dict[str, str] = {}
+    for m in metrics:
+        for family, pattern in (("routing", r"deferral|cloud share"), ("latency", r"latency"),
+                                ("bytes", r"uplink|downlink|bytes")):
+            if family not in chosen and re.search(pattern, m, re.I):
+                chosen[family] = m
+    return list(chosen.values())
+
+
 def plot_tradeoff(df: pd.DataFrame, path: str, x: str, y: str, title: str) -> str:
-    """Scatter ``y`` against ``x``, one line per algorithm, points labelled by their varying hyperparameters."""
+    """Scatter ``y`` against ``x``: one line per algorithm and fixed setting, points labelled by the swept value."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    hps = hyperparameter_columns(df)
+    keys, swept = _series(df)
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    for alg, group in df.groupby("algorithm", sort=False):
+    for name, group in df.groupby(keys, sort=False, dropna=False):
         group = group.dropna(subset=[x, y]).sort_values(x)
         if group.empty:
             continue
-        ax.plot(group[x], group[y], marker="o", label=str(alg))
-        for _, row in group.iterrows():
-            note = ", ".join(f"{row[c]}" for c in hps if pd.notna(row[c]) and row["algorithm"] == alg
-                             and group[c].astype(str).nunique() > 1)
-            if note:
-                ax.annotate(note, (row[x], row[y]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        parts = name if isinstance(name, tuple) else (name,)
+        label = " / ".join(str(p) for p in parts if pd.notna(p))
+        ax.plot(group[x], group[y], marker="o", label=label)
+        if swept is not None and len(group) > 1:
+            for _, row in group.iterrows():
+                ax.annotate(f"{row[swept]}", (row[x], row[y]), textcoords="offset points", xytext=(4, 4),
+                            fontsize=7)
     ax.set_xlabel(x)
     ax.set_ylabel(y)
-    ax.set_title(title)
+    ax.set_title(title + (f"  (labels: {swept.split('-', 1)[1]})" if swept else ""))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -126,14 +144,15 @@ def plot_rank_file(rank_csv: str, out_dir: str | None = None, x_metric: str | No
     for m in metrics:
         df[m] = pd.to_numeric(df[m], errors="coerce")
     written = [plot_metric_bars(df, os.path.join(out_dir, f"{job}_metrics.png"), metrics, job)]
-    x = x_metric or _pick(metrics, _COST)
-    y = y_metric or _pick(metrics, _QUALITY, exclude=x)
     for name, given in (("x", x_metric), ("y", y_metric)):
         if given is not None and given not in metrics:
             raise ValueError(f"--{name} {given!r} is not a metric of {rank_csv}. Metrics: {', '.join(metrics)}")
-    if x and y and x != y:
-        safe = re.sub(r"[^A-Za-z0-9]+", "_", f"{y}_vs_{x}").strip("_").lower()
-        written.append(plot_tradeoff(df, os.path.join(out_dir, f"{job}_{safe}.png"), x, y, job))
+    y = y_metric or _pick(metrics, _QUALITY)
+    xs = [x_metric] if x_metric else _cost_metrics(metrics)
+    for x in xs:
+        if y and x != y:
+            safe = re.sub(r"[^A-Za-z0-9]+", "_", f"{y}_vs_{x}").strip("_").lower()
+            written.append(plot_tradeoff(df, os.path.join(out_dir, f"{job}_{safe}.png"), x, y, job))
     return written
 
 

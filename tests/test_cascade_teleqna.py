@@ -64,6 +64,8 @@ def test_example_job_matches_closed_form(monkeypatch, tmp_path):
     d = load_teleqna(4)
     cloud_acc = 100 * float((d.cloud_probs.argmax(1) == d.answer).mean())
     edge_acc = 100 * float((d.edge_probs.argmax(1) == d.answer).mean())
+    # accuracy and deferral do not depend on the network profile: take one profile's rows
+    df = df[df["cloudmodel-network_profile"].isin(["lan"]) | (df["algorithm"] == "edge-only")]
     by_alg = df.set_index("algorithm")
     assert by_alg.loc["cloud-only", "Accuracy (%)"] == pytest.approx(cloud_acc, abs=1e-9)
     assert by_alg.loc["cloud-only", "Deferral rate (%)"] == 100.0
@@ -76,3 +78,35 @@ def test_example_job_matches_closed_form(monkeypatch, tmp_path):
     # deferral grows with the threshold; every threshold row lies between edge-only and cloud-only deferral
     assert np.all(np.diff(rows["Deferral rate (%)"]) >= 0)
     assert rows["Accuracy (%)"].min() >= edge_acc
+
+
+def test_example_latency_and_uplink_follow_the_cost_model(monkeypatch, tmp_path):
+    from jointbench.cascade.costs import BYTES_PER_TOKEN, approx_tokens, generation_ms
+    from jointbench.netsim import Link, hardware_profile, link_config_from_hyperparameters
+
+    monkeypatch.chdir(REPO)
+    job = REPO / "examples" / "teleqna-cascade" / "benchmarkingjob.yaml"
+    tmp_job = tmp_path / "job.yaml"
+    tmp_job.write_text(job.read_text().replace('workspace: "./workspace"', f'workspace: "{tmp_path}/ws"'))
+    assert not run_job(str(tmp_job), progress=False, out=open(os.devnull, "w")).failures
+    df = pd.read_csv(tmp_path / "ws" / "teleqna_cascade" / "rank" / "all_rank.csv")
+    d = load_teleqna(4)
+    prompt_tokens = np.array([approx_tokens(str(p)) for p in d.prompts])
+    edge = hardware_profile("edge-orin-qwen2-1.5b")
+    edge_ms = np.array([generation_ms(edge, n, 4) for n in prompt_tokens])
+    row = df[df["algorithm"] == "edge-only"].iloc[0]
+    assert row["Latency P50 (ms)"] == pytest.approx(np.percentile(edge_ms, 50))
+    assert row["Uplink (KB/query)"] == 0.0
+
+    cloud = hardware_profile("cloud-gpu-7b")
+    cloud_ms = np.array([generation_ms(cloud, n, 4) for n in prompt_tokens])
+    lan_link = Link(link_config_from_hyperparameters({"network_profile": "lan"}))
+    wire_up = np.array([lan_link.wire_bytes(len(str(p).encode()))[0] for p in d.prompts])
+    by_profile = df[df["algorithm"] == "cloud-only"].set_index("cloudmodel-network_profile")
+    assert by_profile.loc["lan", "Uplink (KB/query)"] == pytest.approx(wire_up.mean() / 1000)
+    p50 = by_profile["Latency P50 (ms)"]
+    # network time adds to the cloud's compute, and grows with the profile's RTT
+    assert p50["lan"] >= np.percentile(cloud_ms, 50) and p50["lan"] < p50["4g"] < p50["satellite"]
+    rtt = {k: link_config_from_hyperparameters({"network_profile": k}).rtt_ms for k in ("lan", "4g", "satellite")}
+    assert p50["satellite"] - p50["lan"] == pytest.approx(rtt["satellite"] - rtt["lan"], rel=0.1)
+    assert int(4 * BYTES_PER_TOKEN) == 16

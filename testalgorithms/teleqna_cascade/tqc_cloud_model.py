@@ -1,9 +1,10 @@
-"""Ianvs cloud model of the TeleQnA cascade: replays Qwen2-7B's cached answers."""
+"""Ianvs cloud model of the TeleQnA cascade: replays Qwen2-7B's cached answers over a simulated link."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from jointbench.cascade.costs import cloud_cost_from_hyperparameters
 from jointbench.cascade.replay import CachedAnswerModel
 from jointbench.registry import ClassFactory, ClassType
 
@@ -18,13 +19,29 @@ class TeleQnACachedCloudModel:
     ----------
     n_options : int
         4 or 5.
+    cloud_hardware : str
+        Hardware profile pricing the cloud's prefill and decode.
+    answer_tokens : int
+        Tokens the cloud generates and sends back.
+    query_interval_ms : float
+        Virtual time between query arrivals (matters for time-varying network traces).
     data_file_path : str, optional
         A regenerated ``.npz`` instead of the shipped tensors.
+    **network
+        ``network_profile`` and any ``network_*`` key of ``configs/network_profiles.yaml``.
     """
 
-    def __init__(self, n_options: int = 4, data_file_path: str | None = None) -> None:
+    def __init__(self, n_options: int = 4, cloud_hardware: str = "cloud-gpu-7b", answer_tokens: int = 4,
+                 query_interval_ms: float = 1000.0, data_file_path: str | None = None, **network: Any) -> None:
+        unknown = [k for k in network if not k.startswith("network_")]
+        if unknown:
+            raise TypeError(f"TeleQnACachedCloudModel got unknown hyperparameter(s) {unknown}")
         self.model = CachedAnswerModel("cloud", n_options, data_file_path)
+        self.cost = cloud_cost_from_hyperparameters(network, cloud_hardware, answer_tokens, query_interval_ms)
 
     def inference(self, data: Any, **kwargs: Any) -> dict[str, Any]:
-        """Answer one deferred question; returns a record dict."""
-        return self.model.answer(data).to_dict()
+        """Answer one deferred question; returns a record dict with its network accounting."""
+        record = self.model.answer(data)
+        for key, value in self.cost.record_fields(str(data["prompt"]), int(data.get("index", 0))).items():
+            setattr(record, key, value)
+        return record.to_dict()

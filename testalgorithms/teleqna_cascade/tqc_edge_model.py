@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from jointbench.cascade.costs import EdgeCost
 from jointbench.cascade.replay import CachedAnswerModel
 from jointbench.datasets.teleqna import data_file
 from jointbench.ianvs_compat import prepare_edge_environment
+from jointbench.netsim import hardware_profile
 from jointbench.registry import ClassFactory, ClassType
 
 __all__ = ["TeleQnACachedEdgeModel"]
@@ -22,13 +24,19 @@ class TeleQnACachedEdgeModel:
         4 or 5 (which TeleQnA subset the test set was built from).
     run_edge : bool
         False makes a cloud-only system: the edge computes nothing and the HEM defers.
+    edge_hardware : str
+        Hardware profile pricing the edge's prefill and decode (``configs/hardware_profiles.yaml``).
+    answer_tokens : int
+        Tokens generated per answer.
     data_file_path : str, optional
         A regenerated ``.npz`` instead of the shipped tensors.
     """
 
-    def __init__(self, n_options: int = 4, run_edge: bool = True, data_file_path: str | None = None) -> None:
+    def __init__(self, n_options: int = 4, run_edge: bool = True, edge_hardware: str = "edge-orin-qwen2-1.5b",
+                 answer_tokens: int = 4, data_file_path: str | None = None) -> None:
         self.model = CachedAnswerModel("edge", n_options, data_file_path)
         self.run_edge = bool(run_edge)
+        self.cost = EdgeCost(hardware_profile(edge_hardware), int(answer_tokens))
         prepare_edge_environment(data_file_path or data_file(n_options))
 
     def load(self, model_url: str | None = None, **kwargs: Any) -> None:
@@ -40,4 +48,8 @@ class TeleQnACachedEdgeModel:
         if not self.run_edge:
             record.prediction = None
             record.extras = {"confidence": None, "skipped": True}
+            record.latency_ms = record.edge_compute_ms = 0.0
+            return record.to_dict()
+        for key, value in self.cost.record_fields(str(data["prompt"])).items():
+            setattr(record, key, value)
         return record.to_dict()
