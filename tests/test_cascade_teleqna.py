@@ -51,16 +51,25 @@ def test_shipped_npz_matches_shared_source():
         np.testing.assert_array_equal(d.answer[valid], gold.argmax(1)[valid])
 
 
-def test_example_job_matches_closed_form(monkeypatch, tmp_path):
-    monkeypatch.chdir(REPO)
-    monkeypatch.setenv("JOINTBENCH_TEST", "1")
+@pytest.fixture(scope="module")
+def example_rank(tmp_path_factory) -> pd.DataFrame:
+    """all_rank.csv of the example job, run once from the repository root into a temporary workspace."""
+    tmp = tmp_path_factory.mktemp("cascade")
     job = REPO / "examples" / "teleqna-cascade" / "benchmarkingjob.yaml"
-    text = job.read_text().replace('workspace: "./workspace"', f'workspace: "{tmp_path}/ws"')
-    tmp_job = tmp_path / "job.yaml"
-    tmp_job.write_text(text)
-    outcome = run_job(str(tmp_job), progress=False, out=open(os.devnull, "w"))
+    tmp_job = tmp / "job.yaml"
+    tmp_job.write_text(job.read_text().replace('workspace: "./workspace"', f'workspace: "{tmp}/ws"'))
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    try:
+        outcome = run_job(str(tmp_job), progress=False, out=open(os.devnull, "w"))
+    finally:
+        os.chdir(cwd)
     assert not outcome.failures
-    df = pd.read_csv(tmp_path / "ws" / "teleqna_cascade" / "rank" / "all_rank.csv")
+    return pd.read_csv(tmp / "ws" / "teleqna_cascade" / "rank" / "all_rank.csv")
+
+
+def test_example_job_matches_closed_form(example_rank):
+    df = example_rank
     d = load_teleqna(4)
     cloud_acc = 100 * float((d.cloud_probs.argmax(1) == d.answer).mean())
     edge_acc = 100 * float((d.edge_probs.argmax(1) == d.answer).mean())
@@ -80,16 +89,11 @@ def test_example_job_matches_closed_form(monkeypatch, tmp_path):
     assert rows["Accuracy (%)"].min() >= edge_acc
 
 
-def test_example_latency_and_uplink_follow_the_cost_model(monkeypatch, tmp_path):
-    from jointbench.cascade.costs import BYTES_PER_TOKEN, approx_tokens, generation_ms
+def test_example_latency_and_uplink_follow_the_cost_model(example_rank):
+    from jointbench.cascade.costs import approx_tokens, generation_ms
     from jointbench.netsim import Link, hardware_profile, link_config_from_hyperparameters
 
-    monkeypatch.chdir(REPO)
-    job = REPO / "examples" / "teleqna-cascade" / "benchmarkingjob.yaml"
-    tmp_job = tmp_path / "job.yaml"
-    tmp_job.write_text(job.read_text().replace('workspace: "./workspace"', f'workspace: "{tmp_path}/ws"'))
-    assert not run_job(str(tmp_job), progress=False, out=open(os.devnull, "w")).failures
-    df = pd.read_csv(tmp_path / "ws" / "teleqna_cascade" / "rank" / "all_rank.csv")
+    df = example_rank
     d = load_teleqna(4)
     prompt_tokens = np.array([approx_tokens(str(p)) for p in d.prompts])
     edge = hardware_profile("edge-orin-qwen2-1.5b")
@@ -109,4 +113,3 @@ def test_example_latency_and_uplink_follow_the_cost_model(monkeypatch, tmp_path)
     assert p50["lan"] >= np.percentile(cloud_ms, 50) and p50["lan"] < p50["4g"] < p50["satellite"]
     rtt = {k: link_config_from_hyperparameters({"network_profile": k}).rtt_ms for k in ("lan", "4g", "satellite")}
     assert p50["satellite"] - p50["lan"] == pytest.approx(rtt["satellite"] - rtt["lan"], rel=0.1)
-    assert int(4 * BYTES_PER_TOKEN) == 16
