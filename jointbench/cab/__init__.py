@@ -1,0 +1,44 @@
+"""CAb: conformal alignment-based edge-cloud cascading (Huang et al., arXiv 2510.17543).
+
+Re-implemented from the paper's description (the authors' code has no licence).
+
+Modules, one job each:
+
+* :mod:`~jointbench.cab.sets` -- highest-mass sets, split CP, randomized localized CP.
+* :mod:`~jointbench.cab.satisfaction` -- cloud-referenced alignment score C*(x).
+* :mod:`~jointbench.cab.selection` -- satisfaction predictor, conformal p-values, BH.
+* :mod:`~jointbench.cab.selector` -- :class:`CabSelector`, the fitted object for Ianvs.
+* :mod:`~jointbench.cab.baselines` -- confidence-based deferral, edge-only, cloud-only.
+* :mod:`~jointbench.cab.metrics` -- DR, SR, NI, coverage, accuracy per trial.
+* :mod:`~jointbench.cab.experiment` -- seeded trials vectorised across trials.
+* :mod:`~jointbench.cab.options` -- faithful vs clean treatment of the authors' quirks.
+* :mod:`~jointbench.cab.reference` -- cloud reference rows and label sampling.
+* :mod:`~jointbench.cab.embeddings` -- cached MiniLM prompt embeddings for LCP.
+* :mod:`~jointbench.cab.data` -- :class:`CascadeData` and the TeleQnA loader.
+"""
+
+from __future__ import annotations
+
+from jointbench.cab.baselines import ConfidenceDeferral
+from jointbench.cab.data import CascadeData, load_teleqna
+from jointbench.cab.experiment import run_experiment, run_trials
+from jointbench.cab.options import CabOptions
+from jointbench.cab.selection import benjamini_hochberg, conformal_pvalues
+from jointbench.cab.selector import CabSelector, ReferenceSplit
+from jointbench.cab.sets import LocalizedCP, SplitCP, hms_mask
+
+__all__ = [
+    "CabOptions",
+    "CabSelector",
+    "CascadeData",
+    "ConfidenceDeferral",
+    "LocalizedCP",
+    "ReferenceSplit",
+    "SplitCP",
+    "benjamini_hochberg",
+    "conformal_pvalues",
+    "hms_mask",
+    "load_teleqna",
+    "run_experiment",
+    "run_trials",
+]
