@@ -16,6 +16,7 @@ from typing import Any
 from jointbench.netsim.jitter import JITTER_DISTS
 from jointbench.netsim.trace_specs import TraceSpec, parse_trace_spec
 from jointbench.netsim.traces import LinkState
+from jointbench.netsim.validate import as_number
 
 # hyperparameter key -> LinkConfig field
 KEY_TO_FIELD: dict[str, str] = {
@@ -127,20 +128,8 @@ class LinkConfig:
         return out
 
 
-def _number(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError(f"{key}={value!r}: expected a number")
-    try:
-        x = float(value)
-    except ValueError:
-        raise ValueError(f"{key}={value!r}: expected a number") from None
-    if math.isnan(x):
-        raise ValueError(f"{key}={value!r}: must not be NaN")
-    return x
-
-
 def _integer(key: str, value: Any) -> int:
-    x = _number(key, value)
+    x = as_number(key, value)
     if not math.isfinite(x) or x != int(x):
         raise ValueError(f"{key}={value!r}: expected an integer")
     return int(x)
@@ -157,7 +146,7 @@ def _coerce(key: str, value: Any) -> Any:
         return value
     if name in ("mss_bytes", "header_bytes", "framing_bytes", "seed"):
         return _integer(key, value)
-    return _number(key, value)
+    return as_number(key, value)
 
 
 def _validate(cfg: LinkConfig) -> None:

@@ -23,17 +23,13 @@ from jointbench.netsim.traces import (
     StepTrace,
     Trace,
 )
+from jointbench.netsim.validate import as_number
 
 def _num(
     key: str, value: Any, *, minimum: float = 0.0, strict: bool = False, allow_inf: bool = False
 ) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError(f"{key}={value!r}: expected a number")
-    try:
-        x = float(value)
-    except ValueError:
-        raise ValueError(f"{key}={value!r}: expected a number") from None
-    if math.isnan(x) or (math.isinf(x) and not allow_inf):
+    x = as_number(key, value)
+    if math.isinf(x) and not allow_inf:
         raise ValueError(f"{key}={value!r}: must be finite")
     if x < minimum or (strict and x == minimum):
         op = ">" if strict else ">="
