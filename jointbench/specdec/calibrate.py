@@ -1,0 +1,157 @@
+"""Measure the compute costs a virtual clock needs: t_prefill(n), t_draft, t_verify(K).
+
+On a CPU the verify pass is not constant in ``K`` (methods-llm.md §0.4), so it is
+profiled per ``K``. Numbers are medians of repeated ``time.perf_counter`` runs on
+this machine, under whatever ``torch.get_num_threads()`` is set to; a hardware
+profile for a slower edge or a faster cloud can rescale them.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from jointbench.specdec.lm import CachedLM
+
+
+@dataclass
+class Calibration:
+    """Measured compute times (ms) of one target/draft pair on this machine.
+
+    Attributes
+    ----------
+    prefill_target_ms, prefill_draft_ms : dict of int to float
+        Prompt length ``n`` (tokens) -> time to prefill ``n`` tokens from an empty cache.
+    draft_ms : float
+        One draft decoding step (one token in, next-token logits out).
+    verify_ms : dict of int to float
+        ``K`` -> one target pass over ``K + 1`` tokens (last committed + K drafts).
+        ``verify_ms[0]`` is one target decoding step (cloud-only cost per token).
+    context_len : int
+        Cached tokens before each draft/verify measurement.
+    threads : int
+        ``torch.get_num_threads()`` during the measurement.
+    repeats : int
+    """
+
+    prefill_target_ms: dict[int, float]
+    prefill_draft_ms: dict[int, float]
+    draft_ms: float
+    verify_ms: dict[int, float]
+    context_len: int
+    threads: int
+    repeats: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain ``dict`` (JSON keys become strings when dumped)."""
+        return asdict(self)
+
+    def verify_at(self, k: int) -> float:
+        """``t_verify(K)`` (ms), linearly inter/extrapolated between measured ``K``."""
+        return _interp(self.verify_ms, k)
+
+    def prefill_at(self, role: str, n: int) -> float:
+        """``t_prefill(n)`` (ms) for ``role`` in {"target", "draft"}, interpolated."""
+        table = self.prefill_target_ms if role == "target" else self.prefill_draft_ms
+        return _interp(table, n)
+
+
+def _interp(table: dict[int, float], x: int) -> float:
+    xs = sorted(table)
+    if x in table:
+        return table[x]
+    if len(xs) == 1:
+        return table[xs[0]]
+    ys = [table[v] for v in xs]
+    if x < xs[0] or x > xs[-1]:
+        lo, hi = (0, 1) if x < xs[0] else (-2, -1)
+        slope = (ys[hi] - ys[lo]) / (xs[hi] - xs[lo])
+        return max(0.0, ys[lo] + slope * (x - xs[lo]))
+    return float(np.interp(x, xs, ys))
+
+
+def _median_ms(fn: Callable[[], None], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return statistics.median(times)
+
+
+def calibrate(
+    target: Any,
+    draft: Any,
+    prompt_lens: Sequence[int] = (16, 64, 256),
+    ks: Sequence[int] = (0, 1, 2, 3, 4, 5, 6, 8),
+    context_len: int = 64,
+    repeats: int = 5,
+    seed: int = 0,
+) -> Calibration:
+    """Profile prefill, draft-step and verify-pass costs of a pair.
+
+    Parameters
+    ----------
+    target, draft : transformers.PreTrainedModel
+        The pair, as the engine will run it.
+    prompt_lens : sequence of int
+        Prompt lengths (tokens) for ``t_prefill(n)``.
+    ks : sequence of int
+        Draft lengths for ``t_verify(K)`` (a pass over ``K + 1`` tokens).
+    context_len : int
+        Tokens already cached when draft steps and verify passes are timed.
+    repeats : int
+        Timed runs per point (after one warm-up); the median is kept.
+    seed : int
+        Seeds the random token ids (content does not change dense compute).
+    """
+    vocab = int(target.config.vocab_size)
+    gen = torch.Generator().manual_seed(seed)
+    longest = max([*prompt_lens, context_len + max(ks) + 1])
+    ids = torch.randint(0, vocab, (longest,), generator=gen).tolist()
+    target_lm, draft_lm = CachedLM(target), CachedLM(draft)
+
+    def prefill_table(lm: CachedLM) -> dict[int, float]:
+        table = {}
+        for n in prompt_lens:
+            lm.prefill(ids[:n])  # warm-up
+            table[int(n)] = _median_ms(lambda: lm.prefill(ids[:n]), repeats)
+        return table
+
+    prefill_target = prefill_table(target_lm)
+    prefill_draft = prefill_table(draft_lm)
+
+    draft_lm.prefill(ids[:context_len])
+
+    def draft_step() -> None:
+        draft_lm.forward(ids[context_len : context_len + 1], 1)
+        draft_lm.crop(context_len)
+
+    draft_step()
+    draft_ms = _median_ms(draft_step, repeats)
+
+    target_lm.prefill(ids[:context_len])
+    verify = {}
+    for k in ks:
+
+        def verify_pass(k: int = k) -> None:
+            target_lm.forward(ids[context_len : context_len + k + 1], k + 1)
+            target_lm.crop(context_len)
+
+        verify_pass()
+        verify[int(k)] = _median_ms(verify_pass, repeats)
+
+    return Calibration(
+        prefill_target_ms=prefill_target,
+        prefill_draft_ms=prefill_draft,
+        draft_ms=draft_ms,
+        verify_ms=verify,
+        context_len=context_len,
+        threads=torch.get_num_threads(),
+        repeats=repeats,
+    )
