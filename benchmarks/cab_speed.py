@@ -20,7 +20,7 @@ if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > 2:
 import importlib.util  # noqa: E402
 import time  # noqa: E402
 
-from jointbench.cab.data import load_teleqna  # noqa: E402
+from jointbench.cab.data import load_cascade_data  # noqa: E402
 from jointbench.cab.experiment import run_trials  # noqa: E402
 
 
@@ -31,7 +31,7 @@ def _timed(data, **kw):  # noqa: ANN001, ANN202
 
 
 def main() -> None:
-    data = load_teleqna(4)
+    data = load_cascade_data(4)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
     print(f"TeleQnA 4-option, CAb with split-CP edge sets, alpha=0.2, delta=0.25, "
           f"200 trials, {cores} cores")

@@ -14,7 +14,7 @@ import argparse
 import json
 import time
 
-from jointbench.cab.data import load_teleqna
+from jointbench.cab.data import load_cascade_data
 from jointbench.cab.report import format_markdown, headline_rows
 
 
@@ -34,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     sigma = args.sigma if args.sigma in ("auto", "paper") else float(args.sigma)
 
-    data = load_teleqna(args.options, embeddings=True)
+    data = load_cascade_data(args.options, embeddings=True)
     start = time.perf_counter()
     rows = headline_rows(
         data, alpha=args.alpha, delta=args.delta, n_trials=args.trials, seed=args.seed,

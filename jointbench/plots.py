@@ -153,6 +153,9 @@ def plot_rank_file(rank_csv: str, out_dir: str | None = None, x_metric: str | No
         if y and x != y:
             safe = re.sub(r"[^A-Za-z0-9]+", "_", f"{y}_vs_{x}").strip("_").lower()
             written.append(plot_tradeoff(df, os.path.join(out_dir, f"{job}_{safe}.png"), x, y, job))
+    from jointbench.cab.plots import plot_cab_rank  # draws nothing unless the CSV has CAb metrics
+
+    written += plot_cab_rank(df, out_dir, job)
     return written
 
 

@@ -10,17 +10,23 @@ Modules, one job each:
 * :mod:`~jointbench.cab.selector` -- :class:`CabSelector`, the fitted object for Ianvs.
 * :mod:`~jointbench.cab.baselines` -- confidence-based deferral, edge-only, cloud-only.
 * :mod:`~jointbench.cab.metrics` -- DR, SR, NI, coverage, accuracy per trial.
-* :mod:`~jointbench.cab.experiment` -- seeded trials vectorised across trials.
+* :mod:`~jointbench.cab.trials` -- seeded trials and edge sets, vectorised across trials.
+* :mod:`~jointbench.cab.experiment` -- routing rules and metrics over those trials.
+* :mod:`~jointbench.cab.ianvs_session`, :mod:`~jointbench.cab.ianvs_records` -- the trials as
+  Ianvs samples and their records, for the Ianvs modules.
+* :mod:`~jointbench.cab.live`, :mod:`~jointbench.cab.live_models` -- regenerate the answer tables
+  from real causal LMs.
+* :mod:`~jointbench.cab.plots` -- CAb plots from Ianvs rank CSVs.
 * :mod:`~jointbench.cab.options` -- faithful vs clean treatment of the authors' quirks.
 * :mod:`~jointbench.cab.reference` -- cloud reference rows and label sampling.
 * :mod:`~jointbench.cab.embeddings` -- cached MiniLM prompt embeddings for LCP.
-* :mod:`~jointbench.cab.data` -- :class:`CascadeData` and the TeleQnA loader.
+* :mod:`~jointbench.cab.data` -- :class:`CascadeData` and its TeleQnA loader.
 """
 
 from __future__ import annotations
 
 from jointbench.cab.baselines import ConfidenceDeferral
-from jointbench.cab.data import CascadeData, load_teleqna
+from jointbench.cab.data import CascadeData, load_cascade_data
 from jointbench.cab.experiment import run_experiment, run_trials
 from jointbench.cab.options import CabOptions
 from jointbench.cab.selection import benjamini_hochberg, conformal_pvalues
@@ -38,7 +44,7 @@ __all__ = [
     "benjamini_hochberg",
     "conformal_pvalues",
     "hms_mask",
-    "load_teleqna",
+    "load_cascade_data",
     "run_experiment",
     "run_trials",
 ]

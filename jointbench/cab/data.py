@@ -1,4 +1,4 @@
-"""The arrays CAb needs, and a tiny loader for the converted TeleQnA files."""
+"""The arrays CAb needs, and a loader for the TeleQnA tables of :mod:`jointbench.datasets.teleqna`."""
 
 from __future__ import annotations
 
@@ -7,14 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-TELEQNA_DIR = Path(__file__).resolve().parent.parent / "datasets" / "teleqna"
+from jointbench.datasets.teleqna import data_file
 
 
 def teleqna_path(n_options: int) -> Path:
-    """Path of the converted TeleQnA file with ``n_options`` (4 or 5) options."""
-    if n_options not in (4, 5):
-        raise ValueError(f"TeleQnA has 4- and 5-option files, not {n_options}.")
-    return TELEQNA_DIR / f"teleqna_{n_options}opt.npz"
+    """Path of the shipped TeleQnA file with ``n_options`` (4 or 5) options."""
+    return Path(data_file(n_options))
 
 
 @dataclass(frozen=True)
@@ -85,8 +83,8 @@ class CascadeData:
             ``question_ids`` and optionally ``prompts``.
         embeddings : str, Path, bool or None
             ``True`` loads the cached MiniLM embeddings of this file
-            (``jointbench/cab/<stem>_minilm.npz``); a path loads that file;
-            None/False loads none.
+            (``<stem>_minilm.npz`` beside it, else ``jointbench/cab/<stem>_minilm.npz``);
+            a path loads that file; None/False loads none.
             Cached embeddings are checked against ``question_ids``.
         """
         path = Path(path)
@@ -94,9 +92,9 @@ class CascadeData:
             arrays = {key: z[key] for key in z.files}
         emb = None
         if embeddings:
-            from jointbench.cab.embeddings import embeddings_path, load_embeddings
+            from jointbench.cab.embeddings import find_embeddings, load_embeddings
 
-            emb_path = embeddings_path(path) if embeddings is True else Path(embeddings)
+            emb_path = find_embeddings(path) if embeddings is True else Path(embeddings)
             emb = load_embeddings(emb_path, arrays["question_ids"])
         return cls(
             edge_probs=arrays["edge_probs"],
@@ -110,6 +108,18 @@ class CascadeData:
         )
 
 
-def load_teleqna(n_options: int = 4, *, embeddings: bool = False) -> CascadeData:
-    """Load TeleQnA (Qwen2-1.5B edge, Qwen2-7B cloud) with 4 or 5 options."""
-    return CascadeData.from_npz(teleqna_path(n_options), embeddings=embeddings)
+def load_cascade_data(
+    n_options: int = 4, *, path: str | Path | None = None, embeddings: str | Path | bool = False
+) -> CascadeData:
+    """TeleQnA (Qwen2-1.5B edge, Qwen2-7B cloud) as :class:`CascadeData`.
+
+    Parameters
+    ----------
+    n_options : int
+        4 or 5: which shipped table to load when ``path`` is None.
+    path : str or Path, optional
+        A regenerated table with the same arrays (e.g. from :mod:`jointbench.cab.live`).
+    embeddings : bool, str or Path
+        See :meth:`CascadeData.from_npz`.
+    """
+    return CascadeData.from_npz(path or teleqna_path(n_options), embeddings=embeddings)

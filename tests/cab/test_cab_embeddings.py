@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointbench.cab.data import load_teleqna, teleqna_path
+from jointbench.cab.data import load_cascade_data, teleqna_path
 from jointbench.cab.embeddings import embeddings_path, load_embeddings, save_embeddings
 
 
 @pytest.mark.parametrize("k", [4, 5])
 def test_cache_matches_dataset(k: int) -> None:
-    data = load_teleqna(k, embeddings=True)
+    data = load_cascade_data(k, embeddings=True)
     assert data.embeddings is not None
     assert data.embeddings.shape == (data.n, 384)
     norms = np.linalg.norm(data.embeddings, axis=1)

@@ -5,17 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointbench.cab.data import load_teleqna
-from jointbench.cab.experiment import draw_trials, prepare, run_experiment, trial_streams
+from jointbench.cab.data import load_cascade_data
+from jointbench.cab.experiment import run_experiment
 from jointbench.cab.options import CabOptions
 from jointbench.cab.selector import CabSelector, ReferenceSplit
+from jointbench.cab.trials import draw_trials, prepare, trial_streams
 
 SPLITS = (500, 200, 500, 100)
 
 
 @pytest.fixture(scope="module")
 def teleqna4():
-    return load_teleqna(4, embeddings=True)
+    return load_cascade_data(4, embeddings=True)
 
 
 def _split(data, rows: np.ndarray, labels: np.ndarray | None = None) -> ReferenceSplit:
@@ -73,7 +74,7 @@ def test_selector_decide_interface_and_state(teleqna4) -> None:
 
 
 def test_selector_drops_zero_cloud_rows() -> None:
-    data = load_teleqna(5)
+    data = load_cascade_data(5)
     zero = int(np.flatnonzero(~(data.cloud_probs > 0).any(1))[0])
     rows = np.r_[zero, np.arange(1500, 2100)]
     split = ReferenceSplit(data.edge_probs[rows], data.cloud_probs[rows])

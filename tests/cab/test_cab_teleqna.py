@@ -5,23 +5,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointbench.cab.data import load_teleqna
-from jointbench.cab.experiment import prepare, run_experiment, run_trials
+from jointbench.cab.data import load_cascade_data
+from jointbench.cab.experiment import run_experiment, run_trials
 from jointbench.cab.options import CabOptions
 from jointbench.cab.satisfaction import is_satisfied
 from jointbench.cab.sets import hms_mask
+from jointbench.cab.trials import prepare
 
 DELTAS = (0.1, 0.15, 0.2, 0.25, 0.3)
 
 
 @pytest.fixture(scope="module")
 def teleqna4():
-    return load_teleqna(4)
+    return load_cascade_data(4)
 
 
 @pytest.fixture(scope="module")
 def teleqna5():
-    return load_teleqna(5)
+    return load_cascade_data(5)
 
 
 @pytest.mark.parametrize("mode", ["faithful", "clean"])
@@ -93,7 +94,7 @@ def test_five_option_zero_cloud_row_runs(teleqna5, policy: str, mode: str) -> No
 
 
 def test_localized_cp_on_teleqna(teleqna4) -> None:
-    data = load_teleqna(4, embeddings=True)
+    data = load_cascade_data(4, embeddings=True)
     arms = [("edge_only", "cp"), ("edge_only", "lcp")]
     flat = run_experiment(data, 0.2, 0.25, arms, n_trials=10, seed=0, sigma="paper",
                           mode="faithful")

@@ -1,0 +1,58 @@
+"""Ianvs edge model of the CAb cascade: replays Qwen2-1.5B and builds its prediction set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jointbench.cab.ianvs_records import edge_record, record_dict
+from jointbench.cab.ianvs_session import get_session
+from jointbench.cascade.costs import EdgeCost
+from jointbench.datasets.teleqna import data_file
+from jointbench.ianvs_compat import prepare_edge_environment
+from jointbench.netsim import hardware_profile
+from jointbench.registry import ClassFactory, ClassType
+
+__all__ = ["CAbCachedEdgeModel"]
+
+
+@ClassFactory.register(ClassType.GENERAL, alias="CAbCachedEdgeModel")
+class CAbCachedEdgeModel:
+    """Edge side: top-1 answer plus an HMS / split-CP / localized-CP set.
+
+    The set's threshold is calibrated on the calibration split of the sample's trial.
+    The replayed table is the one the ``CAbTrialProcessor`` chose; sedna's ``model_path``
+    only needs an existing file, so it points at the shipped 4-option table.
+
+    Parameters
+    ----------
+    edge_set : {"hms", "cp", "lcp"}
+    sigma : float, "auto" or "paper"
+        RLCP bandwidth for ``edge_set="lcp"`` (embedding units; "auto" = 0.4 x median distance).
+    run_edge : bool
+        False makes a cloud-only system (no edge answer, the HEM defers).
+    edge_hardware : str
+        Hardware profile pricing prefill and decode (``configs/hardware_profiles.yaml``).
+    answer_tokens : int
+        Tokens generated per answer.
+    """
+
+    def __init__(self, edge_set: str = "cp", sigma: float | str = "auto", run_edge: bool = True,
+                 edge_hardware: str = "edge-orin-qwen2-1.5b", answer_tokens: int = 4) -> None:
+        if edge_set not in ("hms", "cp", "lcp"):
+            raise ValueError(f"edge_set must be hms, cp or lcp, got {edge_set!r}")
+        self.edge_set, self.sigma, self.run_edge = edge_set, sigma, bool(run_edge)
+        self.cost = EdgeCost(hardware_profile(edge_hardware), int(answer_tokens))
+        prepare_edge_environment(data_file(4))
+
+    def load(self, model_url: str | None = None, **kwargs: Any) -> None:
+        """Called by sedna with ``model_path``; the table is loaded by the session."""
+
+    def predict(self, data: Any, **kwargs: Any) -> dict[str, Any]:
+        """Answer one (trial, question) sample; returns a ``SampleRecord`` dict."""
+        record = edge_record(get_session(data), data, self.edge_set, self.sigma, self.run_edge)
+        if self.run_edge:
+            for key, value in self.cost.record_fields(str(data["prompt"])).items():
+                setattr(record, key, value)
+        else:
+            record.latency_ms = record.edge_compute_ms = 0.0
+        return record_dict(record)
