@@ -10,6 +10,13 @@
 - :mod:`.lm` — a model bound to its own KV cache, with rollback.
 - :mod:`.trace` — record a T=0 query once, replay any policy without the models.
 - :mod:`.calibrate` — t_prefill(n), t_draft, t_verify(K) on this machine.
+- :mod:`.compute` — per-stage costs from a cached calibration and hardware profiles.
+- :mod:`.tracestore` — one recorded trace per (pair, prompt, max_new_tokens), cached on disk.
+- :mod:`.timing` — a query's timeline on the virtual clock, per strategy.
+- :mod:`.strategies` — cloud-only, edge-only, co-located and edge-cloud; per-query records.
+- :mod:`.session` — one leaderboard test case (what the Ianvs module wraps).
+- :mod:`.answers` — parse option letters and final numbers out of generated text.
+- :mod:`.leaderboard_plots` — leaderboard plots and the reversal RTT per hardware pair.
 
 Importing this package does not import transformers; loading models does.
 """

@@ -1,0 +1,133 @@
+"""Compute costs of one pair on an edge and a cloud device, for the virtual clock.
+
+A :class:`ComputeModel` answers "how long does this stage take" for every stage a
+strategy schedules: edge prefill and draft steps, cloud prefill, decode steps and
+verify passes, and draft steps run in the cloud (co-located). The numbers come from
+a :class:`~jointbench.specdec.calibrate.Calibration` measured on this machine
+(measured once per pair and cached as JSON), transformed per side by a
+:class:`~jointbench.netsim.HardwareProfile`: a profile with a cost model for a stage
+(``decode_ms_per_token``, ``verify_*``, ``prefill_*``) replaces the measurement, a
+profile without one rescales it by ``scale``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jointbench.netsim import HardwareProfile, hardware_profile
+from jointbench.specdec.calibrate import Calibration, calibrate
+from jointbench.specdec.models import LoadedPair, default_cache_dir
+
+CALIBRATION_KS: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 16)
+CALIBRATION_PROMPT_LENS: tuple[int, ...] = (16, 64, 128, 256)
+
+
+@dataclass(frozen=True)
+class ComputeModel:
+    """Per-stage compute times (ms) of one pair on an edge and a cloud device.
+
+    Parameters
+    ----------
+    calibration : Calibration
+        Measured on this machine.
+    edge, cloud : HardwareProfile
+        Where the draft and the target run (``this-cpu`` keeps the measurement).
+    """
+
+    calibration: Calibration
+    edge: HardwareProfile
+    cloud: HardwareProfile
+
+    def edge_prefill_ms(self, n: int) -> float:
+        """Draft prefill of ``n`` prompt tokens on the edge (ms)."""
+        if self.edge.prefill_base_ms is not None and self.edge.prefill_ms_per_token is not None:
+            return self.edge.prefill_ms(n)
+        return self.edge.scaled_ms(self.calibration.prefill_at("draft", n))
+
+    def draft_ms(self) -> float:
+        """One draft decoding step on the edge (ms); also one edge-only token."""
+        if self.edge.decode_ms_per_token is not None:
+            return self.edge.decode_ms(1)
+        return self.edge.scaled_ms(self.calibration.draft_ms)
+
+    def cloud_draft_ms(self) -> float:
+        """One draft step run in the cloud next to the target (co-located, ms)."""
+        return self.cloud.scaled_ms(self.calibration.draft_ms)
+
+    def cloud_prefill_ms(self, n: int) -> float:
+        """Target prefill of ``n`` prompt tokens in the cloud (ms)."""
+        if self.cloud.prefill_base_ms is not None and self.cloud.prefill_ms_per_token is not None:
+            return self.cloud.prefill_ms(n)
+        return self.cloud.scaled_ms(self.calibration.prefill_at("target", n))
+
+    def decode_ms(self) -> float:
+        """One target decoding step in the cloud (ms)."""
+        if self.cloud.decode_ms_per_token is not None:
+            return self.cloud.decode_ms(1)
+        return self.cloud.scaled_ms(self.calibration.verify_at(0))
+
+    def verify_ms(self, k: int) -> float:
+        """One target pass verifying ``k`` drafted tokens (``k + 1`` inputs, ms)."""
+        if self.cloud.verify_base_ms is not None and self.cloud.verify_ms_per_token is not None:
+            return self.cloud.verify_ms(k)
+        return self.cloud.scaled_ms(self.calibration.verify_at(k))
+
+    def summary(self) -> dict[str, Any]:
+        """The headline numbers (ms) and the profile names, for records and reports."""
+        return {
+            "edge_hardware": self.edge.name,
+            "cloud_hardware": self.cloud.name,
+            "draft_ms": self.draft_ms(),
+            "decode_ms": self.decode_ms(),
+            "verify_ms": {k: self.verify_ms(k) for k in (1, 3, 5, 10, 15)},
+        }
+
+
+def calibration_path(pair_name: str, cache_dir: Path | None = None) -> Path:
+    """JSON file caching the calibration of ``pair_name`` (threads in the name)."""
+    import torch
+
+    root = cache_dir or default_cache_dir()
+    return root / "calibration" / f"{pair_name}-t{torch.get_num_threads()}.json"
+
+
+def calibration_from_dict(data: dict[str, Any]) -> Calibration:
+    """Inverse of :meth:`Calibration.to_dict` after a JSON round trip (int keys restored)."""
+    kw = dict(data)
+    for key in ("prefill_target_ms", "prefill_draft_ms", "verify_ms"):
+        kw[key] = {int(k): float(v) for k, v in data[key].items()}
+    return Calibration(**kw)
+
+
+def cached_calibration(pair: LoadedPair, cache_dir: Path | None = None, repeats: int = 5) -> tuple[Calibration, float]:
+    """Load the pair's calibration from the cache, measuring it on a miss.
+
+    Returns
+    -------
+    calibration : Calibration
+    measured_s : float
+        Wall time spent measuring (s); 0 on a cache hit.
+    """
+    path = calibration_path(pair.name, cache_dir)
+    if path.is_file():
+        return calibration_from_dict(json.loads(path.read_text())), 0.0
+    t0 = time.perf_counter()
+    cal = calibrate(pair.target, pair.draft, prompt_lens=CALIBRATION_PROMPT_LENS, ks=CALIBRATION_KS,
+                    repeats=repeats)
+    measured = time.perf_counter() - t0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(cal.to_dict(), indent=1))
+    os.replace(tmp, path)
+    return cal, measured
+
+
+def compute_model(calibration: Calibration, edge_hardware: str = "this-cpu",
+                  cloud_hardware: str = "this-cpu") -> ComputeModel:
+    """A :class:`ComputeModel` from a calibration and two profile names of ``configs/hardware_profiles.yaml``."""
+    return ComputeModel(calibration, hardware_profile(edge_hardware), hardware_profile(cloud_hardware))
