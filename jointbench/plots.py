@@ -8,6 +8,7 @@ import re
 
 import pandas as pd
 
+MAX_GENERIC_ROWS = 60  # above this, only method-specific plots are drawn by default
 _QUALITY = re.compile(r"accuracy|agreement|satisfaction|coverage|tokens/s", re.I)
 
 
@@ -143,19 +144,30 @@ def plot_rank_file(rank_csv: str, out_dir: str | None = None, x_metric: str | No
         return []
     for m in metrics:
         df[m] = pd.to_numeric(df[m], errors="coerce")
-    written = [plot_metric_bars(df, os.path.join(out_dir, f"{job}_metrics.png"), metrics, job)]
     for name, given in (("x", x_metric), ("y", y_metric)):
         if given is not None and given not in metrics:
             raise ValueError(f"--{name} {given!r} is not a metric of {rank_csv}. Metrics: {', '.join(metrics)}")
+    written = _method_plots(rank_csv, df, out_dir, job)
+    if len(df) > MAX_GENERIC_ROWS and not (x_metric or y_metric):
+        return written  # a bar per test case stops being readable; the method plots summarise
+    written.append(plot_metric_bars(df, os.path.join(out_dir, f"{job}_metrics.png"), metrics, job))
     y = y_metric or _pick(metrics, _QUALITY)
     xs = [x_metric] if x_metric else _cost_metrics(metrics)
     for x in xs:
         if y and x != y:
             safe = re.sub(r"[^A-Za-z0-9]+", "_", f"{y}_vs_{x}").strip("_").lower()
             written.append(plot_tradeoff(df, os.path.join(out_dir, f"{job}_{safe}.png"), x, y, job))
-    from jointbench.cab.plots import plot_cab_rank  # draws nothing unless the CSV has CAb metrics
+    return written
 
-    written += plot_cab_rank(df, out_dir, job)
+
+def _method_plots(rank_csv: str, df: pd.DataFrame, out_dir: str, job: str) -> list[str]:
+    """Plots of the methods whose metrics the CSV holds (each draws nothing otherwise)."""
+    from jointbench.cab.plots import plot_cab_rank
+    from jointbench.specdec.leaderboard_plots import TPS, plot_specdec
+
+    written = plot_cab_rank(df, out_dir, job)
+    if TPS in df.columns:
+        written += plot_specdec(rank_csv, out_dir)
     return written
 
 

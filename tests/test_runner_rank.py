@@ -80,3 +80,14 @@ def test_metric_columns_keep_testenv_order(toy_job):
         run_job(job, progress=False, out=DEVNULL)
         cols = list(pd.read_csv("ws/toyjob/rank/all_rank.csv").columns)
         assert cols[2:4] == order
+
+
+def test_interrupt_keeps_finished_cases_in_rank(toy_job):
+    import pytest
+
+    job = toy_job(algorithms={"ok": _three_module([0.5, 0.9]),
+                              "stop": _three_module([0.5], {"interrupt_on": [1]})})
+    with pytest.raises(KeyboardInterrupt):
+        run_job(job, progress=False, out=DEVNULL)
+    df = pd.read_csv("ws/toyjob/rank/all_rank.csv")
+    assert list(df["algorithm"]) == ["ok", "ok"]

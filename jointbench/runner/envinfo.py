@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 import platform
@@ -20,8 +21,18 @@ def _version(pkg: str) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=None)
+def package_versions() -> dict[str, str | None]:
+    """Versions of the packages that shape the numbers (read once per process)."""
+    return {p: _version(p) for p in PACKAGES}
+
+
+@functools.lru_cache(maxsize=8)
 def git_state(cwd: str | None = None) -> dict[str, Any]:
-    """Return ``{"commit": sha or None, "dirty": bool or None}`` of the repository at ``cwd``."""
+    """Return ``{"commit": sha or None, "dirty": bool or None}`` of the repository at ``cwd``.
+
+    Read once per process: a job does not change the checkout it runs from.
+    """
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
                              timeout=5, check=True).stdout.strip()
@@ -63,9 +74,9 @@ def environment(hyperparameters: dict[str, Any]) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         **_torch_state(),
-        "packages": {p: _version(p) for p in PACKAGES},
+        "packages": dict(package_versions()),
         "registry": "sedna" if USING_SEDNA else "jointbench",
-        "git": git_state(),
+        "git": dict(git_state()),
         "seeds": seeds_of(hyperparameters),
         "pythonhashseed": os.environ.get("PYTHONHASHSEED"),
         "hyperparameters": hyperparameters,

@@ -26,6 +26,9 @@ from jointbench.runner.serialize import dumps
 from jointbench.runner.spec import SYSTEM_METRICS, JobSpec, TestCaseSpec
 
 
+MAX_PRINTED_ROWS = 40
+
+
 @dataclass
 class CaseFailure:
     """A test case that raised; its traceback is saved under ``url``."""
@@ -109,6 +112,34 @@ def leaderboard_view(selected: pd.DataFrame, metric_names: list[str]) -> pd.Data
     return selected[cols]
 
 
+def _run_case(spec: JobSpec, case: TestCaseSpec, metrics: dict[str, Callable[..., Any]], job_file: str,
+              progress: bool, out: TextIO) -> RankRow | CaseFailure:
+    """Run one test case and write its folder; a failure is returned, not raised."""
+    n = len(spec.test_cases)
+    result_saved_url = os.path.join(spec.job_dir, case.algorithm)
+    url = os.path.join(result_saved_url, str(uuid.uuid1()))
+    label = f"[{case.index + 1}/{n}] {case.algorithm}"
+    started = time.perf_counter()
+    try:
+        y_pred = run_test_case(case, spec.testenv, result_saved_url, progress, label)
+        y_true = load_test_set(spec.testenv.test_file, spec.testenv.test_kind, "eval overall").y
+        values = compute_metrics(metrics, y_true, y_pred)
+    except Exception as err:  # a failing case is reported and the next one runs
+        os.makedirs(url, exist_ok=True)
+        with open(os.path.join(url, "error.txt"), "w", encoding="utf-8") as fh:
+            fh.write(traceback.format_exc())
+        print(f"{label} FAILED: {type(err).__name__}: {err} (traceback: {url}/error.txt)", file=out)
+        return CaseFailure(case, f"{type(err).__name__}: {err}", url)
+    env = environment(case.hyperparameter_columns())
+    env.update({"job_file": job_file, "algorithm": case.algorithm, "test_case_index": case.index,
+                "mode": spec.testenv.mode, "wall_time_s": round(time.perf_counter() - started, 3),
+                "n_samples": len(y_pred)})
+    _write_case_files(url, y_pred, values, env)
+    shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
+    print(f"{label} done in {env['wall_time_s']:.1f} s: {shown}", file=out)
+    return RankRow(case, values, time.strftime("%Y-%m-%d %H:%M:%S"), url)
+
+
 def run_job(job_file: str, *, progress: bool = True, out: TextIO | None = None) -> JobOutcome:
     """Validate and run ``job_file``; save each finished test case at once.
 
@@ -131,40 +162,27 @@ def run_job(job_file: str, *, progress: bool = True, out: TextIO | None = None) 
     metrics = resolve_plugins(spec)
     writer = RankWriter(spec.rank, spec.job_dir, list(metrics))
     outcome = JobOutcome(spec, writer.rank_dir, None)
-    n = len(spec.test_cases)
-    print(f"[jointbench] job '{spec.name}': {n} test case(s), mode {spec.testenv.mode}, "
+    print(f"[jointbench] job '{spec.name}': {len(spec.test_cases)} test case(s), mode {spec.testenv.mode}, "
           f"workspace {spec.job_dir}", file=out)
-    for case in spec.test_cases:
-        result_saved_url = os.path.join(spec.job_dir, case.algorithm)
-        url = os.path.join(result_saved_url, str(uuid.uuid1()))
-        hps = case.hyperparameter_columns()
-        label = f"[{case.index + 1}/{n}] {case.algorithm}"
-        started = time.perf_counter()
-        try:
-            y_pred = run_test_case(case, spec.testenv, result_saved_url, progress, label)
-            y_true = load_test_set(spec.testenv.test_file, spec.testenv.test_kind, "eval overall").y
-            values = compute_metrics(metrics, y_true, y_pred)
-        except Exception as err:  # a failing case is reported and the next one runs
-            os.makedirs(url, exist_ok=True)
-            with open(os.path.join(url, "error.txt"), "w", encoding="utf-8") as fh:
-                fh.write(traceback.format_exc())
-            outcome.failures.append(CaseFailure(case, f"{type(err).__name__}: {err}", url))
-            print(f"{label} FAILED: {type(err).__name__}: {err} (traceback: {url}/error.txt)", file=out)
-            continue
-        env = environment(hps)
-        env.update({"job_file": job_file, "algorithm": case.algorithm, "test_case_index": case.index,
-                    "mode": spec.testenv.mode, "wall_time_s": round(time.perf_counter() - started, 3),
-                    "n_samples": len(y_pred)})
-        _write_case_files(url, y_pred, values, env)
-        selected = writer.add(RankRow(case, values, time.strftime("%Y-%m-%d %H:%M:%S"), url))
-        outcome.leaderboard = selected
-        shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
-        print(f"{label} done in {env['wall_time_s']:.1f} s: {shown}", file=out)
+    try:
+        for case in spec.test_cases:
+            finished = _run_case(spec, case, metrics, job_file, progress, out)
+            if isinstance(finished, CaseFailure):
+                outcome.failures.append(finished)
+            else:
+                writer.add(finished, force=False)
+    finally:
+        # Each case's metrics.json is already on disk; the rank CSVs are rewritten at
+        # most every few seconds during a sweep and always here, even on Ctrl-C.
+        if writer.rows:
+            outcome.leaderboard = writer.save()
     if outcome.leaderboard is not None:
         view = leaderboard_view(outcome.leaderboard, list(metrics))
         with pd.option_context("display.max_columns", None, "display.width", 200,
                                "display.float_format", "{:.4g}".format):
-            print(f"\nLeaderboard ({writer.selected_file}):\n{view.to_string()}", file=out)
+            more = f"\n... {len(view) - MAX_PRINTED_ROWS} more rows in the CSV" if len(view) > MAX_PRINTED_ROWS else ""
+            print(f"\nLeaderboard ({writer.selected_file}):\n{view.head(MAX_PRINTED_ROWS).to_string()}{more}",
+                  file=out)
     if outcome.failures:
         print(f"\n{len(outcome.failures)} test case(s) failed; the others are ranked:", file=out)
         for f in outcome.failures:

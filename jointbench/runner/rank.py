@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +43,9 @@ class RankWriter:
     job_dir: str
     metric_names: list[str]
     rows: list[RankRow] = field(default_factory=list)
+    min_interval_s: float = 2.0
     _history: pd.DataFrame | None = None
+    _last_save: float = float("-inf")
 
     def __post_init__(self) -> None:
         self.rank_dir = os.path.join(self.job_dir, "rank")
@@ -107,10 +110,28 @@ class RankWriter:
         frame.index = np.arange(1, len(frame) + 1)
         return frame
 
-    def add(self, row: RankRow) -> pd.DataFrame:
-        """Record a finished test case and rewrite the CSVs; return the selected frame."""
+    def add(self, row: RankRow, *, force: bool = True) -> pd.DataFrame | None:
+        """Record a finished test case and rewrite the CSVs.
+
+        Parameters
+        ----------
+        row : RankRow
+            The finished case.
+        force : bool
+            Rewrite now. With False the CSVs are rewritten only if ``min_interval_s``
+            has passed since the last write (a sweep of hundreds of small cases would
+            otherwise spend most of its time rewriting a growing table); the caller
+            must then call :meth:`save` at the end.
+
+        Returns
+        -------
+        pandas.DataFrame or None
+            The selected frame when the CSVs were written.
+        """
         self.rows.append(row)
-        return self.save()
+        if force or time.monotonic() - self._last_save >= self.min_interval_s:
+            return self.save()
+        return None
 
     def save(self) -> pd.DataFrame:
         """Write the CSVs per ``save_mode``; return the selected frame."""
@@ -120,4 +141,5 @@ class RankWriter:
         if self.rank.save_mode != "selected_only":
             all_df.to_csv(self.all_file, index_label="rank", encoding="utf-8")
         selected.to_csv(self.selected_file, index_label="rank", encoding="utf-8")
+        self._last_save = time.monotonic()
         return selected
