@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Sequence
 
+import torch
+
 from jointbench.netsim import Link, link_config_from_hyperparameters
 from jointbench.specdec.answers import parse_answer
 from jointbench.specdec.calibrate import Calibration
@@ -26,7 +28,7 @@ from jointbench.specdec.strategies import Strategy, make_policy, outcome_record
 from jointbench.specdec.tracestore import RECORDING_S, get_pair, get_trace, record_all
 
 _CALIBRATIONS: dict[str, Calibration] = {}
-_COMPUTE: dict[tuple[str, str, str], ComputeModel] = {}
+_COMPUTE: dict[tuple[str, str, str, int], ComputeModel] = {}
 
 
 def get_calibration(pair: str) -> Calibration:
@@ -89,7 +91,8 @@ class SpecDecSession:
                  k: int = 3, k_max: int | None = None, transient: bool = False, max_new_tokens: int = 64,
                  hardware: str | None = None, edge_hardware: str = "this-cpu",
                  cloud_hardware: str = "this-cpu", chat: bool = True, temperature: float = 0.0,
-                 keep_exchanges: bool = False, bandwidth_mbps: float | None = None, **network: Any) -> None:
+                 keep_exchanges: bool = False, bandwidth_mbps: float | None = None, torch_threads: int = 1,
+                 **network: Any) -> None:
         if float(temperature) != 0.0:
             raise NotImplementedError(
                 "the leaderboard replays T=0 traces; for T>0 run SpecDecoder live per query with a seed "
@@ -97,6 +100,9 @@ class SpecDecSession:
         unknown = [key for key in network if not key.startswith("network_")]
         if unknown:
             raise TypeError(f"unknown hyperparameter(s) {unknown}")
+        # The calibration (and so every timing) depends on the thread count: pin it, so the
+        # same YAML gives the same numbers on any machine with that many free cores.
+        torch.set_num_threads(int(torch_threads))
         self.pair = str(pair)
         self.max_new_tokens = int(max_new_tokens)
         self.chat = bool(chat)
@@ -115,7 +121,7 @@ class SpecDecSession:
     def compute(self) -> ComputeModel:
         """The compute model (calibration loaded or measured on first use)."""
         if self._compute is None:
-            key = (self.pair, self.edge_hardware, self.cloud_hardware)
+            key = (self.pair, self.edge_hardware, self.cloud_hardware, torch.get_num_threads())
             if key not in _COMPUTE:
                 _COMPUTE[key] = compute_model(get_calibration(self.pair), self.edge_hardware, self.cloud_hardware)
             self._compute = _COMPUTE[key]
