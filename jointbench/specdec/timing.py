@@ -20,9 +20,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from typing import Any
-
-from jointbench.netsim import Exchange, Link, NetworkTally, Timeline
+from jointbench.netsim import Link, Timeline
 from jointbench.specdec.compute import ComputeModel
 from jointbench.specdec.trace import ReplayCycle
 
@@ -32,39 +30,10 @@ DRAFT_HEADER_BYTES = 8
 VERDICT_BYTES = 8
 
 
-class LazyTally(NetworkTally):
-    """A :class:`NetworkTally` that converts exchanges to dicts only if they are kept.
-
-    ``Exchange.to_dict`` dominated the sweep's replay time; the leaderboard keeps only
-    the message count unless ``keep_exchanges`` is set.
-    """
-
-    def __init__(self, keep: bool = False) -> None:
-        super().__init__()
-        self.keep = keep
-        self.raw: list[Exchange] = []
-
-    def add(self, exchange: Exchange) -> Exchange:
-        """Count ``exchange``; keep the object itself."""
-        if exchange.direction == "up":
-            self.bytes_up += exchange.bytes
-        else:
-            self.bytes_down += exchange.bytes
-        self.network_ms += exchange.delay_ms
-        self.retransmissions += exchange.retransmissions
-        self.raw.append(exchange)
-        return exchange
-
-    def to_record_fields(self) -> dict[str, Any]:
-        """As :meth:`NetworkTally.to_record_fields`; ``exchanges`` empty unless kept."""
-        self.exchanges = [e.to_dict() for e in self.raw] if self.keep else []
-        return super().to_record_fields()
-
-
 def new_timeline(link: Link | None, start_ms: float, keep_exchanges: bool = False) -> Timeline:
-    """A :class:`Timeline` with a :class:`LazyTally`."""
+    """A :class:`Timeline` whose tally lists its exchanges only if ``keep_exchanges``."""
     tl = Timeline(link, start_ms=start_ms)
-    tl.tally = LazyTally(keep_exchanges)
+    tl.tally.keep = keep_exchanges
     return tl
 
 
