@@ -24,7 +24,8 @@ from jointbench.specdec.compute import (
     calibration_path,
     compute_model,
 )
-from jointbench.specdec.strategies import Strategy, make_policy, outcome_record
+from jointbench.specdec.sampled import get_sampled
+from jointbench.specdec.strategies import Strategy, make_policy, outcome_record, run_cycles
 from jointbench.specdec.tracestore import RECORDING_S, get_pair, get_trace, record_all
 
 _CALIBRATIONS: dict[str, Calibration] = {}
@@ -78,7 +79,13 @@ class SpecDecSession:
     chat : bool
         Wrap prompts in the pair's chat template.
     temperature : float
-        Only 0 is supported by the replay path (see ``docs/specdec.md``).
+        0: greedy, replayed from recorded traces. > 0: sampled; each query's generation
+        runs once per (strategy, policy, seed) and is replayed across profiles
+        (:mod:`jointbench.specdec.sampled`).
+    sample_seed : int
+        Seed of the sampled generations (T > 0); query ``i`` uses ``sample_seed + i``.
+    torch_threads : int
+        Torch threads for recording and calibration (the calibration is cached per count).
     keep_exchanges : bool
         Keep every message's :class:`~jointbench.netsim.Exchange` in the records (large).
     bandwidth_mbps : float, optional
@@ -91,12 +98,10 @@ class SpecDecSession:
                  k: int = 3, k_max: int | None = None, transient: bool = False, max_new_tokens: int = 64,
                  hardware: str | None = None, edge_hardware: str = "this-cpu",
                  cloud_hardware: str = "this-cpu", chat: bool = True, temperature: float = 0.0,
-                 keep_exchanges: bool = False, bandwidth_mbps: float | None = None, torch_threads: int = 1,
+                 sample_seed: int = 0, keep_exchanges: bool = False, bandwidth_mbps: float | None = None, torch_threads: int = 1,
                  **network: Any) -> None:
-        if float(temperature) != 0.0:
-            raise NotImplementedError(
-                "the leaderboard replays T=0 traces; for T>0 run SpecDecoder live per query with a seed "
-                "(docs/specdec.md, 'Temperature > 0')")
+        if float(temperature) < 0.0:
+            raise ValueError(f"temperature={temperature!r}: must be >= 0")
         unknown = [key for key in network if not key.startswith("network_")]
         if unknown:
             raise TypeError(f"unknown hyperparameter(s) {unknown}")
@@ -104,6 +109,10 @@ class SpecDecSession:
         # same YAML gives the same numbers on any machine with that many free cores.
         torch.set_num_threads(int(torch_threads))
         self.pair = str(pair)
+        self.temperature = float(temperature)
+        self.sample_seed = int(sample_seed)
+        self.policy_desc = f"{policy}:{k}:{k_max}"
+        self._new_policy = lambda: make_policy(policy, k, k_max, transient=True)
         self.max_new_tokens = int(max_new_tokens)
         self.chat = bool(chat)
         self.keep_exchanges = bool(keep_exchanges)
@@ -145,17 +154,35 @@ class SpecDecSession:
         q = {"prompt": question} if isinstance(question, str) else dict(question)
         text = str(q["prompt"])
         kind = str(q.get("kind", "teleqna"))
-        trace = get_trace(self.pair, text, self.max_new_tokens, self.chat)
-        outcome = self.strategy.run(trace, self.compute, self.link, self.max_new_tokens, self.clock_ms,
-                                    self.keep_exchanges)
-        self.clock_ms += outcome.timeline.latency_ms
         idx = q.get("index", index)
-        rec = outcome_record(outcome, trace, self.strategy, str(q.get("id", idx)),
-                             int(idx) if idx is not None else None, self.max_new_tokens, self.keep_exchanges)
-        edge = self.strategy.name == "edge_only"
-        same = rec["extras"]["agrees_with_cloud"]
-        text_out = trace.meta.get("edge_text" if edge else "target_text") if (edge or same) else None
+        if self.temperature > 0.0:
+            outcome, text_out, n_prompt = self._sampled(text, int(idx or 0))
+            reference, windows = None, 0
+        else:
+            trace = get_trace(self.pair, text, self.max_new_tokens, self.chat)
+            outcome = self.strategy.run(trace, self.compute, self.link, self.max_new_tokens, self.clock_ms,
+                                        self.keep_exchanges)
+            reference = trace.target_tokens[:self.max_new_tokens]
+            windows = int(getattr(trace.greedy, "estimated_windows", 0))
+            n_prompt = len(trace.prompt_ids)
+            same = list(outcome.tokens) == list(reference)
+            edge = self.strategy.name == "edge_only"
+            text_out = trace.meta.get("edge_text" if edge else "target_text") if (edge or same) else None
+        self.clock_ms += outcome.timeline.latency_ms
+        rec = outcome_record(outcome, reference, self.strategy, str(q.get("id", idx)),
+                             int(idx) if idx is not None else None, windows, self.keep_exchanges)
         rec["prediction"] = parse_answer(kind, text_out or "") or ""
-        rec["extras"].update({"text": text_out, "kind": kind, "prompt_tokens": len(trace.prompt_ids),
+        rec["extras"].update({"text": text_out, "kind": kind, "prompt_tokens": n_prompt,
+                              "temperature": self.temperature,
                               "edge_hardware": self.edge_hardware, "cloud_hardware": self.cloud_hardware})
         return rec
+
+    def _sampled(self, text: str, index: int) -> tuple[Any, str, int]:
+        """Outcome of a sampled (T > 0) query, generated once per seed and replayed here."""
+        run = get_sampled(self.pair, text, self.max_new_tokens, self.chat, self.strategy.name,
+                          self.policy_desc, self._new_policy, self.temperature, self.sample_seed + index)
+        outcome = run_cycles(self.strategy, len(run.prompt_ids), run.tokens, run.cycles, self.compute,
+                             self.link, self.clock_ms, self.keep_exchanges)
+        # Sampled outputs match cloud-only in distribution, not token by token (the chi-squared
+        # tests check that); there is no per-query reference.
+        return outcome, run.text, len(run.prompt_ids)

@@ -17,7 +17,7 @@ strategy but ``edge_only`` outputs exactly the cloud-only tokens.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 from jointbench.netsim import Link, Timeline
 from jointbench.records import SampleRecord
@@ -102,23 +102,33 @@ class Strategy:
     def run(self, trace: QueryTrace, compute: ComputeModel, link: Link, max_new_tokens: int,
             start_ms: float = 0.0, keep_exchanges: bool = False) -> Outcome:
         """Replay ``trace`` under this strategy on the virtual clock (no model runs)."""
-        n_prompt = len(trace.prompt_ids)
+        cycles: list[ReplayCycle] = []
         if self.name == "edge_only":
             tokens = trace.edge_tokens[:max_new_tokens]
-            return Outcome(edge_only_timeline(n_prompt, len(tokens), compute, start_ms), tokens, [])
-        if self.name == "cloud_only":
+        elif self.name == "cloud_only":
             tokens = trace.target_tokens[:max_new_tokens]
-            return Outcome(
-                cloud_only_timeline(n_prompt, len(tokens), compute, link, start_ms, keep_exchanges), tokens, [])
-        assert self.policy is not None
-        cycles = replay(trace.greedy, self.policy, max_new_tokens)
-        tokens = [t for c in cycles for t in c.tokens]
-        build = colocated_timeline if self.name == "colocated" else edge_cloud_timeline
-        return Outcome(build(n_prompt, cycles, compute, link, start_ms, keep_exchanges), tokens, cycles)
+        else:
+            assert self.policy is not None
+            cycles = replay(trace.greedy, self.policy, max_new_tokens)
+            tokens = [t for c in cycles for t in c.tokens]
+        return run_cycles(self, len(trace.prompt_ids), tokens, cycles, compute, link, start_ms, keep_exchanges)
 
 
-def outcome_record(outcome: Outcome, trace: QueryTrace, strategy: Strategy, sample_id: str,
-                   sample_index: int | None, max_new_tokens: int, keep_exchanges: bool = False) -> dict[str, Any]:
+def run_cycles(strategy: Strategy, n_prompt: int, tokens: Sequence[int], cycles: Sequence[ReplayCycle],
+               compute: ComputeModel, link: Link, start_ms: float = 0.0, keep_exchanges: bool = False) -> Outcome:
+    """Place already-known output (``tokens``, and ``cycles`` for speculative strategies) on the clock."""
+    if strategy.name == "edge_only":
+        return Outcome(edge_only_timeline(n_prompt, len(tokens), compute, start_ms), list(tokens), [])
+    if strategy.name == "cloud_only":
+        return Outcome(cloud_only_timeline(n_prompt, len(tokens), compute, link, start_ms, keep_exchanges),
+                       list(tokens), [])
+    build = colocated_timeline if strategy.name == "colocated" else edge_cloud_timeline
+    return Outcome(build(n_prompt, cycles, compute, link, start_ms, keep_exchanges), list(tokens), list(cycles))
+
+
+def outcome_record(outcome: Outcome, reference: Sequence[int] | None, strategy: Strategy, sample_id: str,
+                   sample_index: int | None, estimated_windows: int = 0,
+                   keep_exchanges: bool = False) -> dict[str, Any]:
     """The :class:`SampleRecord` dict of one query (``prediction`` and ``correct`` left to the caller).
 
     ``extras`` holds ``tokens_per_s`` (tokens over end-to-end latency), the per-cycle
@@ -133,7 +143,6 @@ def outcome_record(outcome: Outcome, trace: QueryTrace, strategy: Strategy, samp
         fields["exchanges"] = []
     cycles = outcome.cycles
     spec = strategy.speculative
-    reference = trace.target_tokens[:max_new_tokens]
     latency = fields["latency_ms"]
     rec = SampleRecord(
         sample_id=sample_id,
@@ -151,9 +160,9 @@ def outcome_record(outcome: Outcome, trace: QueryTrace, strategy: Strategy, samp
         "k_per_cycle": [c.k for c in cycles],
         "drafted_per_cycle": [c.drafted for c in cycles],
         "accepted_per_cycle": [c.accepted for c in cycles],
-        "agrees_with_cloud": outcome.tokens == reference,
+        "agrees_with_cloud": list(outcome.tokens) == list(reference) if reference is not None else None,
         "tokens": list(outcome.tokens),
         "messages": messages,
-        "estimated_windows": int(getattr(trace.greedy, "estimated_windows", 0)) if spec else 0,
+        "estimated_windows": int(estimated_windows) if spec else 0,
     }
     return rec
