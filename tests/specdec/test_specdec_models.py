@@ -108,3 +108,17 @@ def test_local_directory_pair_with_padded_heads(tmp_path):
     other = _save_local_model(tmp_path / "other", 36, seed=1, words=words[::-1])
     with pytest.raises(ValueError, match="tokenizers differ"):
         load_pair(PairSpec(target=target, draft=other))
+
+
+def test_pairs_file_errors_name_file_pair_and_key(tmp_path):
+    from jointbench.specdec.models import load_pairs
+
+    f = tmp_path / "models.yaml"
+    f.write_text("version: 1\npairs:\n  mine:\n    target: a/b\n    draft: c/d\n    dtype: float16\n")
+    with pytest.raises(ValueError, match=r"models\.yaml: pairs\.mine\.dtype: unknown key"):
+        load_pairs(f)
+    f.write_text("version: 1\npairs:\n  mine:\n    target: a/b\n    draft: c/d\n    draft_variant: int4\n")
+    with pytest.raises(ValueError, match=r"pairs\.mine\.draft_variant"):
+        load_pairs(f)
+    f.write_text("version: 1\npairs:\n  mine:\n    target: a/b\n    draft: c/d\n")
+    assert load_pairs(f)["mine"].draft == "c/d"
