@@ -44,9 +44,9 @@ def _labels(df: pd.DataFrame) -> list[str]:
     return out
 
 
-def _pick(metrics: list[str], pattern: re.Pattern[str], exclude: str | None = None) -> str | None:
+def _pick(metrics: list[str], pattern: re.Pattern[str]) -> str | None:
     for m in metrics:
-        if m != exclude and pattern.search(m):
+        if pattern.search(m):
             return m
     return None
 
