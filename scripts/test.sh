@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
 exec .venv/bin/python -m pytest -q "$@"
