@@ -4,10 +4,10 @@ Re-implemented from the paper's description (the authors' code has no licence).
 
 Modules, one job each:
 
-* :mod:`~jointbench.cab.sets` -- highest-mass sets, split CP, randomized localized CP.
+* :mod:`~jointbench.cab.sets` -- highest-mass sets (split CP, RLCP, p-values and BH come from
+  the shared :mod:`jointbench.conformal`).
 * :mod:`~jointbench.cab.satisfaction` -- cloud-referenced alignment score C*(x).
-* :mod:`~jointbench.cab.selection` -- satisfaction predictor, conformal p-values, BH.
-* :mod:`~jointbench.cab.selector` -- :class:`CabSelector`, the fitted object for Ianvs.
+* :mod:`~jointbench.cab.selection` -- the satisfaction predictor.
 * :mod:`~jointbench.cab.baselines` -- confidence-based deferral, edge-only, cloud-only.
 * :mod:`~jointbench.cab.metrics` -- DR, SR, NI, coverage, accuracy per trial.
 * :mod:`~jointbench.cab.trials` -- seeded trials and edge sets, vectorised across trials.
@@ -29,20 +29,12 @@ from jointbench.cab.baselines import ConfidenceDeferral
 from jointbench.cab.data import CascadeData, load_cascade_data
 from jointbench.cab.experiment import run_experiment, run_trials
 from jointbench.cab.options import CabOptions
-from jointbench.cab.selection import benjamini_hochberg, conformal_pvalues
-from jointbench.cab.selector import CabSelector, ReferenceSplit
-from jointbench.cab.sets import LocalizedCP, SplitCP, hms_mask
+from jointbench.cab.sets import hms_mask
 
 __all__ = [
     "CabOptions",
-    "CabSelector",
     "CascadeData",
     "ConfidenceDeferral",
-    "LocalizedCP",
-    "ReferenceSplit",
-    "SplitCP",
-    "benjamini_hochberg",
-    "conformal_pvalues",
     "hms_mask",
     "load_cascade_data",
     "run_experiment",

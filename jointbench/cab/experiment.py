@@ -25,14 +25,10 @@ from jointbench.cab.baselines import (
 from jointbench.cab.data import CascadeData
 from jointbench.cab.metrics import cascade_metrics, summarize
 from jointbench.cab.options import CabOptions, Mode
-from jointbench.cab.selection import (
-    FeatureKind,
-    benjamini_hochberg,
-    conformal_pvalues,
-    fit_predict_scores,
-)
+from jointbench.cab.selection import FeatureKind, fit_predict_scores
 from jointbench.cab.sets import hms_mask
 from jointbench.cab.trials import DEFAULT_SPLITS, EDGE_SETS, TrialContext
+from jointbench.conformal import benjamini_hochberg, conformal_pvalues
 
 Method = Literal["cab", "cbd", "edge_only", "cloud_only"]
 EdgeSet = Literal["hms", "cp", "lcp"]
@@ -87,7 +83,7 @@ def serve_mask(
             np.concatenate([x[tr.val], x[tr.test]], axis=1), seeds=ctx.model_seeds,
         )
         pvals = conformal_pvalues(
-            scores[:, :n_val], sat[:, n_tr : n_tr + n_val], scores[:, n_val:],
+            scores[:, :n_val], scores[:, n_val:], null=~sat[:, n_tr : n_tr + n_val],
             randomized=tie_break == "randomized",
             rng=ctx.rng["tie"] if tie_rng is None else tie_rng,
         )

@@ -22,11 +22,11 @@ from jointbench.cab.options import CabOptions
 from jointbench.cab.reference import normalize_rows, sample_labels, zero_rows
 from jointbench.cab.satisfaction import is_satisfied
 from jointbench.cab.selection import FeatureKind, edge_features
-from jointbench.cab.sets import (
+from jointbench.cab.sets import hms_mask
+from jointbench.conformal import (
+    NegLogProb,
     conformal_quantile,
-    hms_mask,
     median_pairwise_distance,
-    neg_log_scores,
     rlcp_thresholds,
     threshold_sets,
 )
@@ -96,7 +96,7 @@ def prepare(
         cloud_ref=cloud_ref,
         cloud_sampling=normalize_rows(data.cloud_probs, zero="uniform"),
         cloud_set=cloud_set,
-        edge_scores=neg_log_scores(edge),
+        edge_scores=NegLogProb().score_all(edge),
         features=edge_features(edge, features),
         edge_top1=np.argmax(edge, axis=-1),
         cloud_top1=np.argmax(data.cloud_probs, axis=-1),

@@ -5,14 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointbench.cab.selection import (
-    SatisfactionPredictor,
-    benjamini_hochberg,
-    conformal_pvalues,
-    edge_features,
-    fit_logistic,
-    fit_predict_scores,
-)
+from cab_reference_selector import SatisfactionPredictor
+
+from jointbench.cab.selection import edge_features, fit_logistic, fit_predict_scores
+from jointbench.conformal import benjamini_hochberg, conformal_pvalues
 
 
 def _bh_reference(p: np.ndarray, delta: float) -> np.ndarray:
@@ -53,7 +49,7 @@ def test_conformal_pvalues_super_uniform_under_null(randomized: bool, levels: in
         score = np.floor(score * levels) / levels
     satisfied = rng.uniform(size=score.shape) < score  # better score, more often satisfied
     p = conformal_pvalues(
-        score[:, :n], satisfied[:, :n], score[:, n:], randomized=randomized, rng=rng
+        score[:, :n], score[:, n:], null=~satisfied[:, :n], randomized=randomized, rng=rng
     )[:, 0]
     null = ~satisfied[:, n]
     for t in (1 / (n + 1), 0.05, 0.1, 0.2, 0.5):
@@ -68,7 +64,7 @@ def test_pvalues_without_plus_one_would_fail_the_null_check() -> None:
     n_trials, n = 40000, 40
     score = rng.uniform(size=(n_trials, n + 1))
     satisfied = rng.uniform(size=score.shape) < score
-    p = conformal_pvalues(score[:, :n], satisfied[:, :n], score[:, n:])[:, 0]
+    p = conformal_pvalues(score[:, :n], score[:, n:], null=~satisfied[:, :n])[:, 0]
     bad = p - 1 / (n + 1)
     t = 1 / (n + 1)
     assert np.mean((bad <= t) & ~satisfied[:, n]) > t + 3 * np.sqrt(t * (1 - t) / n_trials)
@@ -77,7 +73,7 @@ def test_pvalues_without_plus_one_would_fail_the_null_check() -> None:
 def test_conformal_pvalue_counts_ties_against_the_test_point() -> None:
     cal = np.array([0.9, 0.5, 0.5, 0.1])
     sat = np.array([False, False, True, False])
-    p = conformal_pvalues(cal, sat, np.array([0.5, 0.95, 0.0]))
+    p = conformal_pvalues(cal, np.array([0.5, 0.95, 0.0]), null=~sat)
     # 0.5: nulls with score >= 0.5 are 0.9 and 0.5 -> (1 + 2) / 5.
     assert p.tolist() == pytest.approx([3 / 5, 1 / 5, 4 / 5])
 
@@ -90,7 +86,7 @@ def test_conformal_selection_controls_fdr(randomized: bool) -> None:
     x = rng.uniform(size=(n_trials, n_cal + m))
     satisfied = rng.uniform(size=x.shape) < x**2
     p = conformal_pvalues(
-        x[:, :n_cal], satisfied[:, :n_cal], x[:, n_cal:], randomized=randomized, rng=rng
+        x[:, :n_cal], x[:, n_cal:], null=~satisfied[:, :n_cal], randomized=randomized, rng=rng
     )
     selected = benjamini_hochberg(p, delta)
     n_sel = selected.sum(1)

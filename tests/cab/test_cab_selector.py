@@ -8,7 +8,7 @@ import pytest
 from jointbench.cab.data import load_cascade_data
 from jointbench.cab.experiment import run_experiment
 from jointbench.cab.options import CabOptions
-from jointbench.cab.selector import CabSelector, ReferenceSplit
+from cab_reference_selector import CabSelector, ReferenceSplit
 from jointbench.cab.trials import draw_trials, prepare, trial_streams
 
 SPLITS = (500, 200, 500, 100)

@@ -1,4 +1,8 @@
-"""A calibrated CAb selector: the object an Ianvs edge model and HEM module hold.
+"""Test helper: a per-batch CAb selector, an independent re-implementation to check the vectorised one.
+
+Moved out of ``jointbench/cab/`` (no module of the suite used it: the Ianvs modules replay
+:mod:`jointbench.cab.ianvs_session`). The tests compare it against
+:func:`jointbench.cab.experiment.run_experiment` on the same splits.
 
 Offline, :meth:`CabSelector.fit` uses three disjoint reference splits that carry cloud
 probabilities: the calibration split fixes the edge-set threshold (split CP / RLCP),
@@ -27,12 +31,21 @@ from jointbench.cab.options import CabOptions, Mode
 from jointbench.cab.reference import normalize_rows, sample_labels, zero_rows
 from jointbench.cab.satisfaction import is_satisfied
 from jointbench.cab.selection import (
+    PREDICTORS,
     FeatureKind,
-    SatisfactionPredictor,
+    _linear,
+    edge_features,
+    fit_logistic,
+    make_sklearn_predictor,
+)
+from jointbench.cab.sets import hms_mask
+from jointbench.conformal import (
+    LocalizedConformal,
+    NegLogProb,
+    SplitConformal,
     benjamini_hochberg,
     conformal_pvalues,
 )
-from jointbench.cab.sets import LocalizedCP, SplitCP, hms_mask
 
 
 @dataclass(frozen=True)
@@ -106,7 +119,7 @@ class CabSelector:
         self.sigma = sigma
         self.rng = np.random.default_rng(seed)
         self.predictor = SatisfactionPredictor(predictor, features, seed)
-        self.set_model: SplitCP | LocalizedCP | None = None
+        self.set_model: SplitConformal | LocalizedConformal | None = None
         self.cal_scores_: np.ndarray | None = None
         self.cal_satisfied_: np.ndarray | None = None
 
@@ -150,14 +163,14 @@ class CabSelector:
                 labels = sample_labels(cloud, self.rng)
             edge = self._edge(cal.edge_probs)
             if self.edge_set == "cp":
-                self.set_model = SplitCP(self.alpha).fit(edge, labels)
+                self.set_model = SplitConformal(NegLogProb()).calibrate(edge, labels, self.alpha)
             else:
                 if cal.embeddings is None:
                     raise ValueError("edge_set='lcp' needs cal.embeddings.")
-                self.set_model = LocalizedCP(
-                    self.alpha, self.sigma, clamp=self.options.lcp_clamp,
+                self.set_model = LocalizedConformal(
+                    NegLogProb(), self.sigma, clamp=self.options.lcp_clamp,
                     seed=int(self.rng.integers(2**31 - 1)),
-                ).fit(cal.embeddings, edge, labels)
+                ).calibrate(cal.embeddings, edge, labels, self.alpha)
         sat_train = self.satisfied(train)
         self.predictor.fit(self._edge(train.edge_probs), sat_train)
         self.cal_satisfied_ = self.satisfied(val)
@@ -177,11 +190,11 @@ class CabSelector:
             return hms_mask(edge, self.alpha, fallback=self.options.hms_fallback)
         if self.set_model is None:
             raise RuntimeError("CabSelector used before fit.")
-        if isinstance(self.set_model, LocalizedCP):
+        if isinstance(self.set_model, LocalizedConformal):
             if embeddings is None:
                 raise ValueError("edge_set='lcp' needs the inputs' embeddings.")
-            return self.set_model.predict(embeddings, edge)
-        return self.set_model.predict(edge)
+            return self.set_model.predict_sets(embeddings, edge)
+        return self.set_model.predict_sets(edge)
 
     def cloud_sets(self, cloud_probs: np.ndarray) -> np.ndarray:
         """Cloud highest-mass sets, bool array (m, K) (all classes for all-zero rows)."""
@@ -203,7 +216,7 @@ class CabSelector:
             raise RuntimeError("CabSelector used before fit.")
         scores = self.predictor.score(self._edge(batch_edge_probs))
         return conformal_pvalues(
-            self.cal_scores_, self.cal_satisfied_, scores,
+            self.cal_scores_, scores, null=~np.asarray(self.cal_satisfied_, dtype=bool),
             randomized=self.options.tie_break == "randomized", rng=self.rng,
         )
 
@@ -239,9 +252,62 @@ class CabSelector:
             "edge_set": self.edge_set,
             "predictor": self.predictor.name,
             "features": self.predictor.features,
-            "q_hat": getattr(self.set_model, "q_hat", None),
+            "q_hat": getattr(self.set_model, "qhat", None),
             "sigma": self.sigma if self.edge_set == "lcp" else None,
             "n_selection_calibration": None if sat is None else int(sat.size),
             "selection_calibration_sat_rate": None if sat is None else float(sat.mean()),
             "options": self.options.as_record(),
         }
+
+
+class SatisfactionPredictor:
+    """A fitted predictor of P(satisfied | edge features) for one calibrated selector.
+
+    Parameters
+    ----------
+    name : {"logistic", "hgb", "rf", "xgbrf"}
+        Same meaning as in :func:`fit_predict_scores` (and the same scores).
+    features : {"maxprob", "sorted"}
+    seed : int
+    """
+
+    def __init__(self, name: str = "logistic", features: FeatureKind = "maxprob",
+                 seed: int = 0) -> None:
+        if name not in PREDICTORS:
+            raise ValueError(f"Unknown predictor {name!r}. Available: {', '.join(PREDICTORS)}.")
+        edge_features(np.ones((1, 2)), features)  # validates the name
+        self.name, self.features, self.seed = name, features, seed
+        self.coef_: np.ndarray | None = None
+        self.model_ = None
+        self.constant_: float | None = None
+
+    def fit(self, edge_probs: np.ndarray, satisfied: np.ndarray) -> SatisfactionPredictor:
+        """Fit on edge rows (n, K) and their satisfaction (n,)."""
+        x = edge_features(edge_probs, self.features)
+        y = np.asarray(satisfied, dtype=bool)
+        self.coef_, self.model_, self.constant_ = None, None, None
+        if self.name == "logistic":
+            self.coef_ = fit_logistic(x[None], y[None])[0]
+        elif y.min() == y.max():
+            self.constant_ = float(y[0])
+        else:
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(1):  # see fit_predict_scores
+                model = make_sklearn_predictor(self.name, self.seed)
+                self.model_ = model.fit(x, y.astype(int))
+        return self
+
+    def score(self, edge_probs: np.ndarray) -> np.ndarray:
+        """Scores (m,) of edge rows (m, K); larger means more likely satisfied."""
+        x = edge_features(edge_probs, self.features)
+        if self.coef_ is not None:
+            return _linear(x, self.coef_)
+        if self.constant_ is not None:
+            return np.full(x.shape[0], self.constant_)
+        if self.model_ is None:
+            raise RuntimeError("SatisfactionPredictor.score called before fit.")
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            return self.model_.predict_proba(x)[:, 1]
