@@ -32,6 +32,7 @@ __all__ = [
     "atomic_dir",
     "atomic_write_bytes",
     "atomic_write_json",
+    "atomic_write_npz",
     "atomic_write_text",
     "cache_dir",
     "cache_key",
@@ -113,6 +114,17 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 def atomic_write_json(path: str | os.PathLike[str], obj: Any, indent: int | None = None) -> Path:
     """:func:`atomic_write_bytes` for a JSON document."""
     return atomic_write_text(path, json.dumps(obj, indent=indent, ensure_ascii=False))
+
+
+def atomic_write_npz(path: str | os.PathLike[str], **arrays: Any) -> Path:
+    """:func:`atomic_write_bytes` for a compressed numpy ``.npz`` of ``arrays``."""
+    import io
+
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 @contextlib.contextmanager

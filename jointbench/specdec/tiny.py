@@ -1,56 +1,18 @@
-"""Tiny random-init Llama pairs: real transformer code paths, no weights, milliseconds."""
+"""Tiny random-init Llama pairs: real transformer code paths, no weights, milliseconds.
+
+The model itself is :func:`jointbench.models.tiny_random_lm` (re-exported here).
+"""
 
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 import torch
 
-from jointbench.specdec.models import LoadedPair, require_transformers
+from jointbench.models import tiny_random_lm
+from jointbench.specdec.models import LoadedPair
 
-
-def tiny_random_lm(
-    vocab_size: int = 256,
-    seed: int = 0,
-    hidden_size: int = 64,
-    num_layers: int = 2,
-    init_std: float = 0.2,
-) -> Any:
-    """Build a small random-init Llama causal LM (fp32, eval mode), in milliseconds.
-
-    Parameters
-    ----------
-    vocab_size : int
-        Vocabulary size (token ids ``0 .. vocab_size-1``; id 0 is declared EOS).
-    seed : int
-        Seed of the weight initialisation.
-    hidden_size, num_layers : int
-        Width and depth.
-    init_std : float
-        Std of the normal init. Larger than Llama's 0.02 so that next-token
-        distributions are peaked rather than nearly uniform (near-ties would make
-        greedy argmax sensitive to float rounding).
-    """
-    tf = require_transformers()
-    config = tf.LlamaConfig(
-        vocab_size=vocab_size,
-        hidden_size=hidden_size,
-        intermediate_size=2 * hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        initializer_range=init_std,
-        bos_token_id=1,
-        eos_token_id=0,
-        pad_token_id=0,
-        tie_word_embeddings=False,
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = tf.LlamaForCausalLM(config)
-    return model.float().eval()
+__all__ = ["tiny_random_lm", "tiny_random_pair"]
 
 
 def tiny_random_pair(

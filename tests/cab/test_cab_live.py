@@ -21,7 +21,7 @@ from jointbench.cab.live import (
     main,
     parse_prompt,
 )
-from jointbench.cab.live_models import LiveModelUnavailable, load_causal_lm, tiny_random_lm
+from jointbench.models import ModelUnavailable, load_causal_lm
 from jointbench.datasets.teleqna import LETTERS, load_teleqna
 
 
@@ -72,7 +72,7 @@ def test_answers_map_back_to_the_original_option(questions) -> None:
 
 
 def test_sampled_answers_are_seeded_and_on_the_grid(questions) -> None:
-    model, tok = tiny_random_lm()
+    model, tok = load_causal_lm("tiny-random")
     scorer = LetterScorer(model, tok, 4, batch_size=8)
     perms = draw_permutations(4, 4, 4, np.random.default_rng(1))
     logits = scorer.letter_logits([format_question(stem, [opts[j] for j in perms[i, p]])
@@ -90,7 +90,7 @@ def test_sampled_answers_are_seeded_and_on_the_grid(questions) -> None:
 
 
 def test_tiny_model_batches_like_single_prompts(questions) -> None:
-    model, tok = tiny_random_lm()
+    model, tok = load_causal_lm("tiny-random")
     texts = [format_question(stem, opts) for stem, opts in questions]
     one = LetterScorer(model, tok, 4, batch_size=1).letter_logits(texts)
     many = LetterScorer(model, tok, 4, batch_size=4).letter_logits(texts)
@@ -117,7 +117,7 @@ def test_tiny_table_feeds_cab_and_the_ianvs_session(tmp_path) -> None:
 
 
 def test_build_table_uses_the_same_permutations_for_both_models() -> None:
-    model, tok = tiny_random_lm()
+    model, tok = load_causal_lm("tiny-random")
     scorer = LetterScorer(model, tok, 4)
     table = build_table(scorer, scorer, LiveConfig(n_questions=3, permutations=2, decode="greedy"))
     np.testing.assert_array_equal(table["edge_probs"], table["cloud_probs"])
@@ -125,7 +125,7 @@ def test_build_table_uses_the_same_permutations_for_both_models() -> None:
 
 
 def test_missing_model_is_named() -> None:
-    with pytest.raises(LiveModelUnavailable, match="Qwen/Qwen2-1.5B-Instruct"):
+    with pytest.raises(ModelUnavailable, match="Qwen/Qwen2-1.5B-Instruct"):
         load_causal_lm("Qwen/Qwen2-1.5B-Instruct")
 
 
