@@ -33,10 +33,10 @@ def test_threshold_is_inclusive_in_float32():
 def test_dataset_sizes_and_accuracies():
     d4, d5 = load_teleqna(4), load_teleqna(5)
     assert len(d4) == 1723 and len(d5) == 3224
-    acc = lambda p, d: float((p.argmax(1) == d.answer)[d.answer_valid].mean())
+    acc = lambda p, d: float((p.argmax(1) == d.answer)[d.gold_valid].mean())
     assert acc(d4.cloud_probs, d4) == pytest.approx(0.7348, abs=5e-4)
     assert acc(d4.edge_probs, d4) == pytest.approx(0.5775, abs=5e-4)
-    assert int((~d5.answer_valid).sum()) == 3
+    assert int((~d5.gold_valid).sum()) == 3
     assert (top1(d4.edge_probs)[2] > 1).mean() == pytest.approx(0.139, abs=0.005)
 
 
@@ -90,7 +90,7 @@ def test_example_job_matches_closed_form(example_rank):
 
 
 def test_example_latency_and_uplink_follow_the_cost_model(example_rank):
-    from jointbench.cascade.costs import approx_tokens, generation_ms
+    from jointbench.netsim.request_costs import approx_tokens, generation_ms
     from jointbench.netsim import Link, hardware_profile, link_config_from_hyperparameters
 
     df = example_rank

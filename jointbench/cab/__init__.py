@@ -20,12 +20,11 @@ Modules, one job each:
 * :mod:`~jointbench.cab.options` -- faithful vs clean treatment of the authors' quirks.
 * :mod:`~jointbench.cab.reference` -- cloud reference rows and label sampling.
 * :mod:`~jointbench.cab.embeddings` -- cached MiniLM prompt embeddings for LCP.
-* :mod:`~jointbench.cab.data` -- :class:`CascadeData` and its TeleQnA loader.
+* :mod:`~jointbench.cab.data` -- the TeleQnA table (``jointbench.datasets.teleqna``) with embeddings.
 """
 
 from __future__ import annotations
 
-from jointbench.cab.baselines import ConfidenceDeferral
 from jointbench.cab.data import CascadeData, load_cascade_data
 from jointbench.cab.experiment import run_experiment, run_trials
 from jointbench.cab.options import CabOptions
@@ -34,7 +33,6 @@ from jointbench.cab.sets import hms_mask
 __all__ = [
     "CabOptions",
     "CascadeData",
-    "ConfidenceDeferral",
     "hms_mask",
     "load_cascade_data",
     "run_experiment",

@@ -2,14 +2,15 @@
 
 CbD serves an input at the edge when the edge confidence max_y p^e(y|x) is at least a
 threshold gamma; the authors use gamma = 1 - delta. It has no guarantee on the
-satisfaction rate. Edge-only serves everything, cloud-only nothing.
+satisfaction rate. Edge-only serves everything, cloud-only nothing. The comparison is the
+confidence cascade's (:func:`jointbench.confidence.defer_to_cloud`, in the data's dtype).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from jointbench.cab.options import PROB_TOL
+from jointbench.confidence import defer_to_cloud
 
 
 def edge_only(shape: tuple[int, ...]) -> np.ndarray:
@@ -22,19 +23,23 @@ def cloud_only(shape: tuple[int, ...]) -> np.ndarray:
     return np.zeros(shape, dtype=bool)
 
 
-def confidence_deferral(edge_maxprob: np.ndarray, gamma: np.ndarray | float) -> np.ndarray:
-    """Edge-serve mask of CbD: max-prob >= gamma (within :data:`PROB_TOL`).
+def confidence_deferral(edge_maxprob: np.ndarray, gamma: np.ndarray | float,
+                        dtype: np.dtype | type | None = None) -> np.ndarray:
+    """Edge-serve mask of CbD: max-prob >= gamma, the suite's one rule (:mod:`jointbench.confidence`).
 
     Parameters
     ----------
     edge_maxprob : ndarray, shape (..., m)
     gamma : float or ndarray broadcastable to (...,) + (1,)
+    dtype : numpy float dtype, optional
+        Dtype the probabilities were stored in (float32 for the shipped TeleQnA tables): the
+        comparison happens there, so a stored 0.7 meets gamma = 0.7.
 
     Returns
     -------
     ndarray of bool, shape (..., m)
     """
-    return np.asarray(edge_maxprob) >= np.asarray(gamma) - PROB_TOL
+    return ~np.asarray(defer_to_cloud(edge_maxprob, gamma, dtype))
 
 
 def tuned_cbd_threshold(
@@ -68,26 +73,3 @@ def tuned_cbd_threshold(
     j = mp.shape[-1] - 1 - np.argmax(ok[..., ::-1], axis=-1)
     gamma = np.take_along_axis(mp_sorted, j[..., None], axis=-1)[..., 0]
     return np.where(ok.any(axis=-1), gamma, np.inf)
-
-
-class ConfidenceDeferral:
-    """Per-input CbD rule for an Ianvs hard-example-mining module.
-
-    Parameters
-    ----------
-    gamma : float
-        Edge serves when max_y p^e(y|x) >= gamma. ``ConfidenceDeferral.for_delta(d)``
-        gives the authors' gamma = 1 - d.
-    """
-
-    def __init__(self, gamma: float) -> None:
-        self.gamma = gamma
-
-    @classmethod
-    def for_delta(cls, delta: float) -> ConfidenceDeferral:
-        """The paper's rule, gamma = 1 - delta."""
-        return cls(1.0 - delta)
-
-    def select(self, batch_edge_probs: np.ndarray) -> np.ndarray:
-        """Edge-serve mask (m,) for edge rows of shape (m, K)."""
-        return confidence_deferral(np.asarray(batch_edge_probs).max(axis=-1), self.gamma)

@@ -73,7 +73,9 @@ def serve_mask(
             gamma = tuned_cbd_threshold(maxprob[tr.val], sat_val, delta)[:, None]
         else:
             gamma = np.asarray(1.0 - delta)
-        return confidence_deferral(maxprob[tr.test], gamma)
+        # Compare in the stored dtype (float32 tables) unless the rows were renormalised.
+        dtype = None if ctx.options.normalize_edge else ctx.data.edge_probs.dtype
+        return confidence_deferral(maxprob[tr.test], gamma, dtype)
     if method == "cab":
         sat = ctx.satisfied(edge_set)
         n_tr, n_val = ctx.n_tr, ctx.n_val

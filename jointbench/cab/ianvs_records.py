@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from jointbench.cab.ianvs_session import SESSION_FIELD, CabSession
-from jointbench.cascade.deferral import top1
+from jointbench.confidence import top1
 from jointbench.datasets.teleqna import LETTERS
 from jointbench.records import SampleRecord
 

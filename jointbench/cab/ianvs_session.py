@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from jointbench.cab.data import CascadeData, teleqna_path
+from jointbench.cab.data import CascadeData, load_cascade_data, teleqna_path
 from jointbench.cab.experiment import serve_mask
 from jointbench.cab.options import CabOptions
 from jointbench.cab.satisfaction import alignment_score
@@ -265,10 +265,10 @@ def design_from_test_set(questions: Iterable[Mapping[str, Any]], *, data_file: s
 
 def _load(path: str) -> CascadeData:
     try:
-        return CascadeData.from_npz(path, embeddings=True)
+        return load_cascade_data(path=path, embeddings=True)
     except FileNotFoundError:
         log.info("no MiniLM embeddings for %s: edge_set='lcp' is unavailable", path)
-        return CascadeData.from_npz(path)
+        return load_cascade_data(path=path)
 
 
 def open_session(design: TrialDesign, line_of_row: Mapping[int, int]) -> CabSession:

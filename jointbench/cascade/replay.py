@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from jointbench.cascade.deferral import top1
+from jointbench.confidence import top1
 from jointbench.datasets.teleqna import LETTERS, TeleQnA, load_teleqna
 from jointbench.records import SampleRecord
 

@@ -187,6 +187,36 @@ def check_network_keys(keys: Any) -> None:
             raise ValueError(f"unknown network key {key!r}; valid keys: {', '.join(VALID_KEYS)}")
 
 
+def network_kwargs(owner: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The one guard of a module that takes ``network_*`` hyperparameters through ``**network``.
+
+    Parameters
+    ----------
+    owner : str
+        The module's name (ClassFactory alias), named in the error.
+    params : mapping
+        The keyword arguments the module collected.
+
+    Returns
+    -------
+    dict
+        ``params`` as a dict, every key a valid ``network_*`` key.
+
+    Raises
+    ------
+    TypeError
+        A key that does not start with ``network_`` (a misspelt hyperparameter).
+    ValueError
+        A ``network_*`` key that is not in :data:`VALID_KEYS` (listing the valid ones).
+    """
+    unknown = sorted(k for k in params if not (isinstance(k, str) and k.startswith("network_")))
+    if unknown:
+        raise TypeError(f"{owner}: unknown hyperparameter(s) {unknown}; besides its declared parameters it "
+                        f"takes only network_* keys ({', '.join(VALID_KEYS)})")
+    check_network_keys(params)
+    return dict(params)
+
+
 def link_config_from_mapping(
     values: Mapping[str, Any], *, profile: str | None = None
 ) -> LinkConfig:

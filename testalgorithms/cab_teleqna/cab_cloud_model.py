@@ -6,7 +6,7 @@ from typing import Any
 
 from jointbench.cab.ianvs_records import cloud_record, record_dict
 from jointbench.cab.ianvs_session import get_session
-from jointbench.cascade.costs import cloud_cost_from_hyperparameters
+from jointbench.netsim import attach_costs, cloud_cost_from_hyperparameters, network_kwargs
 from jointbench.registry import ClassFactory, ClassType
 
 __all__ = ["CAbCachedCloudModel"]
@@ -30,15 +30,12 @@ class CAbCachedCloudModel:
 
     def __init__(self, cloud_hardware: str = "cloud-gpu-7b", answer_tokens: int = 4,
                  query_interval_ms: float = 1000.0, **network: Any) -> None:
-        unknown = [k for k in network if not k.startswith("network_")]
-        if unknown:
-            raise TypeError(f"CAbCachedCloudModel got unknown hyperparameter(s) {unknown}")
+        network = network_kwargs("CAbCachedCloudModel", network)
         self.cost = cloud_cost_from_hyperparameters(network, cloud_hardware, answer_tokens, query_interval_ms)
 
     def inference(self, data: Any, **kwargs: Any) -> dict[str, Any]:
         """Answer one deferred sample with the cloud top-1 and set, plus its round trip."""
         record = cloud_record(get_session(data), data)
         arrival = int(data["trial"]) * int(data["batch_size"]) + int(data["position"])
-        for key, value in self.cost.record_fields(str(data["prompt"]), arrival).items():
-            setattr(record, key, value)
+        attach_costs(record, self.cost.record_fields(str(data["prompt"]), arrival))
         return record_dict(record)

@@ -6,10 +6,9 @@ from typing import Any
 
 from jointbench.cab.ianvs_records import edge_record, record_dict
 from jointbench.cab.ianvs_session import get_session
-from jointbench.cascade.costs import EdgeCost
 from jointbench.datasets.teleqna import data_file
 from jointbench.ianvs_compat import prepare_edge_environment
-from jointbench.netsim import hardware_profile
+from jointbench.netsim import EdgeCost, attach_costs, hardware_profile
 from jointbench.registry import ClassFactory, ClassType
 
 __all__ = ["CAbCachedEdgeModel"]
@@ -51,8 +50,7 @@ class CAbCachedEdgeModel:
         """Answer one (trial, question) sample; returns a ``SampleRecord`` dict."""
         record = edge_record(get_session(data), data, self.edge_set, self.sigma, self.run_edge)
         if self.run_edge:
-            for key, value in self.cost.record_fields(str(data["prompt"])).items():
-                setattr(record, key, value)
+            attach_costs(record, self.cost.record_fields(str(data["prompt"])))
         else:
             record.latency_ms = record.edge_compute_ms = 0.0
         return record_dict(record)

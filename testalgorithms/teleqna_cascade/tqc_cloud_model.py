@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from jointbench.cascade.costs import cloud_cost_from_hyperparameters
 from jointbench.cascade.replay import CachedAnswerModel
+from jointbench.netsim import attach_costs, cloud_cost_from_hyperparameters, network_kwargs
 from jointbench.registry import ClassFactory, ClassType
 
 __all__ = ["TeleQnACachedCloudModel"]
@@ -33,15 +33,12 @@ class TeleQnACachedCloudModel:
 
     def __init__(self, n_options: int = 4, cloud_hardware: str = "cloud-gpu-7b", answer_tokens: int = 4,
                  query_interval_ms: float = 1000.0, data_file_path: str | None = None, **network: Any) -> None:
-        unknown = [k for k in network if not k.startswith("network_")]
-        if unknown:
-            raise TypeError(f"TeleQnACachedCloudModel got unknown hyperparameter(s) {unknown}")
+        network = network_kwargs("TeleQnACachedCloudModel", network)
         self.model = CachedAnswerModel("cloud", n_options, data_file_path)
         self.cost = cloud_cost_from_hyperparameters(network, cloud_hardware, answer_tokens, query_interval_ms)
 
     def inference(self, data: Any, **kwargs: Any) -> dict[str, Any]:
         """Answer one deferred question; returns a record dict with its network accounting."""
         record = self.model.answer(data)
-        for key, value in self.cost.record_fields(str(data["prompt"]), int(data.get("index", 0))).items():
-            setattr(record, key, value)
+        attach_costs(record, self.cost.record_fields(str(data["prompt"]), int(data.get("index", 0))))
         return record.to_dict()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from jointbench.cascade.costs import EdgeCost
 from jointbench.cascade.replay import CachedAnswerModel
 from jointbench.datasets.teleqna import data_file
 from jointbench.ianvs_compat import prepare_edge_environment
-from jointbench.netsim import hardware_profile
+from jointbench.netsim import EdgeCost, attach_costs, hardware_profile
 from jointbench.registry import ClassFactory, ClassType
 
 __all__ = ["TeleQnACachedEdgeModel"]
@@ -50,6 +49,5 @@ class TeleQnACachedEdgeModel:
             record.extras = {"confidence": None, "skipped": True}
             record.latency_ms = record.edge_compute_ms = 0.0
             return record.to_dict()
-        for key, value in self.cost.record_fields(str(data["prompt"])).items():
-            setattr(record, key, value)
+        attach_costs(record, self.cost.record_fields(str(data["prompt"])))
         return record.to_dict()

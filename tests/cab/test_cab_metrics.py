@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointbench.cab.baselines import ConfidenceDeferral, confidence_deferral, tuned_cbd_threshold
+from jointbench.cab.baselines import confidence_deferral, tuned_cbd_threshold
+from jointbench.confidence import defer_to_cloud
 from jointbench.cab.metrics import ServedOutcome, cascade_metrics, summarize
 from jointbench.cab.reference import normalize_rows, sample_labels, zero_rows
 from jointbench.cab.satisfaction import alignment_score, is_satisfied
@@ -54,8 +55,12 @@ def test_sr_is_one_when_nothing_is_served_and_summary_skips_nan() -> None:
 
 def test_confidence_deferral_and_tuned_threshold() -> None:
     assert confidence_deferral(np.array([0.7, 0.75, 0.8]), 0.75).tolist() == [False, True, True]
-    rule = ConfidenceDeferral.for_delta(0.2)
-    assert rule.select(np.array([[0.8, 0.2], [0.6, 0.4]])).tolist() == [True, False]
+    # One rule with the cascade: a float32 0.7 meets gamma 0.7 when compared in float32,
+    # not in float64 (where float32(0.7) = 0.69999998 < 0.7).
+    stored = np.array([0.7, 0.69], dtype=np.float32)
+    assert confidence_deferral(stored.astype(np.float64), 0.7, np.float32).tolist() == [True, False]
+    assert confidence_deferral(stored.astype(np.float64), 0.7).tolist() == [False, False]  # control
+    assert (confidence_deferral(stored, 0.7) == ~defer_to_cloud(stored, 0.7)).all()
     mp = np.array([[0.9, 0.8, 0.8, 0.5, 0.4]])
     sat = np.array([[True, True, False, True, False]])
     # Cut at 0.8 (both 0.8 rows): SR 2/3; at 0.5: 3/4; at 0.4: 3/5.

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -22,38 +23,89 @@ LETTERS = "ABCDE"
 
 @dataclass(frozen=True)
 class TeleQnA:
-    """One option-count subset of TeleQnA with cached model distributions.
+    """Per-question edge and cloud answer distributions of one multiple-choice set.
+
+    The one table class of the suite: the confidence cascade replays it, CAb runs its trials
+    on it (with ``embeddings`` attached for localized CP).
 
     Attributes
     ----------
-    n_options : int
-        4 or 5.
-    prompts : numpy.ndarray of str, shape (n,)
-        Question text followed by ``A. ...`` option lines.
-    question_ids : numpy.ndarray of str, shape (n,)
+    edge_probs, cloud_probs : numpy.ndarray of float, shape (N, K)
+        Answer frequencies of the edge (Qwen2-1.5B) and cloud (Qwen2-7B) models (float32 in
+        the shipped files; rows may sum to < 1, a cloud row may be all zero).
+    answer : numpy.ndarray of int64, shape (N,)
+        Index of the answer-key option (0 = A).
+    gold_valid : numpy.ndarray of bool, shape (N,)
+        False where the answer key is missing (3 five-option rows); such rows count in
+        every metric but accuracy.
+    question_ids : numpy.ndarray of str, shape (N,)
         TeleQnA ids, e.g. ``"question 100"``.
-    answer : numpy.ndarray of int64, shape (n,)
-        Index of the correct option (0 = A).
-    answer_valid : numpy.ndarray of bool, shape (n,)
-        False for the 3 five-option rows whose key is missing in the source.
-    edge_probs, cloud_probs : numpy.ndarray of float32, shape (n, n_options)
-        Answer frequencies of the edge (Qwen2-1.5B) and cloud (Qwen2-7B) models.
+    prompts : numpy.ndarray of str, shape (N,), or None
+        Question text followed by ``A. ...`` option lines.
+    embeddings : numpy.ndarray of float, shape (N, D), or None
+        Prompt embeddings (CAb's localized CP attaches them).
+    name : str
+        File stem, for reports.
     """
 
-    n_options: int
-    prompts: np.ndarray
-    question_ids: np.ndarray
-    answer: np.ndarray
-    answer_valid: np.ndarray
     edge_probs: np.ndarray
     cloud_probs: np.ndarray
+    answer: np.ndarray
+    gold_valid: np.ndarray
+    question_ids: np.ndarray
+    prompts: np.ndarray | None = field(default=None, repr=False)
+    embeddings: np.ndarray | None = field(default=None, repr=False)
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        n, k = self.edge_probs.shape
+        if self.cloud_probs.shape != (n, k):
+            raise ValueError(f"{self.name}: cloud_probs has shape {self.cloud_probs.shape}, edge_probs {(n, k)}.")
+        for key in ("answer", "gold_valid", "question_ids"):
+            if getattr(self, key).shape != (n,):
+                raise ValueError(f"{self.name}: {key} must have shape ({n},).")
+        if self.embeddings is not None and self.embeddings.shape[0] != n:
+            raise ValueError(f"{self.name}: embeddings must have {n} rows.")
 
     def __len__(self) -> int:
-        return int(self.answer.shape[0])
+        return self.n
+
+    @property
+    def n(self) -> int:
+        """Number of questions N."""
+        return int(self.edge_probs.shape[0])
+
+    @property
+    def n_classes(self) -> int:
+        """Number of options K (4 or 5 for the shipped sets)."""
+        return int(self.edge_probs.shape[1])
+
+    @property
+    def n_options(self) -> int:
+        """Same as :attr:`n_classes`."""
+        return self.n_classes
 
     def answer_letters(self) -> list[str]:
         """The answer key as letters; ``""`` where the key is missing."""
-        return [LETTERS[a] if ok else "" for a, ok in zip(self.answer, self.answer_valid)]
+        return [LETTERS[a] if ok else "" for a, ok in zip(self.answer, self.gold_valid)]
+
+    @classmethod
+    def from_npz(cls, path: str | os.PathLike[str]) -> TeleQnA:
+        """Load a TeleQnA-style ``.npz`` (``edge_probs``, ``cloud_probs``, ``answer``,
+        ``gold_valid``, ``question_ids`` and optionally ``prompts``)."""
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"TeleQnA data file not found: {path}")
+        with np.load(path) as z:
+            arrays = {key: z[key] for key in z.files}
+        return cls(
+            edge_probs=arrays["edge_probs"],
+            cloud_probs=arrays["cloud_probs"],
+            answer=arrays["answer"].astype(np.int64),
+            gold_valid=arrays["gold_valid"].astype(bool),
+            question_ids=arrays["question_ids"],
+            prompts=arrays.get("prompts"),
+            name=Path(path).stem,
+        )
 
 
 def data_file(n_options: int) -> str:
@@ -65,7 +117,7 @@ def data_file(n_options: int) -> str:
 
 @functools.lru_cache(maxsize=4)
 def load_teleqna(n_options: int = 4, path: str | None = None) -> TeleQnA:
-    """Load the 4- or 5-option subset (cached per process).
+    """Load the 4- or 5-option subset (cached per process; do not modify the arrays).
 
     Parameters
     ----------
@@ -74,19 +126,7 @@ def load_teleqna(n_options: int = 4, path: str | None = None) -> TeleQnA:
     path : str, optional
         An ``.npz`` with the same arrays, e.g. tensors regenerated for another model pair.
     """
-    file = path or data_file(n_options)
-    if not os.path.isfile(file):
-        raise FileNotFoundError(f"TeleQnA data file not found: {file}")
-    with np.load(file) as z:
-        return TeleQnA(
-            n_options=int(z["edge_probs"].shape[1]),
-            prompts=z["prompts"],
-            question_ids=z["question_ids"],
-            answer=z["answer"],
-            answer_valid=z["gold_valid"],
-            edge_probs=z["edge_probs"],
-            cloud_probs=z["cloud_probs"],
-        )
+    return TeleQnA.from_npz(path or data_file(n_options))
 
 
 def write_jsonl(path: str, n_options: int = 4, rows: "np.ndarray | None" = None) -> int:
@@ -110,7 +150,7 @@ def write_jsonl(path: str, n_options: int = 4, rows: "np.ndarray | None" = None)
     n = 0
     with open(path, "w", encoding="utf-8") as fh:
         for row in chosen:
-            if not data.answer_valid[row]:
+            if not data.gold_valid[row]:
                 continue
             q = {"index": n, "row": int(row), "qid": str(data.question_ids[row]),
                  "n_options": n_options, "prompt": str(data.prompts[row])}

@@ -1,4 +1,7 @@
-"""Virtual-clock cost of a cascade query: edge compute, and the cloud round trip when deferred.
+"""Virtual-clock cost of a cascade request: edge compute, and the cloud round trip when deferred.
+
+Shared by every cascade-style method (the confidence cascade, CAb): :class:`EdgeCost` and
+:class:`CloudCost` price one request, :func:`attach_costs` writes the fields onto a record.
 
 The replayed TeleQnA models have no timings of their own, so compute time comes from
 hardware profiles (``configs/hardware_profiles.yaml``: a prefill and a decode cost
@@ -14,8 +17,11 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from jointbench.netsim import HardwareProfile, Link, hardware_profile, link_config_from_hyperparameters
-from jointbench.netsim import request_response, text_bytes
+from jointbench.netsim.hardware import HardwareProfile, hardware_profile
+from jointbench.netsim.link import Link
+from jointbench.netsim.payloads import text_bytes
+from jointbench.netsim.profiles import link_config_from_hyperparameters
+from jointbench.netsim.roundtrip import request_response
 
 BYTES_PER_TOKEN = 4.0
 
@@ -89,3 +95,18 @@ def cloud_cost_from_hyperparameters(hp: Mapping[str, Any], hardware: str, answer
     """Build a :class:`CloudCost` from a module's hyperparameters (``network_*`` keys and profile names)."""
     return CloudCost(hardware_profile(hardware), Link(link_config_from_hyperparameters(hp)),
                      int(answer_tokens), float(query_interval_ms))
+
+
+def attach_costs(record: Any, fields: Mapping[str, Any]) -> Any:
+    """Set each cost field (``latency_ms``, ``network_ms``, ``bytes_up``, …) on ``record``; returns it.
+
+    Parameters
+    ----------
+    record : jointbench.records.SampleRecord
+        Any object with those attributes.
+    fields : mapping
+        From :meth:`EdgeCost.record_fields` or :meth:`CloudCost.record_fields`.
+    """
+    for key, value in fields.items():
+        setattr(record, key, value)
+    return record
