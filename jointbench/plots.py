@@ -1,10 +1,18 @@
-"""Plots drawn from Ianvs rank CSVs (never from hard-coded numbers); matplotlib, Agg."""
+"""Plots drawn from Ianvs rank CSVs (never from hard-coded numbers); matplotlib, Agg.
+
+Generic plots (metric bars, quality-vs-cost trade-offs) for any job, plus the plots each method
+registers with :func:`register_method_plot` (found by :func:`method_plots`; one signature).
+"""
 
 from __future__ import annotations
 
 import glob
+import importlib
+import importlib.util
 import os
+import pkgutil
 import re
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -160,14 +168,51 @@ def plot_rank_file(rank_csv: str, out_dir: str | None = None, x_metric: str | No
     return written
 
 
+MethodPlot = Callable[[pd.DataFrame, str, str, str], list[str]]
+"""A method's plots: ``fn(df, rank_csv, out_dir, job) -> paths written``; draws nothing (returns [])
+when ``df`` (the latest rows of the rank CSV, metrics numeric) lacks the method's columns."""
+
+_METHOD_PLOTS: dict[str, MethodPlot] = {}
+PLOT_MODULE_SUFFIX = "plots"
+
+
+def register_method_plot(name: str) -> Callable[[MethodPlot], MethodPlot]:
+    """Decorator a method's ``*plots`` module uses to register its plot function under ``name``."""
+
+    def wrapper(fn: MethodPlot) -> MethodPlot:
+        if name in _METHOD_PLOTS and _METHOD_PLOTS[name] is not fn:
+            raise ValueError(f"method plot {name!r} registered twice ({_METHOD_PLOTS[name].__module__}, "
+                             f"{fn.__module__})")
+        _METHOD_PLOTS[name] = fn
+        return fn
+
+    return wrapper
+
+
+def method_plots() -> dict[str, MethodPlot]:
+    """Every registered method plot, after importing each ``jointbench/<package>/*plots.py`` module.
+
+    A method joins by adding a module whose name ends in ``plots`` to its package and decorating
+    its plot function with :func:`register_method_plot`; nothing here names a method.
+    """
+    import jointbench
+
+    for pkg in pkgutil.iter_modules(jointbench.__path__):
+        if not pkg.ispkg:
+            continue
+        spec = importlib.util.find_spec(f"jointbench.{pkg.name}")
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        for mod in pkgutil.iter_modules(locations):
+            if mod.name.endswith(PLOT_MODULE_SUFFIX):
+                importlib.import_module(f"jointbench.{pkg.name}.{mod.name}")
+    return dict(sorted(_METHOD_PLOTS.items()))
+
+
 def _method_plots(rank_csv: str, df: pd.DataFrame, out_dir: str, job: str) -> list[str]:
     """Plots of the methods whose metrics the CSV holds (each draws nothing otherwise)."""
-    from jointbench.cab.plots import plot_cab_rank
-    from jointbench.specdec.leaderboard_plots import TPS, plot_specdec
-
-    written = plot_cab_rank(df, out_dir, job)
-    if TPS in df.columns:
-        written += plot_specdec(rank_csv, out_dir)
+    written: list[str] = []
+    for fn in method_plots().values():
+        written += fn(df, rank_csv, out_dir, job)
     return written
 
 

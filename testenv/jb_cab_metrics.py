@@ -1,6 +1,6 @@
 """Ianvs metric shims: set-valued cascade metrics over CAb trials (mean and std over trials)."""
 
-from jointbench.metrics import set_metric_mean, set_metric_std, set_trial_count
+from jointbench.cab.record_metrics import set_metric_mean, set_metric_std, set_trial_count
 from jointbench.registry import ClassFactory, ClassType
 
 __all__ = [

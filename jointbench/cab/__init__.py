@@ -9,7 +9,8 @@ Modules, one job each:
 * :mod:`~jointbench.cab.satisfaction` -- cloud-referenced alignment score C*(x).
 * :mod:`~jointbench.cab.selection` -- the satisfaction predictor.
 * :mod:`~jointbench.cab.baselines` -- confidence-based deferral, edge-only, cloud-only.
-* :mod:`~jointbench.cab.metrics` -- DR, SR, NI, coverage, accuracy per trial.
+* :mod:`~jointbench.cab.metrics` -- DR, SR, NI, coverage, accuracy per trial (arrays).
+* :mod:`~jointbench.cab.record_metrics` -- the same per trial from Ianvs records (the metric shims').
 * :mod:`~jointbench.cab.trials` -- seeded trials and edge sets, vectorised across trials.
 * :mod:`~jointbench.cab.experiment` -- routing rules and metrics over those trials.
 * :mod:`~jointbench.cab.ianvs_session`, :mod:`~jointbench.cab.ianvs_records` -- the trials as

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jointbench.plots import register_method_plot
+
 DR = "CAb Deferral rate mean (%)"
 SR = "CAb SR mean (%)"
 TRIALS = "CAb Trials (count)"
@@ -156,8 +158,11 @@ def plot_sr_vs_target(df: pd.DataFrame, path: str, title: str) -> str:
     return path
 
 
-def plot_cab_rank(df: pd.DataFrame, out_dir: str, job: str) -> list[str]:
+@register_method_plot("cab")
+def plot_cab_rank(df: pd.DataFrame, rank_csv: str, out_dir: str, job: str) -> list[str]:
     """Both CAb plots of one rank frame (latest run per setting); [] without CAb columns.
+
+    The signature of :data:`jointbench.plots.MethodPlot` (``rank_csv`` is not needed here).
 
     Returns
     -------

@@ -6,12 +6,6 @@ documented per function) and carries its unit in its registered alias.
 """
 
 from jointbench.metrics.bandwidth import downlink_kb_per_query, uplink_kb_per_query
-from jointbench.metrics.conformal_sets import (
-    set_metric_mean,
-    set_metric_std,
-    set_metrics_per_trial,
-    set_trial_count,
-)
 from jointbench.metrics.latency import latency_mean_ms, latency_percentile_ms, ttft_percentile_ms
 from jointbench.metrics.quality import accuracy_pct
 from jointbench.metrics.routing import cloud_share_pct, edge_share_pct
@@ -23,10 +17,6 @@ __all__ = [
     "edge_share_pct",
     "latency_mean_ms",
     "latency_percentile_ms",
-    "set_metric_mean",
-    "set_metric_std",
-    "set_metrics_per_trial",
-    "set_trial_count",
     "ttft_percentile_ms",
     "uplink_kb_per_query",
 ]

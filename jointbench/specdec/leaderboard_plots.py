@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jointbench.plots import register_method_plot
+
 TPS = "Throughput P50 (tokens/s)"
 TTFT = "TTFT P50 (ms)"
 ACC_CYCLE = "Accepted per cycle (tokens)"
@@ -230,6 +232,12 @@ def plot_specdec(rank_csv: str, out_dir: str) -> list[str]:
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
     return paths
+
+
+@register_method_plot("specdec")
+def plot_specdec_rank(df: pd.DataFrame, rank_csv: str, out_dir: str, job: str) -> list[str]:
+    """:func:`plot_specdec` under the suite's method-plot signature; [] without SD columns."""
+    return plot_specdec(rank_csv, out_dir) if TPS in df.columns else []
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ import yaml
 from jointbench.cab.data import load_cascade_data
 from jointbench.cab.experiment import run_trials
 from jointbench.cab.ianvs_session import Arm, get_session
-from jointbench.metrics import set_metrics_per_trial
+from jointbench.cab.record_metrics import set_metrics_per_trial
 from jointbench.metrics.slots import views
 from jointbench.runner.config import parse_job
 from jointbench.runner.job import run_job

@@ -1,4 +1,4 @@
-"""Set-valued cascade metrics (jointbench.metrics.conformal_sets) on hand-made records."""
+"""Set-valued cascade metrics (jointbench.cab.record_metrics) on hand-made records."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from jointbench.metrics import set_metric_mean, set_metric_std, set_metrics_per_trial, set_trial_count
+from jointbench.cab.record_metrics import set_metric_mean, set_metric_std, set_metrics_per_trial, set_trial_count
 
 
 def _edge(trial: int, pos: int, edge_set: list[int], sat: bool, label: int, cloud_size: int,

@@ -1,4 +1,4 @@
-"""Metrics of set-valued cascades evaluated in trials (CAb), from the records alone.
+"""CAb's trial-grouped metrics of its set-valued cascade, from the Ianvs records alone.
 
 Each sample's records carry ``extras.trial`` and the reference annotations described in
 :mod:`jointbench.cab.ianvs_records`. A served sample (``is_hard`` false) delivers the edge
