@@ -18,6 +18,8 @@ import os
 import sys
 from pathlib import Path
 
+from jointbench.cache import atomic_write_text
+
 TELEQNA_INSTRUCTION = "Answer with the option letter and a one-sentence reason."
 GSM8K_INSTRUCTION = "Solve the problem step by step, then give the final number after '####'."
 
@@ -58,11 +60,11 @@ def gsm8k_rows(n: int) -> list[dict]:
 def build(path: str, n_teleqna: int = 8, n_gsm8k: int = 8) -> int:
     """Write the jsonl (TeleQnA rows, then GSM8K rows); return the number of rows."""
     rows = teleqna_rows(n_teleqna) + (gsm8k_rows(n_gsm8k) if n_gsm8k else [])
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        for i, r in enumerate(rows):
-            answer = r.pop("answer")
-            fh.write(json.dumps({"question": {"index": i, **r}, "answer": answer}) + "\n")
+    lines = []
+    for i, r in enumerate(rows):
+        answer = r.pop("answer")
+        lines.append(json.dumps({"question": {"index": i, **r}, "answer": answer}) + "\n")
+    atomic_write_text(path, "".join(lines))
     return len(rows)
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jointbench.cache import atomic_write_text
+
 DATA_DIR = os.path.dirname(os.path.abspath(__file__))
 LETTERS = "ABCDE"
 
@@ -147,13 +149,12 @@ def write_jsonl(path: str, n_options: int = 4, rows: "np.ndarray | None" = None)
     data = load_teleqna(n_options)
     letters = data.answer_letters()
     chosen = np.arange(len(data)) if rows is None else np.asarray(rows)
-    n = 0
-    with open(path, "w", encoding="utf-8") as fh:
-        for row in chosen:
-            if not data.gold_valid[row]:
-                continue
-            q = {"index": n, "row": int(row), "qid": str(data.question_ids[row]),
-                 "n_options": n_options, "prompt": str(data.prompts[row])}
-            fh.write(json.dumps({"question": q, "answer": letters[row]}, ensure_ascii=False) + "\n")
-            n += 1
-    return n
+    lines: list[str] = []
+    for row in chosen:
+        if not data.gold_valid[row]:
+            continue
+        q = {"index": len(lines), "row": int(row), "qid": str(data.question_ids[row]),
+             "n_options": n_options, "prompt": str(data.prompts[row])}
+        lines.append(json.dumps({"question": q, "answer": letters[row]}, ensure_ascii=False) + "\n")
+    atomic_write_text(path, "".join(lines))
+    return len(lines)
