@@ -91,3 +91,21 @@ def test_reference_rows_and_label_sampling() -> None:
     assert not np.any(draws[:, 0] == 1)  # zero-probability class never drawn
     assert np.mean(draws[:, 0] == 2) == pytest.approx(0.75, abs=0.015)
     assert np.mean(draws[:, 1] == 0) == pytest.approx(1 / 3, abs=0.015)
+
+
+def test_one_deferral_rule_keeps_the_old_slack_decisions_on_the_shipped_data() -> None:
+    """The float32 rule (the cascade's) decides like CAb's former 1e-6 slack at every gamma = 1 - delta
+    on a 0.001 grid of delta and at every tuned gamma (a data value), on both shipped tables."""
+    from jointbench.datasets.teleqna import load_teleqna
+
+    for k in (4, 5):
+        mp32 = load_teleqna(k).edge_probs.max(axis=1)
+        mp64 = mp32.astype(np.float64)
+        gammas = np.concatenate([1.0 - np.round(np.arange(0.001, 1.0, 0.001), 3), np.unique(mp64)])
+        old = mp64[None, :] >= gammas[:, None] - 1e-6
+        new = confidence_deferral(mp64[None, :], gammas[:, None], np.float32)
+        assert np.array_equal(old, new)
+        # control: a gamma 5e-7 above a stored value separates the two rules
+        g = float(mp64.max()) + 5e-7 if mp64.max() < 1 else 0.7 + 5e-7
+        v = np.float32(g - 5e-7)
+        assert (v >= g - 1e-6) and not confidence_deferral(np.array([v]), g, np.float32)[0]
