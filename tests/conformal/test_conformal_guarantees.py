@@ -131,3 +131,29 @@ def test_crc_threshold_rule_and_validation() -> None:
         crc_threshold(losses, lambdas, 1.5)
     with pytest.raises(ValueError, match=r"\[0, bound"):
         crc_threshold(losses * 2, lambdas, 0.5)
+
+
+def test_aps_coverage_on_teleqna_over_random_splits() -> None:
+    """Real rows: the edge model's TeleQnA-4 distributions, labels drawn from the cloud's rows
+    (exchangeable by construction); 1000 random 100/rest splits, randomised APS at alpha = 0.2."""
+    from jointbench.datasets.teleqna import load_teleqna
+
+    data = load_teleqna(4)
+    cloud = data.cloud_probs.astype(np.float64)
+    keep = cloud.sum(1) > 0
+    edge, cloud = data.edge_probs[keep].astype(np.float64), cloud[keep] / cloud[keep].sum(1, keepdims=True)
+    rng = np.random.default_rng(7)
+    n, splits, alpha, score = 100, 1000, 0.2, APS(True)
+    covs, naive = [], []
+    for _ in range(splits):
+        labels = (cloud.cumsum(1) < rng.random((len(cloud), 1))).sum(1).clip(max=cloud.shape[1] - 1)
+        u = rng.random(len(edge))
+        perm = rng.permutation(len(edge))
+        cal, test = perm[:n], perm[n:]
+        s_cal = score.score(edge[cal], labels[cal], u[cal])
+        s_test = score.score(edge[test], labels[test], u[test])
+        covs.append(np.mean(s_test <= conformal_quantile(s_cal, alpha)))
+        naive.append(np.mean(s_test <= np.sort(s_cal)[int(np.ceil(n * (1 - alpha))) - 2]))  # control: one rank low
+    se = np.std(covs) / np.sqrt(splits)
+    assert np.mean(covs) >= 1 - alpha - 3 * se, (np.mean(covs), se)
+    assert np.mean(naive) < 1 - alpha - 3 * se  # the control must fail the same check
