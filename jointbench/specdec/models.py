@@ -23,8 +23,15 @@ import torch
 import yaml
 
 from jointbench.cache import cache_dir as default_cache_dir
-from jointbench.models import ModelUnavailable, eos_token_ids, int8_dynamic_copy, load_hf_local, load_smollm2
-from jointbench.models import bf16_copy, smollm2_gguf_path  # noqa: F401 (re-exported for SD callers)
+from jointbench.models import (
+    ModelUnavailable,
+    bf16_copy,
+    eos_token_ids,
+    int8_dynamic_copy,
+    load_hf_local,
+    load_smollm2,
+    smollm2_gguf_path,
+)
 from jointbench.netsim.configfiles import config_dir
 
 DraftVariant = Literal["model", "int8-dynamic", "bf16"]
@@ -32,8 +39,10 @@ DraftVariant = Literal["model", "int8-dynamic", "bf16"]
 #: The suite's one "model unavailable" error, under the name SD callers import.
 ModelUnavailableError = ModelUnavailable
 
-__all__ = ["PAIRS", "LoadedPair", "ModelUnavailableError", "PairSpec", "default_cache_dir", "load_pair",
-           "load_pairs", "pair_table"]
+# Loaders re-exported from jointbench.models for SD callers: bf16_copy, int8_dynamic_copy,
+# load_hf_local, smollm2_gguf_path, default_cache_dir.
+__all__ = ["PAIRS", "LoadedPair", "ModelUnavailableError", "PairSpec", "bf16_copy", "default_cache_dir",
+           "int8_dynamic_copy", "load_hf_local", "load_pair", "load_pairs", "pair_table", "smollm2_gguf_path"]
 
 
 @dataclass(frozen=True)
