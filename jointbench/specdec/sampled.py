@@ -76,7 +76,7 @@ def sampled_fields(pair: str, text: str, max_new_tokens: int, chat: bool, strate
     spec = strategy.speculative
     fields: dict[str, Any] = {
         "pair": pair, "text": text, "max_new_tokens": int(max_new_tokens), "chat": bool(chat),
-        "kind": "speculative" if spec else strategy.name, "policy": policy_desc if spec else "",
+        "mode": "speculative" if spec else strategy.name, "policy": policy_desc if spec else "",
         "codec": strategy.codec.name if spec else "", "temperature": float(temperature), "seed": int(seed),
     }
     if strategy.reads_link:
