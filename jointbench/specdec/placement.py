@@ -75,6 +75,10 @@ class Placement(Protocol):
     Attributes
     ----------
     name : str
+    label : str
+        Short label for tables and plots (``cloud-only``, ``edge-cloud``, …).
+    order : int
+        Position in plots' legends.
     speculative : bool
         True for draft/verify placements (they take a policy and a codec).
     uses_link : bool
@@ -84,6 +88,8 @@ class Placement(Protocol):
     """
 
     name: str
+    label: str
+    order: int
     speculative: bool
     uses_link: bool
     route: Literal["edge", "cloud", "both"]

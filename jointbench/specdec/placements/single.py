@@ -58,6 +58,8 @@ class CloudOnly:
     """The target decodes in the cloud; tokens streamed down."""
 
     name = "cloud_only"
+    label = "cloud-only"
+    order = 0
     speculative = False
     uses_link = True
     route = "cloud"
@@ -72,6 +74,8 @@ class EdgeOnly:
     """The draft decodes on the edge (lossy: draft quality); no network."""
 
     name = "edge_only"
+    label = "edge-only"
+    order = 1
     speculative = False
     uses_link = False
     route = "edge"

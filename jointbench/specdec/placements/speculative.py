@@ -71,6 +71,8 @@ class Colocated:
     """Speculative decoding with both models in the cloud."""
 
     name = "colocated"
+    label = "co-located"
+    order = 2
     speculative = True
     uses_link = True
     route = "both"
@@ -85,6 +87,8 @@ class EdgeCloud:
     """The edge drafts, the cloud verifies, one round trip per cycle."""
 
     name = "edge_cloud"
+    label = "edge-cloud"
+    order = 3
     speculative = True
     uses_link = True
     route = "both"
