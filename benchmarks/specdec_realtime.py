@@ -30,10 +30,13 @@ def main() -> int:
 
     from jointbench.netsim import Link, LinkConfig, RealtimeLink
     from jointbench.specdec.engine import SpecDecoder
-    from jointbench.specdec.policy import FixedK
-    from jointbench.specdec.session import get_calibration
+    from jointbench.specdec import FixedK
     from jointbench.specdec.compute import compute_model
-    from jointbench.specdec.timing import prompt_bytes
+    from jointbench.specdec.loop import run_query
+    from jointbench.specdec.payload import prompt_bytes
+    from jointbench.specdec.session import get_calibration
+    from jointbench.specdec.sources import TraceSource
+    from jointbench.specdec.strategy import Strategy
     from jointbench.specdec.tracestore import encode_prompt, get_pair, record_query
 
     cfg = LinkConfig(rtt_ms=args.rtt, uplink_bandwidth_mbps=args.bw, downlink_bandwidth_mbps=args.bw)
@@ -56,20 +59,12 @@ def main() -> int:
     live = dec.speculative(prompt, args.max_new_tokens, FixedK(args.k), on_cycle=on_cycle)
     live_e2e = (time.perf_counter() - t0) * 1e3
 
-    comp = compute_model(get_calibration(args.pair))
+    comp = compute_model(get_calibration(args.pair)[0])
     trace = record_query(pair, prompt, args.max_new_tokens)
-    from jointbench.specdec.trace import replay
-
-    cycles = replay(trace.greedy, FixedK(args.k), args.max_new_tokens)
-    link = Link(cfg)
-    t = link.send("up", prompt_bytes(len(prompt)), t_ms=0.0).arrival_ms
-    t += comp.cloud_prefill_ms(len(prompt) - 1) + comp.edge_prefill_ms(len(prompt) - 1)
-    first = None
-    for c in cycles:
-        t += c.drafted * comp.draft_ms()
-        t = link.send("up", 8 + 4 * c.drafted, t_ms=t).arrival_ms + comp.verify_ms(c.drafted)
-        t = link.send("down", 8, t_ms=t).arrival_ms
-        first = t if first is None else first
+    strategy = Strategy.build("edge_cloud", FixedK(args.k))
+    out = run_query(strategy, TraceSource(trace.greedy, strategy.codec, args.max_new_tokens), comp, Link(cfg),
+                    args.max_new_tokens)
+    cycles, first, t = out.cycles, out.timeline.ttft_ms, out.timeline.latency_ms
     print(f"pair {args.pair}, K={args.k}, RTT {args.rtt:g} ms, {args.bw:g} Mbit/s, "
           f"{len(live.tokens)} tokens, {len(live.cycles)} cycles")
     print(f"live (real models, real waits): TTFT {marks[0]:.0f} ms, E2E {live_e2e:.0f} ms")

@@ -26,7 +26,7 @@ import torch  # noqa: E402
 
 from jointbench.specdec.engine import SpecDecoder  # noqa: E402
 from jointbench.specdec.models import load_pair  # noqa: E402
-from jointbench.specdec.policy import FixedK  # noqa: E402
+from jointbench.specdec import FixedK  # noqa: E402
 
 PROMPTS = [
     "Explain in a short paragraph why the sky is blue.",

@@ -43,7 +43,8 @@ def core_sweep(job_file: str) -> int:
     for case in spec.test_cases:
         hp = dict(case.modules["edgemodel"].hyperparameters)
         hp.pop("prompts_file", None)
-        session = SpecDecSession(**hp)
+        network = {k: hp.pop(k) for k in list(hp) if k.startswith("network_")}
+        session = SpecDecSession(**hp, network=network)
         session.prepare([q["prompt"] for q in questions])
         y_pred = []
         for q in questions:

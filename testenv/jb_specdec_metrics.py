@@ -7,12 +7,14 @@ from jointbench.metrics.generation import (
     downlink_bytes_per_token,
     network_overhead_pct,
     tokens_per_s_percentile,
+    uplink_bytes_per_drafted_token,
     uplink_bytes_per_token,
 )
 from jointbench.registry import ClassFactory, ClassType
 
 __all__ = ["throughput_p50", "throughput_p95", "acceptance_rate", "accepted_tokens_per_cycle",
-           "network_overhead", "uplink_per_token", "downlink_per_token", "cloud_agreement"]
+           "network_overhead", "uplink_per_token", "uplink_per_drafted_token", "downlink_per_token",
+           "cloud_agreement"]
 
 
 @ClassFactory.register(ClassType.GENERAL, alias="Throughput P50 (tokens/s)")
@@ -49,6 +51,12 @@ def network_overhead(y_true, y_pred):
 def uplink_per_token(y_true, y_pred):
     """Edge-to-cloud wire bytes per generated token."""
     return uplink_bytes_per_token(y_pred)
+
+
+@ClassFactory.register(ClassType.GENERAL, alias="Uplink per drafted token (B/token)")
+def uplink_per_drafted_token(y_true, y_pred):
+    """Edge-to-cloud wire bytes per drafted token (draft codec cost)."""
+    return uplink_bytes_per_drafted_token(y_pred)
 
 
 @ClassFactory.register(ClassType.GENERAL, alias="Downlink (B/token)")

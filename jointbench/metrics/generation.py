@@ -64,6 +64,15 @@ def uplink_bytes_per_token(y_pred: Sequence[Any] | None) -> float:
     return _ratio(_sum(y_pred, "bytes_up"), _sum(y_pred, "tokens_out"))
 
 
+def uplink_bytes_per_drafted_token(y_pred: Sequence[Any] | None) -> float:
+    """Edge-to-cloud wire bytes per drafted token (B/token); what a draft codec costs.
+
+    Includes the prompt and transport headers, so it is slightly above the codec's
+    per-token payload (``4·V`` for dense fp32 drafts over a vocabulary of ``V``).
+    """
+    return _ratio(_sum(y_pred, "bytes_up"), _sum(y_pred, "drafted"))
+
+
 def downlink_bytes_per_token(y_pred: Sequence[Any] | None) -> float:
     """Cloud-to-edge wire bytes per generated token (B/token)."""
     return _ratio(_sum(y_pred, "bytes_down"), _sum(y_pred, "tokens_out"))

@@ -1,14 +1,24 @@
 """Measure the compute costs a virtual clock needs: t_prefill(n), t_draft, t_verify(K).
 
 On a CPU the verify pass is not constant in ``K`` (methods-llm.md §0.4), so it is
-profiled per ``K``. Numbers are medians of repeated ``time.perf_counter`` runs on
-this machine, under whatever ``torch.get_num_threads()`` is set to; a hardware
-profile for a slower edge or a faster cloud can rescale them.
+profiled per ``K``. Numbers are a low quantile (:data:`QUANTILE`) of repeated
+``time.perf_counter`` runs on this machine, under whatever ``torch.get_num_threads()`` is
+set to: other processes only ever make a run slower, so a low quantile is robust to a
+shared machine where a median is not. The 1-minute load average before and after is kept
+in the calibration (:attr:`Calibration.loadavg_1m`); :func:`under_load` flags a calibration
+taken with more than :data:`LOAD_PER_CORE_WARN` runnable processes per core. A hardware
+profile for a slower edge or a faster cloud can rescale the numbers.
+
+Procedure versions (:attr:`Calibration.procedure`): 1 = median of 5 runs (calibrations
+cached before this field existed read as 1); 2 = the :data:`QUANTILE` quantile of
+:data:`REPEATS` runs with the load average recorded.
 """
 
 from __future__ import annotations
 
-import statistics
+import hashlib
+import json
+import os
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Sequence
@@ -37,6 +47,14 @@ class Calibration:
     threads : int
         ``torch.get_num_threads()`` during the measurement.
     repeats : int
+    statistic : str
+        How the repeats were reduced (``"median"`` or ``"q0.2"``).
+    procedure : int
+        Calibration procedure version (see the module docstring).
+    loadavg_1m : float or None
+        Highest 1-minute load average seen before/after the measurement (None if unknown).
+    cpu_count : int or None
+        ``os.cpu_count()`` of the machine that measured it.
     """
 
     prefill_target_ms: dict[int, float]
@@ -46,10 +64,20 @@ class Calibration:
     context_len: int
     threads: int
     repeats: int
+    statistic: str = "median"
+    procedure: int = 1
+    loadavg_1m: float | None = None
+    cpu_count: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain ``dict`` (JSON keys become strings when dumped)."""
         return asdict(self)
+
+    def timing_hash(self) -> str:
+        """16 hex characters of SHA-256 over the timing tables (what decides every simulated time)."""
+        tables = {k: getattr(self, k) for k in ("prefill_target_ms", "prefill_draft_ms", "draft_ms", "verify_ms")}
+        blob = json.dumps(tables, sort_keys=True, default=str, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def verify_at(self, k: int) -> float:
         """``t_verify(K)`` (ms), linearly inter/extrapolated between measured ``K``."""
@@ -75,13 +103,37 @@ def _interp(table: dict[int, float], x: int) -> float:
     return float(np.interp(x, xs, ys))
 
 
-def _median_ms(fn: Callable[[], None], repeats: int) -> float:
+QUANTILE = 0.2
+"""Quantile of the repeated timings kept per point (low: load only ever adds time)."""
+REPEATS = 9
+"""Timed runs per point (after one warm-up)."""
+PROCEDURE = 2
+LOAD_PER_CORE_WARN = 0.5
+"""A calibration taken with a 1-minute load average above this many per core is flagged."""
+
+
+def _quantile_ms(fn: Callable[[], None], repeats: int, quantile: float) -> float:
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1000.0)
-    return statistics.median(times)
+    return float(np.quantile(times, quantile))
+
+
+def loadavg_1m() -> float | None:
+    """The 1-minute load average (``None`` where the OS has none)."""
+    try:
+        return float(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return None
+
+
+def under_load(cal: Calibration) -> bool:
+    """True when ``cal`` was taken with more than :data:`LOAD_PER_CORE_WARN` load per core."""
+    if cal.loadavg_1m is None or not cal.cpu_count:
+        return False
+    return cal.loadavg_1m / cal.cpu_count > LOAD_PER_CORE_WARN
 
 
 def calibrate(
@@ -90,8 +142,9 @@ def calibrate(
     prompt_lens: Sequence[int] = (16, 64, 256),
     ks: Sequence[int] = (0, 1, 2, 3, 4, 5, 6, 8),
     context_len: int = 64,
-    repeats: int = 5,
+    repeats: int = REPEATS,
     seed: int = 0,
+    quantile: float = QUANTILE,
 ) -> Calibration:
     """Profile prefill, draft-step and verify-pass costs of a pair.
 
@@ -106,10 +159,13 @@ def calibrate(
     context_len : int
         Tokens already cached when draft steps and verify passes are timed.
     repeats : int
-        Timed runs per point (after one warm-up); the median is kept.
+        Timed runs per point (after one warm-up).
     seed : int
         Seeds the random token ids (content does not change dense compute).
+    quantile : float
+        Quantile of the runs kept per point, in [0, 1] (0.5 = median).
     """
+    load_before = loadavg_1m()
     vocab = int(target.config.vocab_size)
     gen = torch.Generator().manual_seed(seed)
     longest = max([*prompt_lens, context_len + max(ks) + 1])
@@ -120,7 +176,7 @@ def calibrate(
         table = {}
         for n in prompt_lens:
             lm.prefill(ids[:n])  # warm-up
-            table[int(n)] = _median_ms(lambda: lm.prefill(ids[:n]), repeats)
+            table[int(n)] = _quantile_ms(lambda: lm.prefill(ids[:n]), repeats, quantile)
         return table
 
     prefill_target = prefill_table(target_lm)
@@ -133,7 +189,7 @@ def calibrate(
         draft_lm.crop(context_len)
 
     draft_step()
-    draft_ms = _median_ms(draft_step, repeats)
+    draft_ms = _quantile_ms(draft_step, repeats, quantile)
 
     target_lm.prefill(ids[:context_len])
     verify = {}
@@ -144,7 +200,7 @@ def calibrate(
             target_lm.crop(context_len)
 
         verify_pass()
-        verify[int(k)] = _median_ms(verify_pass, repeats)
+        verify[int(k)] = _quantile_ms(verify_pass, repeats, quantile)
 
     return Calibration(
         prefill_target_ms=prefill_target,
@@ -154,4 +210,8 @@ def calibrate(
         context_len=context_len,
         threads=torch.get_num_threads(),
         repeats=repeats,
+        statistic="median" if quantile == 0.5 else f"q{quantile:g}",
+        procedure=PROCEDURE,
+        loadavg_1m=max((x for x in (load_before, loadavg_1m()) if x is not None), default=None),
+        cpu_count=os.cpu_count(),
     )

@@ -13,15 +13,16 @@ profile without one rescales it by ``scale``.
 from __future__ import annotations
 
 import json
-import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jointbench.cache import atomic_write_json, cache_dir
 from jointbench.netsim import HardwareProfile, hardware_profile
-from jointbench.specdec.calibrate import Calibration, calibrate
-from jointbench.specdec.models import LoadedPair, default_cache_dir
+from jointbench.specdec.calibrate import LOAD_PER_CORE_WARN, Calibration, calibrate, under_load
+from jointbench.specdec.models import LoadedPair
 
 CALIBRATION_KS: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 16)
 CALIBRATION_PROMPT_LENS: tuple[int, ...] = (16, 64, 128, 256)
@@ -59,6 +60,10 @@ class ComputeModel:
         """One draft step run in the cloud next to the target (co-located, ms)."""
         return self.cloud.scaled_ms(self.calibration.draft_ms)
 
+    def cloud_draft_prefill_ms(self, n: int) -> float:
+        """Draft prefill of ``n`` prompt tokens run in the cloud (co-located, ms)."""
+        return self.cloud.scaled_ms(self.calibration.prefill_at("draft", n))
+
     def cloud_prefill_ms(self, n: int) -> float:
         """Target prefill of ``n`` prompt tokens in the cloud (ms)."""
         if self.cloud.prefill_base_ms is not None and self.cloud.prefill_ms_per_token is not None:
@@ -88,23 +93,66 @@ class ComputeModel:
         }
 
 
-def calibration_path(pair_name: str, cache_dir: Path | None = None) -> Path:
-    """JSON file caching the calibration of ``pair_name`` (threads in the name)."""
+def calibration_path(pair_name: str, root: Path | None = None) -> Path:
+    """JSON file caching the calibration of ``pair_name`` (threads in the name).
+
+    The file name is the cache key (pair, torch threads): it is kept from procedure 1 so
+    that a cache measured before keeps giving the same numbers; the file records its
+    procedure version (:attr:`Calibration.procedure`).
+    """
     import torch
 
-    root = cache_dir or default_cache_dir()
-    return root / "calibration" / f"{pair_name}-t{torch.get_num_threads()}.json"
+    return (root or cache_dir()) / "calibration" / f"{pair_name}-t{torch.get_num_threads()}.json"
 
 
 def calibration_from_dict(data: dict[str, Any]) -> Calibration:
-    """Inverse of :meth:`Calibration.to_dict` after a JSON round trip (int keys restored)."""
+    """Inverse of :meth:`Calibration.to_dict` after a JSON round trip (int keys restored).
+
+    Raises
+    ------
+    ValueError
+        Naming the missing or unknown key.
+    """
+    known = set(Calibration.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"calibration: unknown key(s) {unknown}; expected keys of {sorted(known)}")
     kw = dict(data)
-    for key in ("prefill_target_ms", "prefill_draft_ms", "verify_ms"):
-        kw[key] = {int(k): float(v) for k, v in data[key].items()}
-    return Calibration(**kw)
+    try:
+        for key in ("prefill_target_ms", "prefill_draft_ms", "verify_ms"):
+            kw[key] = {int(k): float(v) for k, v in data[key].items()}
+        return Calibration(**kw)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"calibration: missing or malformed field ({exc}); expected keys {sorted(known)}") from None
 
 
-def cached_calibration(pair: LoadedPair, cache_dir: Path | None = None, repeats: int = 5) -> tuple[Calibration, float]:
+def load_calibration_file(path: str | Path) -> Calibration:
+    """Read a saved calibration JSON (the ``calibration_file`` hyperparameter).
+
+    Raises
+    ------
+    ValueError
+        Naming the file when it is missing or not a calibration.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"calibration_file: '{path}' does not exist; pass the path of a calibration JSON "
+                         f"(e.g. {calibration_path('<pair>')})")
+    try:
+        return calibration_from_dict(json.loads(p.read_text(encoding="utf-8")))
+    except ValueError as exc:
+        raise ValueError(f"calibration_file '{path}': {exc}") from None
+
+
+def warn_if_loaded(cal: Calibration, where: str) -> None:
+    """Warn when ``cal`` was measured on a busy machine (:func:`~.calibrate.under_load`)."""
+    if under_load(cal):
+        warnings.warn(f"calibration {where} was taken with load average {cal.loadavg_1m:.2f} on "
+                      f"{cal.cpu_count} cores (> {LOAD_PER_CORE_WARN} per core): its times may be inflated; "
+                      "re-measure on an idle machine (delete the file) or pass calibration_file", stacklevel=2)
+
+
+def cached_calibration(pair: LoadedPair, root: Path | None = None) -> tuple[Calibration, float]:
     """Load the pair's calibration from the cache, measuring it on a miss.
 
     Returns
@@ -113,18 +161,20 @@ def cached_calibration(pair: LoadedPair, cache_dir: Path | None = None, repeats:
     measured_s : float
         Wall time spent measuring (s); 0 on a cache hit.
     """
-    path = calibration_path(pair.name, cache_dir)
+    path = calibration_path(pair.name, root)
     if path.is_file():
         return calibration_from_dict(json.loads(path.read_text())), 0.0
     t0 = time.perf_counter()
-    cal = calibrate(pair.target, pair.draft, prompt_lens=CALIBRATION_PROMPT_LENS, ks=CALIBRATION_KS,
-                    repeats=repeats)
+    cal = calibrate(pair.target, pair.draft, prompt_lens=CALIBRATION_PROMPT_LENS, ks=CALIBRATION_KS)
     measured = time.perf_counter() - t0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(cal.to_dict(), indent=1))
-    os.replace(tmp, path)
+    atomic_write_json(path, cal.to_dict(), indent=1)
+    warn_if_loaded(cal, str(path))
     return cal, measured
+
+
+def calibration_provenance(cal: Calibration, source: str) -> dict[str, Any]:
+    """What a test case's ``env.json`` records about its calibration."""
+    return {"source": source, "sha256_16": cal.timing_hash(), "under_load": under_load(cal), **cal.to_dict()}
 
 
 def compute_model(calibration: Calibration, edge_hardware: str = "this-cpu",

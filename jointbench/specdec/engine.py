@@ -28,9 +28,10 @@ from typing import Any, Callable, Literal, Sequence
 import torch
 
 from jointbench.specdec import payload
+from jointbench.specdec.codec import DraftCodec, make_codec
 from jointbench.specdec.lm import CachedLM
-from jointbench.specdec.policy import DraftLengthPolicy, DraftState, clip_k
-from jointbench.specdec.results import STRATEGIES, CycleRecord, GenerationResult, Strategy
+from jointbench.specdec.policy import CycleOutcome, DraftLengthPolicy, DraftState, clip_k
+from jointbench.specdec.results import DECODE_MODES, CycleRecord, DecodeMode, GenerationResult
 from jointbench.specdec.sampling import (
     greedy_verify,
     probs_from_logits,
@@ -95,22 +96,20 @@ class SpecDecoder:
 
     def generate(
         self,
-        strategy: Strategy,
+        mode: DecodeMode,
         prompt_ids: Sequence[int],
         max_new_tokens: int,
         policy: DraftLengthPolicy | None = None,
         seed: int = 0,
     ) -> GenerationResult:
-        """Dispatch to :meth:`speculative`, :meth:`cloud_only` or :meth:`edge_only`."""
-        if strategy == "speculative":
+        """Run :meth:`speculative`, :meth:`cloud_only` or :meth:`edge_only` by mode name."""
+        if mode not in DECODE_MODES:
+            raise KeyError(f"Unknown decode mode '{mode}'. Available: {', '.join(DECODE_MODES)}")
+        if mode == "speculative":
             if policy is None:
-                raise ValueError("the speculative strategy needs a draft-length policy")
+                raise ValueError("the speculative mode needs a draft-length policy")
             return self.speculative(prompt_ids, max_new_tokens, policy, seed=seed)
-        if strategy == "cloud-only":
-            return self.cloud_only(prompt_ids, max_new_tokens, seed=seed)
-        if strategy == "edge-only":
-            return self.edge_only(prompt_ids, max_new_tokens, seed=seed)
-        raise KeyError(f"Unknown strategy '{strategy}'. Available: {', '.join(STRATEGIES)}")
+        return self._autoregressive("cloud" if mode == "cloud-only" else "edge", prompt_ids, max_new_tokens, seed)
 
     def _pick(self, logits: torch.Tensor, gen: torch.Generator) -> tuple[int, torch.Tensor | None]:
         """Next token from one logits row: argmax, or a sample plus its distribution."""
@@ -133,6 +132,33 @@ class SpecDecoder:
             raise ValueError("this strategy needs a draft model")
         return self.draft_lm
 
+    def start(
+        self,
+        prompt_ids: Sequence[int],
+        max_new_tokens: int,
+        codec: DraftCodec | None = None,
+        seed: int = 0,
+        separate_prefill: bool = True,
+    ) -> SpecRun:
+        """Begin a speculative generation driven cycle by cycle (:meth:`SpecRun.cycle`).
+
+        Parameters
+        ----------
+        prompt_ids : sequence of int
+            Non-empty prompt.
+        max_new_tokens : int
+            ``>= 1``.
+        codec : DraftCodec, optional
+            What the edge sends (default: ``ids_only`` at T=0, ``dense_fp32`` otherwise).
+        seed : int
+            Seeds the edge's (drafting) and the cloud's (acceptance) generators.
+        separate_prefill : bool
+            True runs both prefills as their own timed stages (the cloud can prefill
+            while the edge drafts). False folds the prompt into the first draft step
+            and the first verify pass, one forward each, as transformers does.
+        """
+        return SpecRun(self, prompt_ids, max_new_tokens, codec, seed, separate_prefill)
+
     def speculative(
         self,
         prompt_ids: Sequence[int],
@@ -141,114 +167,28 @@ class SpecDecoder:
         seed: int = 0,
         on_cycle: Callable[[CycleRecord], None] | None = None,
         separate_prefill: bool = True,
+        codec: DraftCodec | None = None,
     ) -> GenerationResult:
-        """Edge drafts, cloud verifies, until ``max_new_tokens`` or EOS.
+        """Edge drafts, cloud verifies, until ``max_new_tokens`` or EOS (no clock).
 
-        Parameters
-        ----------
-        prompt_ids : sequence of int
-            Non-empty prompt.
-        max_new_tokens : int
-            ``>= 1``.
-        policy : DraftLengthPolicy
-            Asked for ``K`` before every cycle, told the outcome after it; reset first.
-        seed : int
-            Seeds the edge's (drafting) and the cloud's (acceptance) generators.
-        on_cycle : callable, optional
-            Called with each :class:`CycleRecord` after it is committed, with both caches
-            already rolled back (hook for a virtual clock or a test).
-        separate_prefill : bool
-            True runs both prefills as their own timed stages (the cloud can prefill
-            while the edge drafts). False folds the prompt into the first draft step
-            and the first verify pass, one forward each, as transformers does.
+        ``policy`` is reset, then asked for ``K`` before every cycle (a state without link
+        fields) and told the outcome after it. ``on_cycle`` is called with each
+        :class:`CycleRecord` once committed. Other parameters as in :meth:`start`.
         """
-        draft_lm, target_lm = self._require_draft(), self.target_lm
-        prompt = [int(t) for t in prompt_ids]
-        if not prompt or max_new_tokens < 1:
-            raise ValueError("need a non-empty prompt and max_new_tokens >= 1")
-        gen_edge = torch.Generator().manual_seed(seed)
-        gen_cloud = torch.Generator().manual_seed(seed + 1)
-        start = time.perf_counter()
+        run = self.start(prompt_ids, max_new_tokens, codec, seed, separate_prefill)
         policy.reset()
-
-        cloud_prefill_ms = edge_prefill_ms = 0.0
-        target_lm.reset()
-        draft_lm.reset()
-        if separate_prefill:
-            t0 = time.perf_counter()
-            target_lm.prefill(prompt[:-1])
-            cloud_prefill_ms = _ms_since(t0)
-            t0 = time.perf_counter()
-            draft_lm.prefill(prompt[:-1])
-            edge_prefill_ms = _ms_since(t0)
-
-        committed = list(prompt)
-        cycles: list[CycleRecord] = []
-        stop: Literal["eos", "length"] = "length"
-        while len(committed) - len(prompt) < max_new_tokens:
-            generated = len(committed) - len(prompt)
+        history: list[tuple[int, int]] = []
+        while not run.done:
+            generated = len(run.tokens)
             remaining = max_new_tokens - generated
-            k = clip_k(policy.next_k(DraftState(len(cycles), generated, remaining)), remaining)
-
-            # Edge: draft k tokens from the committed prefix.
-            t0 = time.perf_counter()
-            feed = committed[draft_lm.length :]
-            if self.draft_feed == "token" and k > 0:
-                feed = self._catch_up(draft_lm, feed, len(prompt))
-            drafts: list[int] = []
-            q_rows: list[torch.Tensor] = []
-            for _ in range(k):
-                tok, q = self._pick(draft_lm.forward(feed, 1)[-1], gen_edge)
-                drafts.append(tok)
-                if q is not None:
-                    q_rows.append(q)
-                feed = [tok]
-                if tok in self.eos:
-                    break
-            up = payload.encode_draft(drafts, torch.stack(q_rows) if q_rows else None)
-            edge_ms = _ms_since(t0)
-
-            # Cloud: one forward over [uncached committed, drafts], accept, roll back.
-            t0 = time.perf_counter()
-            ids, q_hat = payload.decode_draft(up)
-            feed = [*committed[target_lm.length :], *ids]
-            logits = target_lm.forward(feed, num_logits=len(ids) + 1)
-            if self.greedy:
-                n, nxt = greedy_verify(ids, logits)
-            else:
-                n, nxt = speculative_verify(
-                    ids, q_hat, probs_from_logits(logits, self.temperature), gen_cloud
-                )
-            target_lm.crop(len(committed) + n)
-            down = payload.encode_verdict(n, nxt)
-            cloud_ms = _ms_since(t0)
-
-            # Edge: commit the verdict and roll the draft cache back to the new prefix.
-            n, nxt = payload.decode_verdict(down)
-            new = drafts[:n] if n and drafts[n - 1] in self.eos else [*drafts[:n], nxt]
-            committed.extend(new)
-            draft_lm.crop(min(draft_lm.length, len(committed) - 1))
-            record = CycleRecord(k, len(drafts), n, new, edge_ms, cloud_ms, len(up), len(down))
-            cycles.append(record)
-            policy.update(len(drafts), n)
+            k = clip_k(policy.next_k(DraftState(len(run.cycles), generated, remaining, history=tuple(history))),
+                       remaining)
+            rec = run.cycle(k)
+            history.append((rec.drafted, rec.accepted))
+            policy.update(CycleOutcome(rec.k, rec.drafted, rec.accepted, rec.bytes_up, rec.bytes_down))
             if on_cycle is not None:
-                on_cycle(record)
-            if new[-1] in self.eos:
-                stop = "eos"
-                break
-
-        return GenerationResult(
-            strategy="speculative",
-            prompt_len=len(prompt),
-            tokens=committed[len(prompt) :],
-            stop=stop,
-            temperature=self.temperature,
-            edge_prefill_ms=edge_prefill_ms,
-            cloud_prefill_ms=cloud_prefill_ms,
-            prompt_bytes=len(payload.encode_prompt(prompt)),
-            cycles=cycles,
-            wall_ms=_ms_since(start),
-        )
+                on_cycle(rec)
+        return run.result()
 
     def _autoregressive(
         self, role: Literal["edge", "cloud"], prompt_ids: Sequence[int], max_new_tokens: int, seed: int
@@ -274,14 +214,14 @@ class SpecDecoder:
             edge_ms, cloud_ms = (step_ms, 0.0) if role == "edge" else (0.0, step_ms)
             cycles.append(CycleRecord(0, 0, 0, [tok], edge_ms, cloud_ms, 0, down))
         return GenerationResult(
-            strategy="edge-only" if role == "edge" else "cloud-only",
+            mode="edge-only" if role == "edge" else "cloud-only",
             prompt_len=len(prompt),
             tokens=tokens,
             stop="eos" if tok in self.eos else "length",
             temperature=self.temperature,
             edge_prefill_ms=prefill_ms if role == "edge" else 0.0,
             cloud_prefill_ms=prefill_ms if role == "cloud" else 0.0,
-            prompt_bytes=len(payload.encode_prompt(prompt)) if role == "cloud" else 0,
+            prompt_bytes=payload.prompt_bytes(len(prompt)) if role == "cloud" else 0,
             first_token_bytes=down,
             first_token_in_prefill=True,
             cycles=cycles,
@@ -295,3 +235,114 @@ class SpecDecoder:
     def edge_only(self, prompt_ids: Sequence[int], max_new_tokens: int, seed: int = 0) -> GenerationResult:
         """The draft decodes alone on the edge: no network, draft-model quality."""
         return self._autoregressive("edge", prompt_ids, max_new_tokens, seed)
+
+
+class SpecRun:
+    """One speculative generation in progress (see :meth:`SpecDecoder.start`).
+
+    Cache invariant: after a cycle, the target cache holds all committed tokens but the
+    last, and the draft cache holds a prefix of them; the next draft and verify forwards
+    feed whatever their model has not cached yet.
+    """
+
+    def __init__(self, dec: SpecDecoder, prompt_ids: Sequence[int], max_new_tokens: int,
+                 codec: DraftCodec | None, seed: int, separate_prefill: bool) -> None:
+        self.dec = dec
+        self.draft_lm, self.target_lm = dec._require_draft(), dec.target_lm
+        self.prompt = [int(t) for t in prompt_ids]
+        if not self.prompt or max_new_tokens < 1:
+            raise ValueError("need a non-empty prompt and max_new_tokens >= 1")
+        self.max_new_tokens = int(max_new_tokens)
+        self.codec = codec if codec is not None else make_codec("ids_only" if dec.greedy else "dense_fp32")
+        self.codec.check_temperature(dec.temperature)
+        self.gen_edge = torch.Generator().manual_seed(seed)
+        self.gen_cloud = torch.Generator().manual_seed(seed + 1)
+        self.t_start = time.perf_counter()
+        self.cloud_prefill_ms = self.edge_prefill_ms = 0.0
+        self.target_lm.reset()
+        self.draft_lm.reset()
+        if separate_prefill:
+            t0 = time.perf_counter()
+            self.target_lm.prefill(self.prompt[:-1])
+            self.cloud_prefill_ms = _ms_since(t0)
+            t0 = time.perf_counter()
+            self.draft_lm.prefill(self.prompt[:-1])
+            self.edge_prefill_ms = _ms_since(t0)
+        self.committed = list(self.prompt)
+        self.cycles: list[CycleRecord] = []
+        self.stop: Literal["eos", "length"] = "length"
+        self._ended = False
+
+    @property
+    def tokens(self) -> list[int]:
+        """Tokens committed so far."""
+        return self.committed[len(self.prompt):]
+
+    @property
+    def done(self) -> bool:
+        """True after EOS or ``max_new_tokens``."""
+        return self._ended or len(self.committed) - len(self.prompt) >= self.max_new_tokens
+
+    def cycle(self, k: int) -> CycleRecord:
+        """Draft ``k`` tokens (already clipped), send, verify, commit; return the cycle."""
+        dec, draft_lm, target_lm, codec = self.dec, self.draft_lm, self.target_lm, self.codec
+        committed, eos = self.committed, dec.eos
+        # Edge: draft k tokens from the committed prefix.
+        t0 = time.perf_counter()
+        feed = committed[draft_lm.length:]
+        if dec.draft_feed == "token" and k > 0:
+            feed = dec._catch_up(draft_lm, feed, len(self.prompt))
+        drafts: list[int] = []
+        q_rows: list[torch.Tensor] = []
+        for _ in range(k):
+            logits = draft_lm.forward(feed, 1)[-1]
+            if dec.greedy:
+                tok = int(logits.argmax())
+            else:
+                q = probs_from_logits(logits, dec.temperature)
+                q_rows.append(q)
+                tok = sample(codec.sampling_distribution(q), self.gen_edge)
+            drafts.append(tok)
+            feed = [tok]
+            if tok in eos:
+                break
+        up = codec.encode(drafts, torch.stack(q_rows) if q_rows else None)
+        edge_ms = _ms_since(t0)
+
+        # Cloud: one forward over [uncached committed, drafts], accept, roll back.
+        t0 = time.perf_counter()
+        ids, q_hat = codec.decode(up)
+        logits = target_lm.forward([*committed[target_lm.length:], *ids], num_logits=len(ids) + 1)
+        if dec.greedy:
+            n, nxt = greedy_verify(ids, logits)
+        else:
+            n, nxt = speculative_verify(ids, q_hat, probs_from_logits(logits, dec.temperature), self.gen_cloud)
+        target_lm.crop(len(committed) + n)
+        down = payload.encode_verdict(n, nxt)
+        cloud_ms = _ms_since(t0)
+
+        # Edge: commit the verdict and roll the draft cache back to the new prefix.
+        n, nxt = payload.decode_verdict(down)
+        new = drafts[:n] if n and drafts[n - 1] in eos else [*drafts[:n], nxt]
+        committed.extend(new)
+        draft_lm.crop(min(draft_lm.length, len(committed) - 1))
+        record = CycleRecord(k, len(drafts), n, new, edge_ms, cloud_ms, len(up), len(down))
+        self.cycles.append(record)
+        if new[-1] in eos:
+            self.stop, self._ended = "eos", True
+        return record
+
+    def result(self) -> GenerationResult:
+        """The whole generation so far."""
+        return GenerationResult(
+            mode="speculative",
+            prompt_len=len(self.prompt),
+            tokens=self.tokens,
+            stop=self.stop,
+            temperature=self.dec.temperature,
+            edge_prefill_ms=self.edge_prefill_ms,
+            cloud_prefill_ms=self.cloud_prefill_ms,
+            prompt_bytes=payload.prompt_bytes(len(self.prompt)),
+            cycles=self.cycles,
+            wall_ms=_ms_since(self.t_start),
+        )

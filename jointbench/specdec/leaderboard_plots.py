@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import math
 import os
+import re
 import sys
 from typing import Any
 
@@ -22,6 +23,9 @@ import numpy as np
 import pandas as pd
 
 from jointbench.plots import register_method_plot
+from jointbench.specdec.parts import PLACEMENT, available
+from jointbench.specdec.placement import make_placement
+from jointbench.specdec.policy import make_policy
 
 TPS = "Throughput P50 (tokens/s)"
 TTFT = "TTFT P50 (ms)"
@@ -29,23 +33,28 @@ ACC_CYCLE = "Accepted per cycle (tokens)"
 ACC_RATE = "Acceptance rate (%)"
 COLS = {"strategy": "edgemodel-strategy", "policy": "edgemodel-policy", "k": "edgemodel-k",
         "hardware": "edgemodel-hardware", "rtt": "edgemodel-network_rtt_ms",
-        "bw": "edgemodel-bandwidth_mbps", "profile": "edgemodel-network_profile"}
+        "bw": "edgemodel-bandwidth_mbps", "profile": "edgemodel-network_profile", "codec": "edgemodel-codec"}
+
+
+def _cell(row: pd.Series, col: str) -> Any:
+    v = row.get(COLS[col])
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
 
 def strategy_label(row: pd.Series) -> str:
-    """Short label: ``cloud-only``, ``edge-only``, ``co-located K=3``, ``edge-cloud K=5``, ``edge-cloud HF-heuristic``."""
-    s = str(row.get(COLS["strategy"]))
-    k = row.get(COLS["k"])
-    k = int(float(k)) if k is not None and not (isinstance(k, float) and math.isnan(k)) else None
-    if s == "cloud_only":
-        return "cloud-only"
-    if s == "edge_only":
-        return "edge-only"
-    if s == "colocated":
-        return f"co-located K={k}"
-    if str(row.get(COLS["policy"])) == "heuristic":
-        return "edge-cloud HF-heuristic"
-    return f"edge-cloud K={k}"
+    """Short label from the registered parts' own labels.
+
+    ``cloud-only``, ``edge-only``, ``co-located K=3``, ``edge-cloud K=5``, ``edge-cloud HF-heuristic``;
+    a codec other than ``ids_only`` is appended (``edge-cloud K=3 dense_fp16``).
+    """
+    placement = make_placement(str(_cell(row, "strategy")))
+    if not placement.speculative:
+        return placement.label
+    k = _cell(row, "k")
+    policy = make_policy(str(_cell(row, "policy") or "fixed"), int(float(k)) if k is not None else 1)
+    label = f"{placement.label} {policy.label()}"
+    codec = _cell(row, "codec")
+    return label if codec in (None, "ids_only") else f"{label} {codec}"
 
 
 def load_rank(path: str) -> pd.DataFrame:
@@ -110,16 +119,14 @@ def reversal_rtt(rank: str | pd.DataFrame) -> pd.DataFrame:
 
 
 def _order(labels: list[str]) -> list[str]:
-    def key(label: str) -> tuple[int, float]:
-        if label == "cloud-only":
-            return (0, 0)
-        if label == "edge-only":
-            return (1, 0)
-        if label.startswith("co-located"):
-            return (2, 0)
-        if "heuristic" in label:
-            return (4, 0)
-        return (3, float(label.split("=")[-1]))
+    """Placements in their registered order, then labels naturally sorted (K=5 before K=10)."""
+    rank = {make_placement(n).label: make_placement(n).order for n in available(PLACEMENT)}
+
+    def key(label: str) -> tuple[int, list[Any]]:
+        head = label.split(" ")[0]
+        parts = [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", label)]
+        return (rank.get(head, len(rank)), [(0, p) if isinstance(p, int) else (1, p) for p in parts])
+
     return sorted(set(labels), key=key)
 
 
@@ -154,7 +161,8 @@ def plot_specdec(rank_csv: str, out_dir: str) -> list[str]:
         for j, bw in enumerate(bws):
             ax = axes[i][j]
             g = grid[(grid[COLS["hardware"]] == hw) & (grid["bw"] == bw)]
-            top = 1.15 * float(g[g["label"] != "edge-only"][TPS].max())
+            lossless = g[g["label"] != "edge-only"][TPS]
+            top = 1.15 * float(lossless.max()) if lossless.notna().any() else 1.0
             for lab in labels:
                 s = g[g["label"] == lab].sort_values("rtt")
                 if s.empty:
@@ -223,7 +231,7 @@ def plot_specdec(rank_csv: str, out_dir: str) -> list[str]:
     ax2.set_ylabel("acceptance rate (%)")
     ax2.set_ylim(0, 100)
     ax.set_ylim(0, 1.3 * float(per[ACC_CYCLE].max()))
-    ax.set_title("Accepted length per draft length K (edge-cloud, T=0)")
+    ax.set_title("Accepted length per draft length K (edge-cloud)")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8, ncol=2)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Strategy = Literal["speculative", "cloud-only", "edge-only"]
-STRATEGIES: tuple[Strategy, ...] = ("speculative", "cloud-only", "edge-only")
+DecodeMode = Literal["speculative", "cloud-only", "edge-only"]
+DECODE_MODES: tuple[DecodeMode, ...] = ("speculative", "cloud-only", "edge-only")
+"""What :class:`~jointbench.specdec.engine.SpecDecoder` runs (placements are :mod:`~.placement`'s)."""
+_ROUTES = {"speculative": "both", "cloud-only": "cloud", "edge-only": "edge"}
 
 
 @dataclass
@@ -54,7 +56,7 @@ class GenerationResult:
 
     Attributes
     ----------
-    strategy : {"speculative", "cloud-only", "edge-only"}
+    mode : {"speculative", "cloud-only", "edge-only"}
     prompt_len : int
         Prompt length in tokens.
     tokens : list of int
@@ -77,7 +79,7 @@ class GenerationResult:
         Wall-clock time of the whole call (ms), for co-located throughput.
     """
 
-    strategy: Strategy
+    mode: DecodeMode
     prompt_len: int
     tokens: list[int]
     stop: Literal["eos", "length"]
@@ -122,10 +124,10 @@ class GenerationResult:
         Times are co-located (no network); bytes are payloads without headers.
         """
         timing = self.colocated_timing()
-        spec = self.strategy == "speculative"
+        spec = self.mode == "speculative"
         return {
             "prediction": list(self.tokens),
-            "route": {"speculative": "both", "cloud-only": "cloud", "edge-only": "edge"}[self.strategy],
+            "route": _ROUTES[self.mode],
             "ttft_ms": timing["ttft_ms"],
             "latency_ms": timing["latency_ms"],
             "network_ms": 0.0,
@@ -138,7 +140,7 @@ class GenerationResult:
             "bytes_up": self.prompt_bytes + sum(c.bytes_up for c in self.cycles),
             "bytes_down": self.first_token_bytes + sum(c.bytes_down for c in self.cycles),
             "extras": {
-                "strategy": self.strategy,
+                "mode": self.mode,
                 "stop": self.stop,
                 "k_per_cycle": [c.k for c in self.cycles] if spec else [],
                 "accepted_per_cycle": [c.accepted for c in self.cycles] if spec else [],

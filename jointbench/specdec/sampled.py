@@ -1,13 +1,16 @@
-"""T > 0: seeded replay of sampled generations.
+"""T > 0: sampled generations, generated once through the loop and cached.
 
-With sampling, how many drafted tokens a cycle accepts depends on the random draws, so a
-K-policy's cycles cannot be derived from a greedy trace. Each (query, strategy, policy,
-temperature, seed) is instead generated live once with a seeded generator, and its
-cycles are cached in process and as JSON under ``<cache>/sampled/<pair>/``. Every
-network and hardware profile of a sweep then replays those cycles on the virtual clock:
-models run once per policy and seed, not once per profile. The policy starts fresh at
-every query (a carried-over heuristic ``K`` would make a query's draws depend on the
-queries before it).
+With sampling, what a cycle accepts depends on the random draws, so a policy's cycles
+cannot be derived from a greedy trace. Each query is generated live once (the engine as the
+loop's :class:`~jointbench.specdec.sources.LiveSource`, seeded) and its cycles are cached in
+process and on disk (:class:`jointbench.cache.JsonCache` ``specdec-sampled``), keyed by
+everything that decides them: pair, prompt, limit, chat template, placement kind, policy,
+codec, temperature and seed, and, when the policy or the codec reads the link, the link's
+configuration and random state, the hardware pair, the calibration, the query's start time
+and the session's bandwidth estimate. Every other network and hardware profile of a sweep
+replays the cached cycles on the virtual clock (a :class:`~.sources.RecordedSource`, which
+checks that the policy asks for the same ``K``). The policy starts fresh at every query
+(a carried-over heuristic ``K`` would make a query's draws depend on the queries before it).
 """
 
 from __future__ import annotations
@@ -16,17 +19,20 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from jointbench.cache import JsonCache
+from jointbench.netsim import Link
 from jointbench.specdec.engine import SpecDecoder
-from jointbench.specdec.models import default_cache_dir
-from jointbench.specdec.policy import DraftLengthPolicy
-from jointbench.specdec.trace import ReplayCycle
+from jointbench.specdec.placement import Cycle
+from jointbench.specdec.sources import LiveSource, RecordedSource, TokenSource
+from jointbench.specdec.strategy import Strategy
 from jointbench.specdec.tracestore import RECORDING_S, encode_prompt, get_pair
 
-SAMPLED_FORMAT = 1
+SAMPLED_FORMAT = 2
+CACHE = JsonCache("specdec-sampled", SAMPLED_FORMAT)
 _RUNS: dict[str, SampledRun] = {}
+_DECODERS: dict[tuple[str, float], SpecDecoder] = {}
 
 
 @dataclass(frozen=True)
@@ -35,84 +41,115 @@ class SampledRun:
 
     prompt_ids: tuple[int, ...]
     tokens: tuple[int, ...]
-    cycles: tuple[ReplayCycle, ...]
+    cycles: tuple[Cycle, ...]
     text: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""
-        return {"format": SAMPLED_FORMAT, "prompt_ids": list(self.prompt_ids), "tokens": list(self.tokens), "text": self.text,
-                "cycles": [[c.k, c.drafted, c.accepted, list(c.tokens)] for c in self.cycles]}
+        return {"prompt_ids": list(self.prompt_ids), "tokens": list(self.tokens), "text": self.text,
+                "cycles": [[c.k, c.drafted, c.accepted, list(c.tokens), c.bytes_up] for c in self.cycles]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SampledRun:
         """Inverse of :meth:`to_dict`."""
-        return cls(tuple(data["prompt_ids"]), tuple(data["tokens"]),
-                   tuple(ReplayCycle(k, d, a, tuple(t)) for k, d, a, t in data["cycles"]), data.get("text", ""))
+        cycles = tuple(Cycle(k, d, a, tuple(t), b) for k, d, a, t, b in data["cycles"])
+        return cls(tuple(data["prompt_ids"]), tuple(data["tokens"]), cycles, data.get("text", ""))
 
 
-def sampled_key(pair: str, text: str, max_new_tokens: int, chat: bool, strategy: str, policy: str,
-                temperature: float, seed: int) -> str:
-    """Cache key of one seeded generation (sha256 of everything that determines it)."""
-    raw = json.dumps([SAMPLED_FORMAT, pair, text, max_new_tokens, chat, strategy, policy, temperature, seed])
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+def link_digest(link: Link | None) -> str:
+    """Hash of a link's configuration and random state (what its next draws depend on)."""
+    if link is None:
+        return ""
+    state = {"config": repr(link.config), "seq": getattr(link, "_seq", None),
+             "rng": {n: g.bit_generator.state for n, g in sorted(getattr(link, "_rng", {}).items())}}
+    return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
-def get_sampled(pair: str, text: str, max_new_tokens: int, chat: bool, strategy: str, policy: str,
-                new_policy: Callable[[], DraftLengthPolicy] | None, temperature: float, seed: int,
-                cache_dir: Path | None = None) -> SampledRun:
-    """The seeded generation of one query, from cache or generated once.
+def sampled_fields(pair: str, text: str, max_new_tokens: int, chat: bool, strategy: Strategy,
+                   policy_desc: str, temperature: float, seed: int,
+                   network: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything that decides one seeded generation (the cache key's fields).
 
-    Parameters
-    ----------
-    pair : str
-        Model pair name (``configs/models.yaml``).
-    text : str
-        Prompt text.
-    max_new_tokens : int
-        Generation limit.
-    chat : bool
-        Apply the chat template.
-    strategy : {"cloud_only", "edge_only", "colocated", "edge_cloud"}
-        Which generation to run (co-located and edge-cloud share the same draws).
-    policy : str
-        Description of the draft-length policy (part of the cache key).
-    new_policy : callable, optional
-        Builds a fresh policy; required by the speculative strategies.
-    temperature : float
-        Sampling temperature (> 0).
-    seed : int
-        Seed of the generator; the same seed gives the same generation.
+    ``network`` (link digest, hardware, calibration hash, start time, bandwidth estimate)
+    enters only when ``strategy.reads_link``; otherwise one generation serves every profile.
     """
-    kind = "speculative" if strategy in ("colocated", "edge_cloud") else strategy
-    key = sampled_key(pair, text, max_new_tokens, chat, kind, policy if kind == "speculative" else "",
-                      float(temperature), int(seed))
-    if key in _RUNS:
-        return _RUNS[key]
-    path = (cache_dir or default_cache_dir()) / "sampled" / pair / f"{key}.json"
-    if path.is_file():
-        _RUNS[key] = SampledRun.from_dict(json.loads(path.read_text()))
-        return _RUNS[key]
-    loaded = get_pair(pair)
-    ids = encode_prompt(loaded, text, chat)
+    spec = strategy.speculative
+    fields: dict[str, Any] = {
+        "pair": pair, "text": text, "max_new_tokens": int(max_new_tokens), "chat": bool(chat),
+        "mode": "speculative" if spec else strategy.name, "policy": policy_desc if spec else "",
+        "codec": strategy.codec.name if spec else "", "temperature": float(temperature), "seed": int(seed),
+    }
+    if strategy.reads_link:
+        fields["network"] = dict(network or {}, placement=strategy.name)
+    return fields
+
+
+def decoder(pair: str, temperature: float) -> SpecDecoder:
+    """One engine per (pair, temperature) per process (``draft_feed="token"``)."""
+    key = (pair, float(temperature))
+    if key not in _DECODERS:
+        loaded = get_pair(pair)
+        _DECODERS[key] = SpecDecoder(loaded.target, loaded.draft, loaded.eos_token_ids,
+                                     temperature=float(temperature), draft_feed="token")
+    return _DECODERS[key]
+
+
+def cached_run(fields: dict[str, Any]) -> SampledRun | None:
+    """The cached generation for ``fields`` (process, then disk), or ``None``."""
+    key = json.dumps(fields, sort_keys=True)
+    if key not in _RUNS:
+        data = CACHE.load(**fields)
+        if data is None:
+            return None
+        _RUNS[key] = SampledRun.from_dict(data)
+    return _RUNS[key]
+
+
+def store_run(fields: dict[str, Any], run: SampledRun) -> None:
+    """Keep ``run`` in process and on disk."""
+    _RUNS[json.dumps(fields, sort_keys=True)] = run
+    CACHE.store(run.to_dict(), **fields)
+
+
+def source_for(fields: dict[str, Any], strategy: Strategy, pair: str, text: str, chat: bool,
+               max_new_tokens: int, temperature: float, seed: int) -> tuple[Any, SampledRun | None]:
+    """A cycle source for one sampled query: the cached run, or a live one (run returned as None).
+
+    Single-model placements generate their tokens here at once (no policy to consult);
+    speculative ones return a :class:`LiveSource` that the loop drives cycle by cycle.
+    """
+    run = cached_run(fields)
+    if run is not None:
+        if strategy.speculative:
+            return RecordedSource(len(run.prompt_ids), run.cycles), run
+        return TokenSource(len(run.prompt_ids), run.tokens), run
+    dec = decoder(pair, temperature)
+    ids = encode_prompt(get_pair(pair), text, chat)
+    if strategy.speculative:
+        return LiveSource(dec.start(ids, max_new_tokens, strategy.codec, seed=int(seed))), None
     t0 = time.perf_counter()
-    dec = SpecDecoder(loaded.target, loaded.draft, loaded.eos_token_ids, temperature=float(temperature),
-                      draft_feed="token")
-    if kind == "cloud_only":
-        res = dec.cloud_only(ids, max_new_tokens, seed=int(seed))
-    elif kind == "edge_only":
-        res = dec.edge_only(ids, max_new_tokens, seed=int(seed))
-    else:
-        if new_policy is None:
-            raise ValueError(f"strategy '{strategy}' needs a draft-length policy")
-        res = dec.speculative(ids, max_new_tokens, new_policy(), seed=int(seed))
+    res = dec.cloud_only(ids, max_new_tokens, seed=seed) if strategy.name == "cloud_only" else \
+        dec.edge_only(ids, max_new_tokens, seed=seed)
     RECORDING_S["record_s"] += time.perf_counter() - t0
-    cycles = tuple(ReplayCycle(c.k, c.drafted, c.accepted, tuple(c.tokens)) for c in res.cycles)
-    tok = loaded.tokenizer  # None for the tiny test pair
-    text_out = tok.decode(list(res.tokens), skip_special_tokens=True) if tok is not None else ""
-    run = SampledRun(tuple(ids), tuple(res.tokens), cycles if kind == "speculative" else (), text_out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(run.to_dict()))
-    tmp.replace(path)
-    _RUNS[key] = run
+    fresh = SampledRun(tuple(ids), tuple(res.tokens), (), decode_text(pair, res.tokens))
+    store_run(fields, fresh)
+    return TokenSource(len(ids), res.tokens), fresh
+
+
+def decode_text(pair: str, tokens: Any) -> str:
+    """Detokenised output ("" for the tiny test pair, which has no tokenizer)."""
+    tok = get_pair(pair).tokenizer
+    return tok.decode(list(tokens), skip_special_tokens=True) if tok is not None else ""
+
+
+def finish_live(fields: dict[str, Any], source: LiveSource, pair: str, record_s: float) -> SampledRun:
+    """Cache the cycles a live speculative source produced."""
+    RECORDING_S["record_s"] += record_s
+    r = source.run
+    cycles = tuple(Cycle(c.k, c.drafted, c.accepted, tuple(c.tokens), c.bytes_up) for c in r.cycles)
+    run = SampledRun(tuple(r.prompt), tuple(r.tokens), cycles, decode_text(pair, r.tokens))
+    store_run(fields, run)
     return run
+
+
+__all__ = ["SAMPLED_FORMAT", "SampledRun", "finish_live", "link_digest", "sampled_fields", "source_for"]

@@ -1,15 +1,18 @@
 """One test case of the speculative-decoding leaderboard: configuration in, records out.
 
-:class:`SpecDecSession` is what the Ianvs edge module wraps: it resolves the pair,
-the compute model (calibration cached per pair, hardware profiles per side), the
-network link and the strategy from flat hyperparameters, and answers one query at a
-time from recorded traces. Queries run back to back on one virtual clock and one
+:class:`SpecDecSession` is what the Ianvs edge module wraps: it resolves the pair, the
+compute model (calibration cached per pair, or read from ``calibration_file``; hardware
+profiles per side), the network link and the strategy (placement × policy × codec, looked
+up by name) from flat hyperparameters, and answers one query at a time through the loop
+(:func:`~jointbench.specdec.loop.run_query`): from recorded traces at T=0, from cached or
+live sampled generations at T>0. Queries run back to back on one virtual clock and one
 link, so a network trace (``oscillating``) evolves across the test set.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Mapping, Sequence
 
 import torch
@@ -22,26 +25,40 @@ from jointbench.specdec.compute import (
     cached_calibration,
     calibration_from_dict,
     calibration_path,
+    calibration_provenance,
     compute_model,
+    load_calibration_file,
+    warn_if_loaded,
 )
-from jointbench.specdec.sampled import get_sampled
-from jointbench.specdec.strategies import Strategy, make_policy, outcome_record, run_cycles
+from jointbench.specdec.loop import BandwidthMeter, Outcome, run_query
+from jointbench.specdec.policy import make_policy
+from jointbench.specdec.sampled import finish_live, link_digest, sampled_fields, source_for
+from jointbench.specdec.sources import LiveSource, TokenSource, TraceSource
+from jointbench.specdec.strategy import Strategy, outcome_record
 from jointbench.specdec.tracestore import RECORDING_S, get_pair, get_trace, record_all
 
-_CALIBRATIONS: dict[str, Calibration] = {}
-_COMPUTE: dict[tuple[str, str, str, int], ComputeModel] = {}
+_CALIBRATIONS: dict[str, tuple[Calibration, str]] = {}
+_COMPUTE: dict[tuple[str, str, str, str], ComputeModel] = {}
 
 
-def get_calibration(pair: str) -> Calibration:
-    """The pair's calibration: in process, else the JSON cache, else measured (loads the pair)."""
-    if pair not in _CALIBRATIONS:
+def get_calibration(pair: str, calibration_file: str | None = None) -> tuple[Calibration, str]:
+    """``(calibration, source)``: from ``calibration_file``, else in process, the JSON cache, or measured."""
+    if calibration_file:
+        key = f"file:{calibration_file}"
+        if key not in _CALIBRATIONS:
+            _CALIBRATIONS[key] = (load_calibration_file(calibration_file), str(calibration_file))
+        return _CALIBRATIONS[key]
+    key = f"{pair}:t{torch.get_num_threads()}"
+    if key not in _CALIBRATIONS:
         path = calibration_path(pair)
         if path.is_file():
-            _CALIBRATIONS[pair] = calibration_from_dict(json.loads(path.read_text()))
+            cal = calibration_from_dict(json.loads(path.read_text()))
+            warn_if_loaded(cal, str(path))
         else:
-            _CALIBRATIONS[pair], measured_s = cached_calibration(get_pair(pair))
+            cal, measured_s = cached_calibration(get_pair(pair))
             RECORDING_S["calibrate_s"] = RECORDING_S.get("calibrate_s", 0.0) + measured_s
-    return _CALIBRATIONS[pair]
+        _CALIBRATIONS[key] = (cal, str(path))
+    return _CALIBRATIONS[key]
 
 
 def split_hardware(hardware: str | None, edge_hardware: str, cloud_hardware: str) -> tuple[str, str]:
@@ -59,17 +76,22 @@ class SpecDecSession:
 
     Parameters
     ----------
-    strategy : {"cloud_only", "edge_only", "colocated", "edge_cloud"}
+    strategy : str
+        Registered placement: ``cloud_only``, ``edge_only``, ``colocated``, ``edge_cloud``.
     pair : str
-        Key of :data:`jointbench.specdec.models.PAIRS`.
-    policy : {"fixed", "heuristic"}
-        Draft-length policy of the speculative strategies.
+        Model pair of ``configs/models.yaml``.
+    policy : str
+        Registered draft-length policy of the speculative placements (``fixed``, ``heuristic``).
     k : int
-        Fixed ``K`` or the heuristic's start.
+        Fixed ``K`` or the policy's start.
     k_max : int, optional
-        Heuristic upper bound.
+        Upper bound of adaptive policies.
     transient : bool
-        Heuristic resets ``K`` per query.
+        Adaptive policies restart from ``k`` at every query.
+    policy_params : dict, optional
+        Policy-specific parameters, checked by the policy.
+    codec : str, optional
+        Registered draft codec; default ``ids_only`` at T=0, ``dense_fp32`` at T>0.
     max_new_tokens : int
         Generation limit (tokens).
     hardware : str, optional
@@ -79,50 +101,59 @@ class SpecDecSession:
     chat : bool
         Wrap prompts in the pair's chat template.
     temperature : float
-        0: greedy, replayed from recorded traces. > 0: sampled; each query's generation
-        runs once per (strategy, policy, seed) and is replayed across profiles
+        0: greedy, replayed from recorded traces. > 0: sampled, generated once per
+        (strategy, policy, codec, seed) and replayed across profiles
         (:mod:`jointbench.specdec.sampled`).
     sample_seed : int
         Seed of the sampled generations (T > 0); query ``i`` uses ``sample_seed + i``.
-    torch_threads : int
-        Torch threads for recording and calibration (the calibration is cached per count).
     keep_exchanges : bool
         Keep every message's :class:`~jointbench.netsim.Exchange` in the records (large).
     bandwidth_mbps : float, optional
         Both directions' bandwidth (Mbit/s) unless a ``network_*_bandwidth_mbps`` key is given.
-    **network : Any
-        ``network_profile``, ``network_seed`` and any ``network_*`` key.
+    torch_threads : int
+        Torch threads for recording and calibration (the calibration is cached per count).
+    calibration_file : str, optional
+        A saved calibration JSON to use instead of this machine's cached one (so two machines
+        or runs compare like with like).
+    network : dict, optional
+        ``network_profile``, ``network_seed`` and any ``network_*`` key (checked by netsim).
     """
 
     def __init__(self, strategy: str = "cloud_only", pair: str = "smollm2-135m-int8", policy: str = "fixed",
-                 k: int = 3, k_max: int | None = None, transient: bool = False, max_new_tokens: int = 64,
-                 hardware: str | None = None, edge_hardware: str = "this-cpu",
+                 k: int = 3, k_max: int | None = None, transient: bool = False,
+                 policy_params: Mapping[str, Any] | None = None, codec: str | None = None,
+                 max_new_tokens: int = 64, hardware: str | None = None, edge_hardware: str = "this-cpu",
                  cloud_hardware: str = "this-cpu", chat: bool = True, temperature: float = 0.0,
-                 sample_seed: int = 0, keep_exchanges: bool = False, bandwidth_mbps: float | None = None, torch_threads: int = 1,
-                 **network: Any) -> None:
+                 sample_seed: int = 0, keep_exchanges: bool = False, bandwidth_mbps: float | None = None,
+                 torch_threads: int = 1, calibration_file: str | None = None,
+                 network: Mapping[str, Any] | None = None) -> None:
         if float(temperature) < 0.0:
             raise ValueError(f"temperature={temperature!r}: must be >= 0")
-        unknown = [key for key in network if not key.startswith("network_")]
-        if unknown:
-            raise TypeError(f"unknown hyperparameter(s) {unknown}")
         # The calibration (and so every timing) depends on the thread count: pin it, so the
         # same YAML gives the same numbers on any machine with that many free cores.
         torch.set_num_threads(int(torch_threads))
         self.pair = str(pair)
         self.temperature = float(temperature)
         self.sample_seed = int(sample_seed)
-        self.policy_desc = f"{policy}:{k}:{k_max}"
-        self._new_policy = lambda: make_policy(policy, k, k_max, transient=True)
         self.max_new_tokens = int(max_new_tokens)
         self.chat = bool(chat)
         self.keep_exchanges = bool(keep_exchanges)
+        self.calibration_file = calibration_file
         self.edge_hardware, self.cloud_hardware = split_hardware(hardware, edge_hardware, cloud_hardware)
-        speculative = strategy in ("colocated", "edge_cloud")
-        self.strategy = Strategy(strategy, make_policy(policy, k, k_max, transient) if speculative else None)
+        codec_name = codec or ("ids_only" if self.temperature == 0.0 else "dense_fp32")
+        self.strategy = Strategy.build(strategy, make_policy(policy, k, k_max, transient, policy_params),
+                                       codec_name)
+        if self.strategy.speculative:
+            self.strategy.codec.check_temperature(self.temperature)
+        self.policy_desc = f"{policy}:{k}:{k_max}:{json.dumps(dict(policy_params or {}), sort_keys=True)}"
+        # T>0: a fresh (transient) policy per query, so a query's draws never depend on the ones before.
+        self._sampled_policy = (lambda: make_policy(policy, k, k_max, True, policy_params))
+        net = dict(network or {})
         if bandwidth_mbps is not None:
-            network.setdefault("network_uplink_bandwidth_mbps", float(bandwidth_mbps))
-            network.setdefault("network_downlink_bandwidth_mbps", float(bandwidth_mbps))
-        self.link = Link(link_config_from_hyperparameters(dict(network)))
+            net.setdefault("network_uplink_bandwidth_mbps", float(bandwidth_mbps))
+            net.setdefault("network_downlink_bandwidth_mbps", float(bandwidth_mbps))
+        self.link = Link(link_config_from_hyperparameters(net))
+        self.meter = BandwidthMeter()
         self._compute: ComputeModel | None = None
         self.clock_ms = 0.0
 
@@ -130,15 +161,24 @@ class SpecDecSession:
     def compute(self) -> ComputeModel:
         """The compute model (calibration loaded or measured on first use)."""
         if self._compute is None:
-            key = (self.pair, self.edge_hardware, self.cloud_hardware, torch.get_num_threads())
+            cal, source = get_calibration(self.pair, self.calibration_file)
+            key = (source, cal.timing_hash(), self.edge_hardware, self.cloud_hardware)
             if key not in _COMPUTE:
-                _COMPUTE[key] = compute_model(get_calibration(self.pair), self.edge_hardware, self.cloud_hardware)
+                _COMPUTE[key] = compute_model(cal, self.edge_hardware, self.cloud_hardware)
             self._compute = _COMPUTE[key]
         return self._compute
 
+    def provenance(self) -> dict[str, Any]:
+        """Calibration values, hash and load average; strategy parts (for ``env.json``)."""
+        cal, source = get_calibration(self.pair, self.calibration_file)
+        return {"calibration": calibration_provenance(cal, source),
+                "strategy": {"placement": self.strategy.name, "policy": repr(self.strategy.policy),
+                             "codec": self.strategy.codec.name}}
+
     def prepare(self, texts: Sequence[str], progress: bool = True) -> None:
         """Record every missing trace up front (one progress bar) and calibrate."""
-        record_all(self.pair, texts, self.max_new_tokens, self.chat, progress)
+        if self.temperature == 0.0:
+            record_all(self.pair, texts, self.max_new_tokens, self.chat, progress)
         _ = self.compute
 
     def predict(self, question: Mapping[str, Any] | str, index: int | None = None) -> dict[str, Any]:
@@ -160,11 +200,15 @@ class SpecDecSession:
             reference, windows = None, 0
         else:
             trace = get_trace(self.pair, text, self.max_new_tokens, self.chat)
-            outcome = self.strategy.run(trace, self.compute, self.link, self.max_new_tokens, self.clock_ms,
-                                        self.keep_exchanges)
+            n_prompt = len(trace.prompt_ids)
+            if self.strategy.speculative:
+                source: Any = TraceSource(trace.greedy, self.strategy.codec, self.max_new_tokens)
+            else:
+                out = trace.edge_tokens if self.strategy.name == "edge_only" else trace.target_tokens
+                source = TokenSource(n_prompt, out[:self.max_new_tokens])
+            outcome = self._run(self.strategy, source)
             reference = trace.target_tokens[:self.max_new_tokens]
             windows = int(getattr(trace.greedy, "estimated_windows", 0))
-            n_prompt = len(trace.prompt_ids)
             same = list(outcome.tokens) == list(reference)
             edge = self.strategy.name == "edge_only"
             text_out = trace.meta.get("edge_text" if edge else "target_text") if (edge or same) else None
@@ -177,12 +221,29 @@ class SpecDecSession:
                               "edge_hardware": self.edge_hardware, "cloud_hardware": self.cloud_hardware})
         return rec
 
-    def _sampled(self, text: str, index: int) -> tuple[Any, str, int]:
-        """Outcome of a sampled (T > 0) query, generated once per seed and replayed here."""
-        run = get_sampled(self.pair, text, self.max_new_tokens, self.chat, self.strategy.name,
-                          self.policy_desc, self._new_policy, self.temperature, self.sample_seed + index)
-        outcome = run_cycles(self.strategy, len(run.prompt_ids), run.tokens, run.cycles, self.compute,
-                             self.link, self.clock_ms, self.keep_exchanges)
+    def _run(self, strategy: Strategy, source: Any) -> Outcome:
+        return run_query(strategy, source, self.compute, self.link, self.max_new_tokens, self.clock_ms,
+                         self.keep_exchanges, self.meter)
+
+    def _sampled(self, text: str, index: int) -> tuple[Outcome, str, int]:
+        """A sampled (T > 0) query: cached cycles replayed, or generated live through the loop."""
+        seed = self.sample_seed + index
+        strategy = Strategy(self.strategy.placement, self._sampled_policy() if self.strategy.speculative else None,
+                            self.strategy.codec)
+        network = None
+        if strategy.reads_link:
+            network = {"link": link_digest(self.link), "hardware": [self.edge_hardware, self.cloud_hardware],
+                       "calibration": self.compute.calibration.timing_hash(), "start_ms": self.clock_ms,
+                       "bandwidth_mbps": self.meter.mbps}
+        fields = sampled_fields(self.pair, text, self.max_new_tokens, self.chat, strategy, self.policy_desc,
+                                self.temperature, seed, network)
+        source, run = source_for(fields, strategy, self.pair, text, self.chat, self.max_new_tokens,
+                                 self.temperature, seed)
+        t0 = time.perf_counter()
+        outcome = self._run(strategy, source)
+        if run is None:
+            assert isinstance(source, LiveSource)
+            run = finish_live(fields, source, self.pair, time.perf_counter() - t0)
         # Sampled outputs match cloud-only in distribution, not token by token (the chi-squared
         # tests check that); there is no per-query reference.
         return outcome, run.text, len(run.prompt_ids)

@@ -31,7 +31,8 @@ from typing import Any, Literal, Sequence
 
 from jointbench.specdec.engine import SpecDecoder
 from jointbench.specdec.lm import CachedLM
-from jointbench.specdec.policy import DraftLengthPolicy, DraftState, clip_k
+from jointbench.specdec.placement import Cycle
+from jointbench.specdec.policy import CycleOutcome, DraftLengthPolicy, DraftState, clip_k
 
 
 class TraceIncompleteError(RuntimeError):
@@ -151,16 +152,6 @@ def _canonical_feed(draft: CachedLM, sequence: list[int], prompt_len: int) -> li
     return sequence[-1:]
 
 
-@dataclass(frozen=True)
-class ReplayCycle:
-    """One replayed cycle (the timing-free part of a :class:`CycleRecord`)."""
-
-    k: int
-    drafted: int
-    accepted: int
-    tokens: tuple[int, ...]
-
-
 def record_trace(
     decoder: SpecDecoder, prompt_ids: Sequence[int], max_new_tokens: int, horizon: int = 0
 ) -> GreedyTrace:
@@ -210,22 +201,46 @@ def record_trace(
     return trace
 
 
-def replay(
-    trace: GreedyTrace, policy: DraftLengthPolicy, max_new_tokens: int | None = None
-) -> list[ReplayCycle]:
-    """Replay ``policy`` on a recorded query, exactly as the live T=0 engine would run.
+def cycle_at(trace: GreedyTrace, j: int, k: int, limit: int) -> tuple[Cycle, list[int]]:
+    """The cycle the live T=0 engine runs from committed position ``j`` with draft length ``k``.
 
     Parameters
     ----------
     trace : GreedyTrace
-    policy : DraftLengthPolicy
-        Reset first, then asked/updated per cycle as by the engine.
-    max_new_tokens : int, optional
-        Defaults to the trace's; may be smaller, not larger.
+    j : int
+        Tokens already committed (``0 <= j < len(target_tokens[:limit])``).
+    k : int
+        Draft length, already clipped to ``limit - j - 1``.
+    limit : int
+        ``max_new_tokens`` of the replay (``<= trace.max_new_tokens``).
 
     Returns
     -------
-    list of ReplayCycle
+    cycle : Cycle
+        ``bytes_up`` is left 0: the loop's source asks the codec for it.
+    window : list of int
+        The drafted ids (``-1`` where a lenient trace had to assume a token).
+    """
+    g = trace.target_tokens
+    n_total = min(len(g), limit)
+    m = min(trace.match_len[j], n_total - j)
+    window = trace.draft_window(j, k)
+    drafted = len(window)
+    accepted = min(drafted, m)
+    end = n_total if accepted == n_total - j else j + accepted + 1
+    return Cycle(k, drafted, accepted, tuple(g[j:end])), window
+
+
+def replay(trace: GreedyTrace, policy: DraftLengthPolicy, max_new_tokens: int | None = None) -> list[Cycle]:
+    """Replay ``policy`` on a recorded query without a clock, as the live T=0 engine would run.
+
+    The loop (:func:`jointbench.specdec.loop.run_query`) does the same with a timeline; this
+    helper serves tests and tools that only need the cycles. The policy's state has no link
+    fields (``now_ms`` 0, no last outcome timing).
+
+    Returns
+    -------
+    list of Cycle
         Same ``k``, ``drafted``, ``accepted`` and ``tokens`` per cycle as
         :meth:`SpecDecoder.speculative` with the same pair, prompt and policy (and
         ``draft_feed="token"``; see the module docstring).
@@ -233,19 +248,17 @@ def replay(
     limit = trace.max_new_tokens if max_new_tokens is None else max_new_tokens
     if not 1 <= limit <= trace.max_new_tokens:
         raise ValueError(f"max_new_tokens must be in [1, {trace.max_new_tokens}]")
-    g = trace.target_tokens[:limit]
-    n_total = len(g)
+    n_total = len(trace.target_tokens[:limit])
     policy.reset()
-    cycles: list[ReplayCycle] = []
+    cycles: list[Cycle] = []
+    history: list[tuple[int, int]] = []
     j = 0
     while j < n_total:
         remaining = limit - j
-        k = clip_k(policy.next_k(DraftState(len(cycles), j, remaining)), remaining)
-        m = min(trace.match_len[j], n_total - j)
-        drafted = len(trace.draft_window(j, k))
-        accepted = min(drafted, m)
-        end = n_total if accepted == n_total - j else j + accepted + 1
-        cycles.append(ReplayCycle(k, drafted, accepted, tuple(g[j:end])))
-        policy.update(drafted, accepted)
-        j = end
+        k = clip_k(policy.next_k(DraftState(len(cycles), j, remaining, history=tuple(history))), remaining)
+        c, _ = cycle_at(trace, j, k, limit)
+        cycles.append(c)
+        history.append((c.drafted, c.accepted))
+        policy.update(CycleOutcome(c.k, c.drafted, c.accepted))
+        j += len(c.tokens)
     return cycles

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from jointbench.specdec.models import LoadedPair, default_cache_dir, load_pair
+from jointbench.cache import atomic_write_json, cache_dir
+from jointbench.specdec.models import LoadedPair, load_pair
 from jointbench.specdec.trace import GreedyTrace, TraceIncompleteError, record_trace
 
 TRACE_FORMAT = 1
@@ -129,14 +129,18 @@ def encode_prompt(pair: LoadedPair, text: str, chat: bool = True, max_prompt_tok
 
 
 def trace_key(pair: str, text: str, max_new_tokens: int, chat: bool) -> str:
-    """Cache key of one query (hash of what determines its trace)."""
+    """Cache key of one query (hash of what determines its trace).
+
+    Kept from format 1 rather than :func:`jointbench.cache.cache_key`, so that traces
+    recorded before stay valid (recording the root set costs minutes).
+    """
     h = hashlib.sha256(json.dumps([TRACE_FORMAT, pair, text, int(max_new_tokens), bool(chat)]).encode())
     return h.hexdigest()[:20]
 
 
-def trace_path(pair: str, key: str, cache_dir: Path | None = None) -> Path:
+def trace_path(pair: str, key: str, root: Path | None = None) -> Path:
     """JSON file of one trace under the cache directory."""
-    return (cache_dir or default_cache_dir()) / "traces" / pair / f"{key}.json"
+    return (root or cache_dir()) / "traces" / pair / f"{key}.json"
 
 
 def record_query(pair: LoadedPair, prompt_ids: Sequence[int], max_new_tokens: int,
@@ -170,12 +174,12 @@ def record_query(pair: LoadedPair, prompt_ids: Sequence[int], max_new_tokens: in
 
 
 def get_trace(pair: str, text: str, max_new_tokens: int, chat: bool = True,
-              cache_dir: Path | None = None, use_disk: bool = True) -> QueryTrace:
+              root: Path | None = None, use_disk: bool = True) -> QueryTrace:
     """The trace of one query: from memory, else disk, else recorded (and saved)."""
     key = trace_key(pair, text, max_new_tokens, chat)
     if key in _TRACES:
         return _fresh(_TRACES[key])
-    path = trace_path(pair, key, cache_dir)
+    path = trace_path(pair, key, root)
     if use_disk and path.is_file():
         trace = QueryTrace.from_dict(json.loads(path.read_text()))
     else:
@@ -187,10 +191,7 @@ def get_trace(pair: str, text: str, max_new_tokens: int, chat: bool = True,
             trace.meta["target_text"] = tok.decode(trace.target_tokens, skip_special_tokens=True)
             trace.meta["edge_text"] = tok.decode(trace.edge_tokens, skip_special_tokens=True)
         if use_disk:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps(trace.to_dict()))
-            os.replace(tmp, path)
+            atomic_write_json(path, trace.to_dict())
     _TRACES[key] = trace
     return _fresh(trace)
 
@@ -209,6 +210,7 @@ def record_all(pair: str, texts: Sequence[str], max_new_tokens: int, chat: bool 
 
     missing = [t for t in texts if trace_key(pair, t, max_new_tokens, chat) not in _TRACES
                and not trace_path(pair, trace_key(pair, t, max_new_tokens, chat)).is_file()]
-    bar = tqdm(texts, desc=f"traces {pair} (recording {len(missing)})", ncols=100, leave=False,
-               disable=not progress or not missing)
+    # Printed to stderr, so a long recording shows progress under Ianvs too (leave=True).
+    bar = tqdm(texts, desc=f"jointbench: recording {len(missing)} trace(s) of {pair}", ncols=100, leave=True,
+               disable=not progress or not missing, mininterval=2.0)
     return [get_trace(pair, t, max_new_tokens, chat) for t in bar]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from jointbench.registry import ClassFactory, ClassType
+from jointbench.specdec.models import PAIRS
 
 __all__ = ["SDTargetService"]
 
@@ -20,12 +21,14 @@ class SDTargetService:
 
     Parameters
     ----------
-    **hyperparameters : Any
-        Accepted and ignored (documentation of the deployment, e.g. ``pair``).
+    pair : str
+        The deployed pair (documentation; must be defined in ``configs/models.yaml``).
     """
 
-    def __init__(self, **hyperparameters: Any) -> None:
-        self.hyperparameters = dict(hyperparameters)
+    def __init__(self, pair: str = "smollm2-135m-int8") -> None:
+        if not isinstance(pair, str) or pair not in PAIRS:
+            raise ValueError(f"pair: unknown model pair {pair!r}. Available: {', '.join(sorted(PAIRS))}")
+        self.pair = pair
 
     def load(self, *args: Any, **kwargs: Any) -> None:
         """Nothing to load."""

@@ -14,7 +14,8 @@ class SDNoMining:
     """Never hard: the edge module serves every query (it schedules the cloud itself)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        pass
+        if kwargs:
+            raise TypeError(f"SDNoMining takes no hyperparameters, got {sorted(kwargs)}")
 
     def __call__(self, *args: Any, **kwargs: Any) -> bool:
         """Return False (easy) for any input."""

@@ -15,10 +15,11 @@ from scipy.stats import chisquare
 pytest.importorskip("transformers")
 
 from jointbench.records import SampleRecord  # noqa: E402
+from jointbench.specdec.codec import make_codec  # noqa: E402
 from jointbench.specdec.engine import SpecDecoder  # noqa: E402
 from jointbench.specdec.lm import CachedLM  # noqa: E402
 from jointbench.specdec.tiny import tiny_random_lm, tiny_random_pair  # noqa: E402
-from jointbench.specdec.policy import FixedK, HeuristicK  # noqa: E402
+from jointbench.specdec import FixedK, HeuristicK  # noqa: E402
 
 POLICIES = [FixedK(1), FixedK(3), FixedK(5), HeuristicK(start=2), HeuristicK()]
 
@@ -124,6 +125,7 @@ def test_payload_sizes_and_record_fields():
         prompt, 20, FixedK(3)
     )
     assert all(c.bytes_up == 8 + 4 * c.drafted * (1 + 256) for c in sampled.cycles if c.drafted)
+    assert all(c.bytes_up == 8 for c in sampled.cycles if not c.drafted)
     fields = greedy.record_fields()
     assert fields["tokens_out"] == len(greedy.tokens) == 20
     assert fields["drafted"] == greedy.drafted and fields["accepted"] == greedy.accepted
@@ -145,8 +147,9 @@ def test_sampling_is_seeded():
     assert a == b and a != c
 
 
-def test_engine_sampling_matches_target_distribution_chi_square():
-    """T=1 through the real loop: the law of 2 generated tokens is the target's (16 cells)."""
+@pytest.mark.parametrize("codec", ["dense_fp32", "dense_fp16"])
+def test_engine_sampling_matches_target_distribution_chi_square(codec):
+    """T=1 through the real loop and each codec: the law of 2 generated tokens is the target's (16 cells)."""
     vocab, draws = 4, 1500
     # Two unrelated models with a mild init: flat enough for every cell to be populated.
     target = tiny_random_lm(vocab, seed=3, init_std=0.1)
@@ -164,7 +167,7 @@ def test_engine_sampling_matches_target_distribution_chi_square():
     counts = np.zeros(len(cells))
     rejected = 0
     for seed in range(draws):
-        res = dec.speculative(prompt, 2, FixedK(2), seed=seed)
+        res = dec.speculative(prompt, 2, FixedK(2), seed=seed, codec=make_codec(codec))
         counts[cells.index(tuple(res.tokens))] += 1
         rejected += res.cycles[0].accepted < res.cycles[0].drafted
     expected = np.array([joint[c] for c in cells])

@@ -22,7 +22,7 @@ from jointbench.specdec.models import (  # noqa: E402
     load_hf_local,
     load_pair,
 )
-from jointbench.specdec.policy import FixedK  # noqa: E402
+from jointbench.specdec import FixedK  # noqa: E402
 from jointbench.specdec.tiny import tiny_random_lm, tiny_random_pair  # noqa: E402
 
 

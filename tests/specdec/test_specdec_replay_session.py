@@ -8,8 +8,10 @@ from jointbench.netsim import HardwareProfile, Link
 from jointbench.specdec.calibrate import Calibration
 from jointbench.specdec.compute import ComputeModel
 from jointbench.specdec.engine import SpecDecoder
-from jointbench.specdec.policy import FixedK, HeuristicK
-from jointbench.specdec.strategies import Strategy
+from jointbench.specdec import FixedK, HeuristicK
+from jointbench.specdec.loop import run_query
+from jointbench.specdec.sources import TraceSource
+from jointbench.specdec.strategy import Strategy
 from jointbench.specdec.tiny import tiny_random_pair
 from jointbench.specdec.tracestore import QueryTrace, record_query
 
@@ -32,7 +34,8 @@ def test_replayed_cycles_equal_live_engine(pair, trace, policy):
         PROMPT, 24, policy)
     comp = ComputeModel(Calibration({8: 1.0}, {8: 1.0}, 1.0, {0: 1.0}, 0, 1, 1),
                         HardwareProfile("e"), HardwareProfile("c"))
-    out = Strategy("edge_cloud", policy).run(trace, comp, Link(), 24)
+    strategy = Strategy.build("edge_cloud", policy)
+    out = run_query(strategy, TraceSource(trace.greedy, strategy.codec, 24), comp, Link(), 24)
     assert [(c.k, c.drafted, c.accepted, tuple(c.tokens)) for c in live.cycles] == [
         (c.k, c.drafted, c.accepted, c.tokens) for c in out.cycles]
     assert out.tokens == live.tokens == trace.target_tokens
@@ -53,7 +56,7 @@ def _session_records(tmp_path, monkeypatch, seed):
 
     monkeypatch.setenv("JOINTBENCH_CACHE", str(tmp_path))
     s = SpecDecSession("edge_cloud", pair="tiny-random", policy="heuristic", k=3, max_new_tokens=12,
-                       network_profile="oscillating", network_seed=seed, keep_exchanges=True)
+                       network={"network_profile": "oscillating", "network_seed": seed}, keep_exchanges=True)
     return [s.predict({"prompt": f"question {i}", "index": i}) for i in range(3)]
 
 

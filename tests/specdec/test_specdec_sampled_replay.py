@@ -6,7 +6,7 @@ import pytest
 
 from jointbench.specdec import sampled, tracestore
 from jointbench.specdec.engine import SpecDecoder
-from jointbench.specdec.policy import FixedK
+from jointbench.specdec import FixedK
 from jointbench.specdec.session import SpecDecSession
 from jointbench.specdec.tracestore import encode_prompt, get_pair
 
@@ -25,7 +25,7 @@ def _session(**kw):
 
 
 def test_sampled_cycles_equal_a_live_seeded_run(cold):
-    session = _session(strategy="edge_cloud", policy="fixed", k=3, sample_seed=7, network_rtt_ms=20)
+    session = _session(strategy="edge_cloud", policy="fixed", k=3, sample_seed=7, network={"network_rtt_ms": 20})
     rec = session.predict({"prompt": PROMPTS[0], "index": 0})
     pair = get_pair("tiny-random")
     live = SpecDecoder(pair.target, pair.draft, pair.eos_token_ids, temperature=1.0, draft_feed="token").speculative(
@@ -37,16 +37,16 @@ def test_sampled_cycles_equal_a_live_seeded_run(cold):
 
 def test_profiles_replay_without_rerunning_models(cold, monkeypatch):
     calls = []
-    real = SpecDecoder.speculative
+    real = SpecDecoder.start
 
     def counting(self, *args, **kwargs):
         calls.append(1)
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(SpecDecoder, "speculative", counting)
+    monkeypatch.setattr(SpecDecoder, "start", counting)
     records = {}
     for rtt in (0, 50, 200):
-        session = _session(strategy="edge_cloud", policy="fixed", k=2, sample_seed=3, network_rtt_ms=rtt)
+        session = _session(strategy="edge_cloud", policy="fixed", k=2, sample_seed=3, network={"network_rtt_ms": rtt})
         records[rtt] = [session.predict({"prompt": p, "index": i}) for i, p in enumerate(PROMPTS)]
     assert len(calls) == len(PROMPTS)  # once per query, not once per profile
     tokens = {rtt: [r["extras"]["tokens"] for r in recs] for rtt, recs in records.items()}
@@ -62,5 +62,5 @@ def test_seed_changes_the_draws_and_disk_cache_reproduces(cold):
     sampled._RUNS.clear()  # force a read from the JSON cache
     again = _session(strategy="cloud_only", sample_seed=0).predict({"prompt": PROMPTS[1], "index": 0})
     assert again["extras"]["tokens"] == a["extras"]["tokens"]
-    assert list((cold / "sampled" / "tiny-random").glob("*.json"))
+    assert list((cold / "specdec-sampled").glob("*.json"))
     assert tracestore.RECORDING_S["record_s"] > 0

@@ -20,7 +20,7 @@ pytest.importorskip("transformers")
 
 from jointbench.specdec.engine import SpecDecoder  # noqa: E402
 from jointbench.specdec.models import load_pair  # noqa: E402
-from jointbench.specdec.policy import FixedK, HeuristicK  # noqa: E402
+from jointbench.specdec import FixedK, HeuristicK  # noqa: E402
 from jointbench.specdec.trace import record_trace, replay  # noqa: E402
 
 MAX_NEW = 16

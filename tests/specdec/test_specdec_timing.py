@@ -5,16 +5,54 @@ from __future__ import annotations
 import pytest
 
 from jointbench.netsim import HardwareProfile, Link, LinkConfig
+from jointbench.specdec import FixedK
 from jointbench.specdec.calibrate import Calibration
 from jointbench.specdec.compute import ComputeModel
-from jointbench.specdec.timing import (
-    cloud_only_timeline,
-    colocated_timeline,
-    edge_cloud_timeline,
-    edge_only_timeline,
-    prompt_bytes,
-)
-from jointbench.specdec.trace import ReplayCycle
+from jointbench.specdec.loop import run_query
+from jointbench.specdec.payload import prompt_bytes
+from jointbench.specdec.placement import Cycle
+from jointbench.specdec.sources import TokenSource
+from jointbench.specdec.strategy import Strategy
+
+
+class _Cycles:
+    """Given cycles, whatever K is asked."""
+
+    def __init__(self, n_prompt, cycles):
+        self.n_prompt, self.cycles = n_prompt, list(cycles)
+
+    @property
+    def done(self):
+        return not self.cycles
+
+    def next_cycle(self, k):
+        return self.cycles.pop(0)
+
+
+def _timeline(name, n_prompt, cycles, comp, link=None):
+    strategy = Strategy.build(name, FixedK(2))
+    if strategy.speculative:
+        source = _Cycles(n_prompt, cycles)
+        limit = 64
+    else:
+        source, limit = TokenSource(n_prompt, list(range(cycles))), cycles
+    return run_query(strategy, source, comp, link, limit).timeline
+
+
+def edge_cloud_timeline(n, cycles, comp, link):
+    return _timeline("edge_cloud", n, cycles, comp, link)
+
+
+def colocated_timeline(n, cycles, comp, link):
+    return _timeline("colocated", n, cycles, comp, link)
+
+
+def cloud_only_timeline(n, tokens, comp, link):
+    return _timeline("cloud_only", n, tokens, comp, link)
+
+
+def edge_only_timeline(n, tokens, comp):
+    return _timeline("edge_only", n, tokens, comp)
 
 
 def _compute(prefill_target=0.0, prefill_draft=0.0, draft=0.0, verify=None, edge_scale=1.0, cloud_scale=1.0):
@@ -26,7 +64,7 @@ def _link(rtt=100.0, bw=float("inf")):
     return Link(LinkConfig(rtt_ms=rtt, uplink_bandwidth_mbps=bw, downlink_bandwidth_mbps=bw))
 
 
-CYCLES = [ReplayCycle(2, 2, 2, (5, 6, 7)), ReplayCycle(2, 2, 0, (8,)), ReplayCycle(1, 1, 1, (9, 10))]
+CYCLES = [Cycle(2, 2, 2, (5, 6, 7), 16), Cycle(2, 2, 0, (8,), 16), Cycle(1, 1, 1, (9, 10), 12)]
 
 
 def test_zero_compute_edge_cloud_costs_one_rtt_per_cycle():

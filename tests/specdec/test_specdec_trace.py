@@ -14,7 +14,7 @@ pytest.importorskip("transformers")
 
 from jointbench.specdec.engine import SpecDecoder  # noqa: E402
 from jointbench.specdec.tiny import tiny_random_pair  # noqa: E402
-from jointbench.specdec.policy import FixedK, HeuristicK  # noqa: E402
+from jointbench.specdec import FixedK, HeuristicK  # noqa: E402
 from jointbench.specdec.trace import (  # noqa: E402
     GreedyTrace,
     TraceIncompleteError,

@@ -1,0 +1,1 @@
+"""Placements, registered by their modules (see :mod:`~jointbench.specdec.placement`)."""

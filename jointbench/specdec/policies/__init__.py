@@ -1,0 +1,1 @@
+"""Draft-length policies, one per module; each registers itself (see :mod:`~jointbench.specdec.parts`)."""
