@@ -15,7 +15,7 @@ padded to whole bytes.
 from __future__ import annotations
 
 from math import comb
-from typing import Iterable, Literal, Sequence
+from typing import Iterable, Literal
 
 SizeCode = Literal["gamma", "fixed"]
 SIZE_CODES: tuple[str, ...] = ("gamma", "fixed")
@@ -196,7 +196,3 @@ def read_size(reader: BitReader, k_max: int, code: SizeCode) -> int:
         raise ValueError(f"decoded support size {size} exceeds k_max={k_max}")
     return size
 
-
-def sorted_unique(items: Sequence[int]) -> list[int]:
-    """Sorted distinct ints (the canonical order of a coded support set)."""
-    return sorted({int(i) for i in items})

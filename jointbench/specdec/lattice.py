@@ -16,9 +16,9 @@ sits at its own minimum, the marginal cost of ``+1`` at ``i`` is ``2 zeta_i + 1`
 second step at the same coordinate costs at least as much as any first step, so the
 greedy correction is optimal. A decrement never makes a count negative: with
 ``delta < 0`` the ``zeta_i <= 1/2`` sum to ``|delta|``, so at least ``2 |delta|`` of them are
-positive, and a positive ``zeta_i`` needs ``k_i >= 1``. Ties (equidistant points) go to
-the lower index, deterministically. Differences from QS-SD's code: float64 instead of
-float32, and an explicit tie rule.
+positive, and a positive ``zeta_i`` needs ``k_i >= 1``. Ties (equidistant points) are
+broken deterministically in favour of lower ids (they keep or get the contested count).
+Differences from QS-SD's code: float64 instead of float32, and an explicit tie rule.
 
 The index (:func:`lattice_rank`) is the stars-and-bars bijection: a composition ``k`` of
 ``ell`` into ``n`` parts is a sequence of ``ell`` stars and ``n - 1`` bars, and its stars'
@@ -66,8 +66,8 @@ def nearest_type(p: np.ndarray, ell: int) -> np.ndarray:
         if delta > 0:  # add 1 where the rounding error is most negative (lowest index on ties)
             order = np.lexsort((np.arange(k.size), zeta))
             k[order[:delta]] += 1
-        else:  # remove 1 where it is most positive (lowest index on ties)
-            order = np.lexsort((np.arange(k.size), -zeta))
+        else:  # remove 1 where it is most positive (highest index on ties)
+            order = np.lexsort((-np.arange(k.size), -zeta))
             k[order[:-delta]] -= 1
     if k.min() < 0:  # cannot happen for a probability vector; guards a badly normalised p
         raise ValueError(f"p is too far from a probability vector (sum {float(x.sum()) / ell})")
