@@ -119,7 +119,8 @@ def resolution(ell: int, ell_per_token: float, support_size: int) -> int:
     decoded support size, so it is never sent.
     """
     if ell < 1 or ell_per_token < 0 or support_size < 1:
-        raise ValueError(f"need ell >= 1, ell_per_token >= 0, support_size >= 1; got {ell}, {ell_per_token}, {support_size}")
+        raise ValueError("need ell >= 1, ell_per_token >= 0, support_size >= 1; "
+                         f"got {ell}, {ell_per_token}, {support_size}")
     return max(int(ell), int(ceil(ell_per_token * support_size)))
 
 

@@ -18,7 +18,8 @@ Schemes (registry name: class):
 - ``k-sqs``: top-``K`` support, renormalised, lattice-quantised; enumerative support
   index + lattice index + the sampled token's index in the support.
 - ``c-sqs``: support ``{x : q(x) >= beta}`` plus the argmax, capped at ``K_max``, with
-  ``beta`` tracked online by :class:`ConformalThreshold`; the support size is
+  ``beta`` tracked online by
+  :class:`~jointbench.specdec.sqs_support.ConformalThreshold`; the support size is
   prefix-coded (Elias gamma by default), the rest as in ``k-sqs``.
 
 Token ids are fixed ``ceil(log2 V)``-bit fields. Sparse formats list the support in
@@ -35,6 +36,7 @@ import numpy as np
 
 from jointbench.specdec import enumcode as ec
 from jointbench.specdec import lattice as lt
+from jointbench.specdec.sqs_support import ConformalThreshold, check_float_in, conformal_support, top_ids
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,6 @@ def _check_q(q: np.ndarray) -> np.ndarray:
     return x / total
 
 
-def _top(q: np.ndarray, k: int) -> np.ndarray:
-    """Ids of the ``k`` largest entries (ties: lower id first), in that order."""
-    return np.lexsort((np.arange(q.size), -q))[:k]
-
-
 def _sample_float(q_hat: np.ndarray, rng: np.random.Generator) -> int:
     """Inverse-CDF draw from a float vector (zero-mass ids are never drawn)."""
     cdf = np.cumsum(q_hat)
@@ -91,16 +88,9 @@ def _sparse_q_hat(support: np.ndarray, counts: np.ndarray, ell: int, vocab: int)
     return q_hat
 
 
-def _ell_ok(name: str, value: object, low: int = 1) -> None:
+def _check_int(name: str, value: object, low: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ValueError(f"{name}: must be an int >= {low}, got {value!r}")
-
-
-def _float_in(name: str, value: object, low: float, high: float, low_open: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or not (low < value <= high if low_open else low <= value <= high):
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name}: must be a float in {bracket}{low}, {high}], got {value!r}")
 
 
 class DraftScheme:
@@ -175,7 +165,7 @@ class DenseLattice(DraftScheme):
     ell: int = 240
 
     def __post_init__(self) -> None:
-        _ell_ok("ell", self.ell)
+        _check_int("ell", self.ell)
 
     def encode(self, q: np.ndarray, rng: np.random.Generator) -> EncodedDraft:
         qn = _check_q(q)
@@ -212,7 +202,7 @@ class IdsOnly(DraftScheme):
 
     def encode(self, q: np.ndarray, rng: np.random.Generator) -> EncodedDraft:
         qn = _check_q(q)
-        token = int(_top(qn, 1)[0]) if self.pick == "argmax" else _sample_float(qn, rng)
+        token = int(top_ids(qn, 1)[0]) if self.pick == "argmax" else _sample_float(qn, rng)
         q_hat = np.zeros(qn.size, dtype=np.float64)
         q_hat[token] = 1.0
         writer = ec.BitWriter()
@@ -267,88 +257,20 @@ class KSQS(DraftScheme):
     ell_per_token: float = 0.0
 
     def __post_init__(self) -> None:
-        _ell_ok("k", self.k)
-        _ell_ok("ell", self.ell)
-        _float_in("ell_per_token", self.ell_per_token, 0.0, 1e6)
+        _check_int("k", self.k)
+        _check_int("ell", self.ell)
+        check_float_in("ell_per_token", self.ell_per_token, 0.0, 1e6)
 
     def encode(self, q: np.ndarray, rng: np.random.Generator) -> EncodedDraft:
         qn = _check_q(q)
         if self.k > qn.size:
             raise ValueError(f"k: {self.k} exceeds the vocabulary size {qn.size}")
         ell = lt.resolution(self.ell, self.ell_per_token, self.k)
-        return _sparse_draft(qn, _top(qn, self.k), ell, ec.BitWriter(), rng)
+        return _sparse_draft(qn, top_ids(qn, self.k), ell, ec.BitWriter(), rng)
 
     def decode(self, payload: bytes, vocab: int) -> tuple[int, np.ndarray]:
         ell = lt.resolution(self.ell, self.ell_per_token, self.k)
         return _decode_support(ec.BitReader(payload), self.k, ell, vocab)
-
-
-@dataclass
-class ConformalThreshold:
-    """Online threshold of C-SQS: ``beta <- clip(beta - eta (dropped - alpha), beta_min, beta_max)``.
-
-    Long-run guarantee. For any sequence of draft distributions, if the kept set is
-    ``{x : q(x) >= beta}`` (plus anything else, e.g. the argmax) and is never cut by a cap,
-    then after ``T`` updates
-
-        (1/T) sum_t dropped_t <= alpha + (beta_1 - beta_{T+1}) / (eta T)
-                              <= alpha + (|beta_1| + 1 + eta alpha) / (eta T).
-
-    Derivation (adaptive conformal inference, Gibbs & Candes 2021; the bound quoted in the
-    methods notes §2.2): without clipping, ``beta_{t+1} = beta_t - eta (dropped_t - alpha)``
-    telescopes to ``eta sum_t (dropped_t - alpha) = beta_1 - beta_{T+1}``. Clipping from
-    above only lowers ``beta_{t+1}``, so ``eta (dropped_t - alpha) <= beta_t - beta_{t+1}``
-    still holds and the telescoped sum stays an upper bound. From below: if ``beta_t <= 0`` every
-    token is kept, ``dropped_t = 0`` and ``beta`` rises by ``eta alpha``; if ``beta_t > 0``,
-    ``beta_{t+1} >= -eta (1 - alpha)``. So ``beta`` never falls below
-    ``min(beta_1, -eta (1 - alpha))`` and the lower clip never acts when
-    ``beta_min <= -eta (1 - alpha)`` (the default ``beta_min = -eta`` ensures it). Hence
-    ``beta_1 - beta_{T+1} <= |beta_1| + eta (1 - alpha) <= |beta_1| + 1 + eta alpha`` for
-    ``eta <= 1``. A lower clip at 0 (as the notes first suggested) voids the guarantee: an
-    adversary who puts almost all mass just under ``beta = eta alpha`` gets dropped mass
-    about 1/2 on average (tested). A cap ``K_max`` voids it too when ``q`` spreads over
-    more than ``K_max`` tokens and mass ``> alpha`` (also tested).
-    """
-
-    alpha: float = 0.1
-    eta: float = 0.01
-    beta1: float = 0.05
-    beta_min: float | None = None
-    beta_max: float = 1.0
-    beta: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        _float_in("alpha", self.alpha, 0.0, 1.0, low_open=True)
-        _float_in("eta", self.eta, 0.0, 1.0, low_open=True)
-        if self.beta_min is None:
-            self.beta_min = -self.eta
-        _float_in("beta_min", self.beta_min, -1.0, 0.0)
-        _float_in("beta_max", self.beta_max, 0.0, 1.0, low_open=True)
-        _float_in("beta1", self.beta1, self.beta_min, self.beta_max)
-        self.beta = float(self.beta1)
-
-    def update(self, dropped: float) -> float:
-        """Apply one step with the realised dropped mass; returns the new ``beta``."""
-        self.beta = float(np.clip(self.beta - self.eta * (dropped - self.alpha), self.beta_min, self.beta_max))
-        return self.beta
-
-    def reset(self) -> None:
-        """Back to ``beta_1``."""
-        self.beta = float(self.beta1)
-
-    def bound(self, steps: int) -> float:
-        """``alpha + (|beta_1| + 1 + eta alpha) / (eta T)``, the quoted bound after ``T`` steps."""
-        return self.alpha + (abs(self.beta1) + 1.0 + self.eta * self.alpha) / (self.eta * steps)
-
-
-def conformal_support(q: np.ndarray, beta: float, k_max: int) -> np.ndarray:
-    """``{x : q(x) >= beta}`` plus the argmax; the ``k_max`` most probable if larger. Ids ascending."""
-    keep = q >= beta
-    keep[_top(q, 1)[0]] = True
-    support = np.flatnonzero(keep)
-    if support.size > k_max:
-        support = support[_top(q[support], k_max)]
-    return np.sort(support)
 
 
 @dataclass
@@ -373,9 +295,9 @@ class CSQS(DraftScheme):
     controller: ConformalThreshold = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        _ell_ok("k_max", self.k_max)
-        _ell_ok("ell", self.ell)
-        _float_in("ell_per_token", self.ell_per_token, 0.0, 1e6)
+        _check_int("k_max", self.k_max)
+        _check_int("ell", self.ell)
+        check_float_in("ell_per_token", self.ell_per_token, 0.0, 1e6)
         if self.size_code not in ec.SIZE_CODES:
             raise ValueError(f"size_code: must be one of {', '.join(ec.SIZE_CODES)}, got {self.size_code!r}")
         self.controller = ConformalThreshold(self.alpha, self.eta, self.beta1, self.beta_min, self.beta_max)

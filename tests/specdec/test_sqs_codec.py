@@ -81,7 +81,8 @@ def test_bit_counts_match_the_formulas() -> None:
     c = CSQS(k_max=256, ell=16, ell_per_token=1.0)
     d = c.encode(q, rng)
     n = d.support_size
-    assert d.bits == (2 * int(log2(n)) + 1) + ceil(log2(comb(vocab, n))) + lattice_bits(n, max(16, n)) + ec.index_bits(n)
+    size_bits = 2 * int(log2(n)) + 1
+    assert d.bits == size_bits + ceil(log2(comb(vocab, n))) + lattice_bits(n, max(16, n)) + ec.index_bits(n)
     # K = 1 sparse is exactly ids-only: one id, no distribution bits
     assert KSQS(k=1).encode(q, rng).bits == IdsOnly().encode(q, rng).bits
 

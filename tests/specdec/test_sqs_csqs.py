@@ -1,7 +1,7 @@
 """C-SQS threshold controller: the long-run dropped-mass bound on adversarial sequences.
 
 ``(1/T) sum_t dropped_t <= alpha + (|beta_1| + 1 + eta alpha) / (eta T)`` for every prefix
-``T`` (derivation in :class:`~jointbench.specdec.sqs.ConformalThreshold`), with two controls
+``T`` (derivation in :class:`~jointbench.specdec.sqs_support.ConformalThreshold`), with two controls
 that must break it: a lower clip at 0 and a binding support cap.
 """
 
@@ -12,7 +12,8 @@ from typing import Callable, Iterator
 import numpy as np
 import pytest
 
-from jointbench.specdec.sqs import CSQS, ConformalThreshold, conformal_support
+from jointbench.specdec.sqs import CSQS
+from jointbench.specdec.sqs_support import ConformalThreshold, conformal_support
 
 V = 400
 STEPS = 4000
@@ -41,10 +42,12 @@ def _random_temperature(beta: float, t: int, rng: np.random.Generator) -> np.nda
     return q / q.sum()
 
 
-ADVERSARIES = {"just-under-beta": _just_under_beta, "sharp-flat": _sharp_flat, "random-temperature": _random_temperature}
+ADVERSARIES = {"just-under-beta": _just_under_beta, "sharp-flat": _sharp_flat,
+               "random-temperature": _random_temperature}
 
 
-def _run(ctrl: ConformalThreshold, adversary: Adversary, k_max: int = V, seed: int = 0) -> Iterator[tuple[float, np.ndarray, float]]:
+def _run(ctrl: ConformalThreshold, adversary: Adversary, k_max: int = V,
+         seed: int = 0) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(seed)
     for t in range(STEPS):
         beta = ctrl.beta
@@ -64,7 +67,8 @@ def _worst_excess(ctrl: ConformalThreshold, adversary: Adversary, k_max: int = V
 
 @pytest.mark.parametrize("adversary", list(ADVERSARIES), ids=str)
 @pytest.mark.parametrize("alpha, eta, beta1", [(0.05, 0.01, 0.05), (0.1, 0.05, 0.0), (0.2, 0.5, 0.9), (0.1, 1.0, 0.3)])
-def test_long_run_dropped_mass_bound_holds_for_every_prefix(adversary: str, alpha: float, eta: float, beta1: float) -> None:
+def test_long_run_dropped_mass_bound_holds_for_every_prefix(adversary: str, alpha: float, eta: float,
+                                                            beta1: float) -> None:
     ctrl = ConformalThreshold(alpha=alpha, eta=eta, beta1=beta1)
     assert _worst_excess(ctrl, ADVERSARIES[adversary]) <= 1e-12
 
