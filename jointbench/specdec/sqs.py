@@ -79,7 +79,8 @@ def _check_q(q: np.ndarray) -> np.ndarray:
 def _sample_float(q_hat: np.ndarray, rng: np.random.Generator) -> int:
     """Inverse-CDF draw from a float vector (zero-mass ids are never drawn)."""
     cdf = np.cumsum(q_hat)
-    return int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
+    i = int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
+    return min(i, int(np.flatnonzero(q_hat)[-1]))  # u * total can round up to total
 
 
 def _sparse_q_hat(support: np.ndarray, counts: np.ndarray, ell: int, vocab: int) -> np.ndarray:
