@@ -66,7 +66,8 @@ def _prompts(n: int) -> list[str]:
     return [r["question"]["prompt"] for r in rows[:n]]
 
 
-def collect(pair_name: str, n_prompts: int, new_tokens: int, seed: int) -> dict[float, list[tuple[np.ndarray, np.ndarray]]]:
+def collect(pair_name: str, n_prompts: int, new_tokens: int,
+            seed: int) -> dict[float, list[tuple[np.ndarray, np.ndarray]]]:
     """Per temperature, per prompt: (target logits, draft logits), each (new_tokens, V) float16."""
     key = cache_key("sqs-pairs", PAIRS_FORMAT, pair=pair_name, n_prompts=n_prompts, new_tokens=new_tokens,
                     seed=seed, temperatures=list(TEMPERATURES))
