@@ -22,9 +22,7 @@ from typing import Any, Callable, Sequence
 
 from jointbench.transport.cloud import CloudSession
 from jointbench.transport.frames import FrameError, MsgType, read_frame, write_frame
-
-READY_PREFIX = "JOINTBENCH_CLOUD_READY"
-"""First word of the readiness line the service prints to stdout."""
+from jointbench.transport.lifecycle import READY_PREFIX
 
 
 def check_loopback(host: str) -> str:

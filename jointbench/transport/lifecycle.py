@@ -31,7 +31,8 @@ import time
 from types import FrameType, TracebackType
 from typing import IO, Any, Sequence
 
-from jointbench.transport.cloud_server import READY_PREFIX
+READY_PREFIX = "JOINTBENCH_CLOUD_READY"
+"""First word of the readiness line a service prints to stdout (then ``port=<int>``)."""
 
 _LIVE: set[ServiceProcess] = set()
 _LOCK = threading.Lock()

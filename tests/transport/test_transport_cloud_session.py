@@ -1,0 +1,85 @@
+"""The cloud session's logic without sockets: same tokens as the one-process engine."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+
+from jointbench.specdec import payload
+from jointbench.specdec.engine import SpecDecoder
+from jointbench.specdec.policy import FixedK, HeuristicK
+from jointbench.transport.client import CloudError
+from jointbench.transport.cloud import CloudSession
+from jointbench.transport.edge import remote_cloud_only, remote_speculative
+from jointbench.transport.frames import Frame, MsgType
+
+from conftest import PROMPT
+
+
+class InProcessClient:
+    """The parts of CloudClient the edge loop uses, served by a CloudSession directly."""
+
+    def __init__(self, session: CloudSession) -> None:
+        self.session = session
+
+    def post(self, kind: MsgType, data: bytes = b"", arg: int = 0) -> None:
+        assert list(self.session.handle(Frame(kind, data, arg=arg))) == []
+
+    def stream(self, kind: MsgType, data: bytes = b"", arg: int = 0, resume: Any = None) -> Iterator[Frame]:
+        for frame in self.session.handle(Frame(kind, data, arg=arg)):
+            if frame.type == MsgType.ERROR:
+                raise CloudError(frame.payload.decode())
+            yield frame
+
+    def request(self, kind: MsgType, data: bytes = b"", arg: int = 0, resume: Any = None) -> Frame:
+        return list(self.stream(kind, data, arg))[-1]
+
+
+@pytest.mark.parametrize("policy", [FixedK(3), FixedK(0), HeuristicK(start=2, transient=True)])
+def test_greedy_session_matches_cloud_only(tiny_pair, policy) -> None:
+    ref = SpecDecoder(tiny_pair.target, None, tiny_pair.eos_token_ids).cloud_only(PROMPT, 30)
+    client = InProcessClient(CloudSession(tiny_pair.target, tiny_pair.eos_token_ids))
+    out = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, 30, policy)
+    assert out.error is None and out.tokens == ref.tokens
+    assert sum(c.accepted for c in out.cycles) > 0 or isinstance(policy, FixedK) and policy.k == 0
+    # control: a draft that IS the target accepts everything; the noisy draft must not
+    assert any(c.accepted < c.drafted for c in out.cycles) or policy.k == 0
+    assert remote_cloud_only(client, PROMPT, 30).tokens == ref.tokens
+
+
+def test_sampled_session_reproduces_the_engine(tiny_pair) -> None:
+    """T > 0: the same seeds give the same tokens and cycles as SpecDecoder.speculative."""
+    t, seed = 0.8, 5
+    dec = SpecDecoder(tiny_pair.target, tiny_pair.draft, tiny_pair.eos_token_ids, temperature=t)
+    ref = dec.speculative(PROMPT, 20, FixedK(3), seed=seed)
+    client = InProcessClient(CloudSession(tiny_pair.target, tiny_pair.eos_token_ids, temperature=t))
+    out = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, 20, FixedK(3),
+                             temperature=t, seed=seed)
+    assert out.tokens == ref.tokens
+    assert [c.accepted for c in out.cycles] == [c.accepted for c in ref.cycles]
+    other = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, 20, FixedK(3),
+                               temperature=t, seed=seed + 1)
+    assert other.tokens != ref.tokens  # control: the seed matters
+
+
+def test_requests_out_of_order_get_an_error_reply(tiny_pair) -> None:
+    session = CloudSession(tiny_pair.target, tiny_pair.eos_token_ids)
+    [reply] = session.handle(Frame(MsgType.VERIFY, payload.encode_draft([1, 2]), seq=7))
+    assert reply.type == MsgType.ERROR and reply.seq == 7 and b"before PREFILL" in reply.payload
+    assert list(session.handle(Frame(MsgType.PREFILL, payload.encode_prompt(PROMPT)))) == []
+    [ok] = session.handle(Frame(MsgType.VERIFY, payload.encode_draft([1, 2]), seq=8))
+    assert ok.type == MsgType.VERIFY and payload.decode_verdict(ok.payload)[0] in (0, 1, 2)
+    [bad] = session.handle(Frame(MsgType.DECODE, payload.encode_prompt(PROMPT), arg=0))
+    assert bad.type == MsgType.ERROR and b"max_new_tokens" in bad.payload
+    sampled = CloudSession(tiny_pair.target, (), temperature=1.0)
+    list(sampled.handle(Frame(MsgType.PREFILL, payload.encode_prompt(PROMPT))))
+    [err] = sampled.handle(Frame(MsgType.VERIFY, payload.encode_draft([1, 2])))
+    assert err.type == MsgType.ERROR and b"needs the draft distribution" in err.payload
+
+
+def test_decode_streams_one_frame_per_token_and_flags_the_last(tiny_pair) -> None:
+    session = CloudSession(tiny_pair.target, tiny_pair.eos_token_ids)
+    frames = list(session.handle(Frame(MsgType.DECODE, payload.encode_prompt(PROMPT), arg=6, seq=3)))
+    assert len(frames) == 6 and all(f.seq == 3 and f.is_reply for f in frames)
+    assert [f.is_final for f in frames] == [False] * 5 + [True]
