@@ -12,12 +12,16 @@ target model. It mirrors the cloud half of :class:`jointbench.specdec.engine.Spe
   ``(num_accepted, next token)``;
 - DECODE runs the target alone (cloud-only) and streams each token as it is decoded.
 
+Every VERIFY and DECODE reply carries the cloud's compute time for it (microseconds) in
+the frame's ``arg``, so the edge can separate compute from network time.
+
 Cache invariant (as in the engine): after a verify, the cache holds all committed
 tokens but the last.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any, Iterator, Sequence
 
 import torch
@@ -26,6 +30,11 @@ from jointbench.specdec import payload
 from jointbench.specdec.lm import CachedLM
 from jointbench.specdec.sampling import greedy_verify, probs_from_logits, sample, speculative_verify
 from jointbench.transport.frames import FLAG_FINAL, FLAG_REPLY, Frame, MsgType
+
+
+def _us_since(t0: float) -> int:
+    """Microseconds since ``t0`` (``time.perf_counter``), clipped to uint32."""
+    return min(int((time.perf_counter() - t0) * 1e6), 2**32 - 1)
 
 
 def encode_token(token: int) -> bytes:
@@ -79,8 +88,9 @@ class CloudSession:
                 self._prefill(payload.decode_prompt(frame.payload), frame.arg)
                 return
             if frame.type == MsgType.VERIFY:
+                t0 = time.perf_counter()
                 verdict = self._verify(frame.payload)
-                yield Frame(MsgType.VERIFY, verdict, seq=frame.seq, flags=FLAG_REPLY | FLAG_FINAL)
+                yield Frame(MsgType.VERIFY, verdict, seq=frame.seq, arg=_us_since(t0), flags=FLAG_REPLY | FLAG_FINAL)
                 return
             if frame.type == MsgType.DECODE:
                 yield from self._decode(payload.decode_prompt(frame.payload), frame.arg, frame.seq)
@@ -127,12 +137,14 @@ class CloudSession:
             raise ValueError(f"DECODE needs a non-empty prompt and max_new_tokens >= 1, got {max_new_tokens}")
         self.prefilled = False
         self.lm.reset()
+        t0 = time.perf_counter()
         tok = self._pick(self.lm.forward(prompt, 1)[-1])
         for i in range(max_new_tokens):
             if i:
+                t0 = time.perf_counter()
                 tok = self._pick(self.lm.forward([tok], 1)[-1])
             last = tok in self.eos or i == max_new_tokens - 1
             flags = FLAG_REPLY | (FLAG_FINAL if last else 0)
-            yield Frame(MsgType.DECODE, encode_token(tok), seq=seq, flags=flags)
+            yield Frame(MsgType.DECODE, encode_token(tok), seq=seq, arg=_us_since(t0), flags=flags)
             if last:
                 return

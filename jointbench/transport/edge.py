@@ -46,6 +46,8 @@ class RemoteCycle:
         Drafting time (ms).
     round_trip_ms : float
         Draft block sent -> verdict received (ms): network both ways + cloud verify.
+    cloud_ms : float
+        The cloud's verify compute time as it reported it (ms).
     done_ms : float
         When the cycle's tokens were committed, ms since the query started.
     bytes_up, bytes_down : int
@@ -58,6 +60,7 @@ class RemoteCycle:
     tokens: tuple[int, ...]
     edge_ms: float
     round_trip_ms: float
+    cloud_ms: float
     done_ms: float
     bytes_up: int
     bytes_down: int
@@ -75,6 +78,10 @@ class RemoteResult:
         Empty for cloud-only.
     token_times_ms : list of float
         Arrival of each token at the edge, ms since the query started.
+    cloud_ms : list of float
+        Cloud-only: the cloud's compute time of each token (ms; the first includes the prefill).
+    edge_prefill_ms : float
+        Speculative: the draft's prefill on the edge (ms).
     latency_ms : float
         Query start -> last token (or failure), ms.
     error : str or None
@@ -84,6 +91,8 @@ class RemoteResult:
     tokens: list[int] = field(default_factory=list)
     cycles: list[RemoteCycle] = field(default_factory=list)
     token_times_ms: list[float] = field(default_factory=list)
+    cloud_ms: list[float] = field(default_factory=list)
+    edge_prefill_ms: float = 0.0
     latency_ms: float = 0.0
     error: str | None = None
 
@@ -107,6 +116,7 @@ def remote_cloud_only(client: CloudClient, prompt_ids: Sequence[int], max_new_to
         for frame in client.stream(MsgType.DECODE, payload.encode_prompt(prompt), arg=int(max_new_tokens)):
             result.tokens.append(decode_token(frame.payload))
             result.token_times_ms.append(_ms(t0))
+            result.cloud_ms.append(frame.arg / 1e3)
     except (CloudUnavailable, CloudError) as err:
         result.error = f"{type(err).__name__}: {err}"
         if raise_errors:
@@ -160,6 +170,7 @@ def remote_speculative(draft: Any, eos_token_ids: Sequence[int], client: CloudCl
     try:
         client.post(MsgType.PREFILL, payload.encode_prompt(prompt), arg=seed)
         lm.prefill(prompt[:-1])
+        result.edge_prefill_ms = _ms(t0)
         while len(committed) - len(prompt) < max_new_tokens:
             generated = len(committed) - len(prompt)
             k = clip_k(policy.next_k(DraftState(len(result.cycles), generated, max_new_tokens - generated)),
@@ -181,8 +192,8 @@ def remote_speculative(draft: Any, eos_token_ids: Sequence[int], client: CloudCl
             up = payload.encode_draft(drafts, torch.stack(q_rows) if q_rows else None)
             edge_ms = _ms(t_draft)
             t_send = time.perf_counter()
-            down = client.request(MsgType.VERIFY, up, resume=resume).payload
-            round_trip_ms = _ms(t_send)
+            reply = client.request(MsgType.VERIFY, up, resume=resume)
+            round_trip_ms, down = _ms(t_send), reply.payload
             n, nxt = payload.decode_verdict(down)
             new = drafts[:n] if n and drafts[n - 1] in eos else [*drafts[:n], nxt]
             committed.extend(new)
@@ -190,8 +201,8 @@ def remote_speculative(draft: Any, eos_token_ids: Sequence[int], client: CloudCl
             done = _ms(t0)
             result.tokens.extend(new)
             result.token_times_ms.extend([done] * len(new))
-            result.cycles.append(RemoteCycle(k, len(drafts), n, tuple(new), edge_ms, round_trip_ms, done,
-                                             len(up), len(down)))
+            result.cycles.append(RemoteCycle(k, len(drafts), n, tuple(new), edge_ms, round_trip_ms,
+                                             reply.arg / 1e3, done, len(up), len(down)))
             policy.update(len(drafts), n)
             if new[-1] in eos:
                 break

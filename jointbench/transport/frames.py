@@ -5,7 +5,8 @@ A frame is a 14-byte little-endian header followed by ``length`` payload bytes::
     uint8  type     MsgType (PREFILL, VERIFY, DECODE, CLOSE, ERROR)
     uint8  flags    FLAG_REPLY (cloud -> edge), FLAG_FINAL (last frame of a reply stream)
     uint32 seq      request number; replies echo it
-    uint32 arg      one integer argument of the request (see MsgType)
+    uint32 arg      request: its integer argument (see MsgType); reply: the cloud's
+                    compute time for it in microseconds (0 when not measured)
     uint32 length   payload bytes that follow
 
 The payload is opaque here: the speculative-decoding encodings of
