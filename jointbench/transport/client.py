@@ -88,6 +88,7 @@ class CloudClient:
     log: list[RequestLog] = field(default_factory=list)
     _sock: socket.socket | None = field(default=None, init=False, repr=False)
     _seq: int = field(default=0, init=False, repr=False)
+    _lost: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("timeout_s", "connect_timeout_s", "backoff_s"):
@@ -146,6 +147,7 @@ class CloudClient:
         except OSError as err:
             entry.error = f"{kind.name} not sent: {type(err).__name__}: {err}"
             self.disconnect()
+            self._lost = True
         entry.done_s = time.perf_counter()
 
     def _recv(self) -> Frame:
@@ -178,8 +180,9 @@ class CloudClient:
             entry.attempts = attempt
             got_any = False
             try:
-                if attempt > 1 or self._sock is None:  # a lost connection lost the session state
+                if attempt > 1 or self._lost:  # a lost connection lost the cloud's session state
                     self.connect()
+                    self._lost = False
                     if resume is not None:
                         resume(self)
                 entry.seq = self.send(kind, payload, arg)
@@ -198,6 +201,7 @@ class CloudClient:
             except (OSError, FrameError) as err:  # timeout, reset, EOF, refused, garbage
                 errors.append(f"attempt {attempt}: {type(err).__name__}: {err}")
                 self.disconnect()
+                self._lost = True
                 if got_any:
                     break
         entry.done_s = time.perf_counter()

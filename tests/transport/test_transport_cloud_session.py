@@ -83,3 +83,4 @@ def test_decode_streams_one_frame_per_token_and_flags_the_last(tiny_pair) -> Non
     frames = list(session.handle(Frame(MsgType.DECODE, payload.encode_prompt(PROMPT), arg=6, seq=3)))
     assert len(frames) == 6 and all(f.seq == 3 and f.is_reply for f in frames)
     assert [f.is_final for f in frames] == [False] * 5 + [True]
+    assert all(f.arg > 0 for f in frames)  # each reply reports its compute time (us)
