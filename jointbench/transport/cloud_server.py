@@ -2,7 +2,9 @@
 
     python -m jointbench.transport.cloud_server --pair tiny-random --port 0
 
-Loads the pair's target, listens on ``--host`` (loopback only) and prints one
+Loads the pair's target (``--backend hf``) or bridges to an OpenAI-compatible engine
+serving it (``--backend vllm --vllm-url http://127.0.0.1:<port>``, greedy only; see
+:mod:`jointbench.transport.vllm_backend`), listens on ``--host`` (loopback only) and prints one
 readiness line to stdout, ``JOINTBENCH_CLOUD_READY port=<port> pid=<pid>``, once it
 accepts connections. Each connection is one session (its own KV cache, in its own
 thread; the model weights are shared). ``--exit-with-parent`` makes the process exit
@@ -36,7 +38,7 @@ def check_loopback(host: str) -> str:
     return host
 
 
-def serve_connection(conn: socket.socket, new_session: Callable[[], CloudSession]) -> None:
+def serve_connection(conn: socket.socket, new_session: Callable[[], Any]) -> None:
     """Serve one connection until CLOSE, EOF or a broken stream; always closes ``conn``."""
     session = new_session()
     with conn:
@@ -55,7 +57,7 @@ def serve_connection(conn: socket.socket, new_session: Callable[[], CloudSession
                 return
 
 
-def serve(listener: socket.socket, new_session: Callable[[], CloudSession]) -> None:
+def serve(listener: socket.socket, new_session: Callable[[], Any]) -> None:
     """Accept connections forever, one daemon thread per session."""
     while True:
         conn, _ = listener.accept()
@@ -80,6 +82,26 @@ def load_target(pair: str) -> tuple[Any, tuple[int, ...], int]:
     return loaded.target, tuple(loaded.eos_token_ids), vocab
 
 
+def _session_factory(args: argparse.Namespace) -> Callable[[], Any]:
+    """Load the backend once; return a factory of per-connection sessions."""
+    import torch
+
+    torch.set_num_threads(max(1, args.threads))
+    temperature = float(args.temperature)
+    if args.backend == "vllm":
+        from jointbench.transport.vllm_backend import OpenAICompletions, VllmSession
+
+        if not args.vllm_url:
+            raise SystemExit("--backend vllm needs --vllm-url http://127.0.0.1:<port>")
+        if temperature != 0.0:
+            raise SystemExit(f"--temperature={temperature:g}: the vllm backend verifies greedily only (T = 0)")
+        api = OpenAICompletions(args.vllm_url)
+        eos = tuple(int(i) for i in args.eos_ids.split(",")) if args.eos_ids else load_target(args.pair)[1]
+        return lambda: VllmSession(api, eos)
+    model, eos, vocab = load_target(args.pair)
+    return lambda: CloudSession(model, eos, temperature, vocab)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -89,19 +111,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--temperature", type=float, default=0.0, help="0: greedy verification")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of the target")
     parser.add_argument("--exit-with-parent", action="store_true", help="exit when stdin reaches EOF")
+    parser.add_argument("--backend", choices=("hf", "vllm"), default="hf",
+                        help="hf: the target in this process; vllm: bridge to an OpenAI-compatible server")
+    parser.add_argument("--vllm-url", default=None, help="vllm backend: http://127.0.0.1:<port>")
+    parser.add_argument("--eos-ids", default=None, help="vllm backend: comma-separated EOS ids (default: the pair's)")
     args = parser.parse_args(argv)
     host = check_loopback(args.host)
     if args.exit_with_parent:
         threading.Thread(target=_exit_on_stdin_eof, daemon=True).start()
-
-    import torch
-
-    torch.set_num_threads(max(1, args.threads))
-    model, eos, vocab = load_target(args.pair)
-    temperature = float(args.temperature)
-
-    def new_session() -> CloudSession:
-        return CloudSession(model, eos, temperature, vocab)
+    new_session = _session_factory(args)
 
     listener = socket.create_server((host, args.port))
     port = listener.getsockname()[1]

@@ -99,6 +99,9 @@ class ServiceProcess:
         Environment of the child (default: this process's).
     stderr_tail_chars : int
         How much of the child's stderr a start error quotes.
+    ready_url : str, optional
+        Instead of the readiness line, poll this loopback URL until it answers 200
+        (e.g. vLLM's ``http://127.0.0.1:<port>/health``); ``port`` is then taken from it.
 
     Attributes
     ----------
@@ -108,7 +111,8 @@ class ServiceProcess:
     """
 
     def __init__(self, command: Sequence[str], *, ready_timeout_s: float = 120.0, stop_timeout_s: float = 5.0,
-                 env: dict[str, str] | None = None, stderr_tail_chars: int = 2000) -> None:
+                 env: dict[str, str] | None = None, stderr_tail_chars: int = 2000,
+                 ready_url: str | None = None) -> None:
         if ready_timeout_s <= 0 or stop_timeout_s <= 0:
             raise ValueError(f"ready_timeout_s={ready_timeout_s!r}, stop_timeout_s={stop_timeout_s!r}: must be > 0")
         self.command = [str(c) for c in command]
@@ -116,6 +120,7 @@ class ServiceProcess:
         self.stop_timeout_s = float(stop_timeout_s)
         self.env = env
         self.stderr_tail_chars = int(stderr_tail_chars)
+        self.ready_url = ready_url
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
         self._stderr: IO[bytes] | None = None
@@ -153,8 +158,30 @@ class ServiceProcess:
             pass
         self._lines.put(b"")  # EOF marker
 
+    def _await_url(self, deadline: float) -> None:
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        assert self.proc is not None and self.ready_url is not None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise self._start_error(f"it exited before {self.ready_url} answered")
+            try:
+                with urllib.request.urlopen(self.ready_url, timeout=2.0) as resp:
+                    if resp.status == 200:
+                        self.port = int(urllib.parse.urlsplit(self.ready_url).port or 0)
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.5)
+        raise self._start_error(f"{self.ready_url} did not answer 200 within {self.ready_timeout_s:g} s")
+
     def _await_ready(self) -> None:
         deadline = time.monotonic() + self.ready_timeout_s
+        if self.ready_url is not None:
+            self._await_url(deadline)
+            return
         while True:
             left = deadline - time.monotonic()
             if left <= 0:

@@ -8,16 +8,9 @@ from typing import Iterator
 import pytest
 
 from jointbench.transport.lifecycle import ServiceProcess, cloud_service
+from transport_helpers import process_gone
 
-
-def process_gone(pid: int) -> bool:
-    """True if ``pid`` no longer exists or is a zombie (dead, awaiting its reaper)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            state = fh.read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return True
-    return state in ("Z", "X")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +26,3 @@ def tiny_pair():
     from jointbench.specdec.tiny import tiny_random_pair
 
     return tiny_random_pair()
-
-
-PROMPT = list(range(1, 20))
-"""Prompt of the end-to-end tests (token ids of the tiny vocabulary)."""
-
-os.environ.setdefault("OMP_NUM_THREADS", "1")

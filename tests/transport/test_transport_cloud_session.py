@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
-
 import pytest
 
 from jointbench.specdec import payload
 from jointbench.specdec.engine import SpecDecoder
 from jointbench.specdec.policy import FixedK, HeuristicK
-from jointbench.transport.client import CloudError
 from jointbench.transport.cloud import CloudSession
 from jointbench.transport.edge import remote_cloud_only, remote_speculative
 from jointbench.transport.frames import Frame, MsgType
 
-from conftest import PROMPT
-
-
-class InProcessClient:
-    """The parts of CloudClient the edge loop uses, served by a CloudSession directly."""
-
-    def __init__(self, session: CloudSession) -> None:
-        self.session = session
-
-    def post(self, kind: MsgType, data: bytes = b"", arg: int = 0) -> None:
-        assert list(self.session.handle(Frame(kind, data, arg=arg))) == []
-
-    def stream(self, kind: MsgType, data: bytes = b"", arg: int = 0, resume: Any = None) -> Iterator[Frame]:
-        for frame in self.session.handle(Frame(kind, data, arg=arg)):
-            if frame.type == MsgType.ERROR:
-                raise CloudError(frame.payload.decode())
-            yield frame
-
-    def request(self, kind: MsgType, data: bytes = b"", arg: int = 0, resume: Any = None) -> Frame:
-        return list(self.stream(kind, data, arg))[-1]
+from transport_helpers import PROMPT, InProcessClient
 
 
 @pytest.mark.parametrize("policy", [FixedK(3), FixedK(0), HeuristicK(start=2, transient=True)])

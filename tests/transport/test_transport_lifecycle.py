@@ -13,7 +13,7 @@ import pytest
 
 from jointbench.transport.lifecycle import ServiceProcess, ServiceStartError
 
-from conftest import process_gone
+from transport_helpers import process_gone
 
 HERE = Path(__file__).parent
 READY = "print('JOINTBENCH_CLOUD_READY port=4242 pid=0', flush=True)"

@@ -11,7 +11,7 @@ from jointbench.transport.edge import remote_cloud_only, remote_speculative
 from jointbench.transport.lifecycle import cloud_service
 from jointbench.transport.shaping import ShapingProxy
 
-from conftest import PROMPT, process_gone
+from transport_helpers import PROMPT, process_gone
 
 N_NEW = 24
 
