@@ -22,7 +22,7 @@ tokens but the last.
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
@@ -64,10 +64,15 @@ class CloudSession:
         Keep only the first ``vocab_limit`` logits (a pair's common vocabulary).
     seed : int
         Seed of the sampling generator until a PREFILL sets one.
+    decode_draft : callable
+        Bytes of a VERIFY request -> ``(draft ids, q of shape (K, V) or None)``; the
+        suite's draft block by default, a codec's decoder when the edge sends another
+        encoding (the framing never looks inside).
     """
 
     def __init__(self, model: Any, eos_token_ids: Sequence[int] = (), temperature: float = 0.0,
-                 vocab_limit: int | None = None, seed: int = 0) -> None:
+                 vocab_limit: int | None = None, seed: int = 0,
+                 decode_draft: Callable[[bytes], tuple[list[int], Any]] = payload.decode_draft) -> None:
         if temperature < 0:
             raise ValueError(f"temperature={temperature!r}: must be >= 0")
         self.lm = CachedLM(model, vocab_limit)
@@ -76,6 +81,7 @@ class CloudSession:
         self.committed: list[int] = []
         self.prefilled = False
         self.gen = torch.Generator().manual_seed(seed + 1)
+        self.decode_draft = decode_draft
 
     def handle(self, frame: Frame) -> Iterator[Frame]:
         """Serve one request; yield its reply frames as they become ready.
@@ -120,7 +126,7 @@ class CloudSession:
     def _verify(self, data: bytes) -> bytes:
         if not self.prefilled:
             raise ValueError("VERIFY before PREFILL (send the prompt first)")
-        ids, q = payload.decode_draft(data)
+        ids, q = self.decode_draft(data)
         logits = self.lm.forward([*self.committed[self.lm.length:], *ids], num_logits=len(ids) + 1)
         if self.temperature == 0.0:
             n, nxt = greedy_verify(ids, logits)

@@ -62,3 +62,20 @@ def test_decode_streams_one_frame_per_token_and_flags_the_last(tiny_pair) -> Non
     assert len(frames) == 6 and all(f.seq == 3 and f.is_reply for f in frames)
     assert [f.is_final for f in frames] == [False] * 5 + [True]
     assert all(f.arg > 0 for f in frames)  # each reply reports its compute time (us)
+
+
+def test_a_codec_decoder_can_replace_the_draft_encoding(tiny_pair) -> None:
+    """The framing is payload-agnostic: the session verifies whatever its decoder returns."""
+    import json
+
+    plain = CloudSession(tiny_pair.target, tiny_pair.eos_token_ids)
+    codec = CloudSession(tiny_pair.target, tiny_pair.eos_token_ids,
+                         decode_draft=lambda data: (json.loads(data), None))
+    verdicts = []
+    for session, block in ((plain, payload.encode_draft([7, 8, 9])), (codec, b"[7, 8, 9]")):
+        list(session.handle(Frame(MsgType.PREFILL, payload.encode_prompt(PROMPT))))
+        [reply] = session.handle(Frame(MsgType.VERIFY, block))
+        verdicts.append(reply.payload)
+    assert verdicts[0] == verdicts[1]
+    [err] = plain.handle(Frame(MsgType.VERIFY, b"[7, 8, 9]"))  # control: the default decoder rejects it
+    assert err.type == MsgType.ERROR
