@@ -188,13 +188,20 @@ class CloudClient:
                 entry.seq = self.send(kind, payload, arg)
                 while True:
                     frame = self._recv()
+                    if frame.seq != entry.seq:
+                        raise FrameError(f"reply to request {frame.seq} while waiting for {entry.seq}")
                     got_any = True
                     entry.bytes_down += len(frame.payload)
                     if frame.flags & FLAG_FINAL:
                         entry.done_s = time.perf_counter()
                         yield frame
                         return
-                    yield frame
+                    try:
+                        yield frame
+                    except GeneratorExit:  # abandoned mid-stream: unread frames would desync the next reply
+                        self.disconnect()
+                        self._lost = True
+                        raise
             except CloudError as err:
                 entry.error, entry.done_s = f"cloud error: {err}", time.perf_counter()
                 raise

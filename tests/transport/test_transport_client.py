@@ -102,3 +102,40 @@ def test_nothing_listening_gives_up_within_the_connect_budget() -> None:
 def test_bad_settings_name_the_key(bad: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):
         CloudClient(**bad)
+
+
+def test_an_abandoned_stream_does_not_desync_the_next_request() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    seen: list[list[MsgType]] = []
+
+    def run() -> None:  # answers DECODE with 3 frames; after a reconnect, answers VERIFY
+        with listener:
+            for _ in range(2):
+                conn, _ = listener.accept()
+                got: list[MsgType] = []
+                seen.append(got)
+                with conn:
+                    try:
+                        while True:
+                            f = read_frame(conn)
+                            got.append(f.type)
+                            n = {MsgType.DECODE: 3, MsgType.PREFILL: 0}.get(f.type, 1)
+                            for i in range(n):
+                                flags = FLAG_REPLY | (FLAG_FINAL if i == n - 1 else 0)
+                                write_frame(conn, Frame(f.type, bytes([i]), seq=f.seq, flags=flags))
+                    except (OSError, ConnectionError):
+                        pass
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    client = CloudClient(port=listener.getsockname()[1], timeout_s=5.0, attempts=2)
+    stream = client.stream(MsgType.DECODE, b"p", arg=3)
+    assert next(stream).payload == bytes([0])
+    stream.close()  # abandon the stream after one of three frames
+    reply = client.request(MsgType.VERIFY, b"d", resume=resume)
+    client.close()
+    t.join(timeout=10)
+    assert reply.type == MsgType.VERIFY and reply.payload == bytes([0])
+    assert seen[1] == [MsgType.PREFILL, MsgType.VERIFY, MsgType.CLOSE]  # a fresh, resumed session
+    [verify] = [r for r in client.log if r.type == "VERIFY"]
+    assert verify.attempts == 1  # reconnected up front, not after reading a stale DECODE frame
