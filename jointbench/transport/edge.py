@@ -12,7 +12,8 @@ will take :class:`~jointbench.transport.client.CloudClient` as its ``tcp`` trans
 
 Both return a :class:`RemoteResult` with wall-clock marks (ms since the request
 started) for a comparison with the virtual clock; a cloud that stops answering ends
-the query with ``error`` set (no exception unless ``raise_errors``).
+the query with ``error`` set (no exception unless ``raise_errors``), or, with
+``fallback_edge_only``, the draft finishes the query alone (``fell_back`` set).
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ class RemoteResult:
     latency_ms : float
         Query start -> last token (or failure), ms.
     error : str or None
-        Why the query failed (``CloudUnavailable`` / ``CloudError`` text).
+        Why the cloud part failed (``CloudUnavailable`` / ``CloudError`` text).
+    fell_back : bool
+        The draft finished the query alone after ``error`` (edge-only quality from there).
     """
 
     tokens: list[int] = field(default_factory=list)
@@ -95,11 +98,12 @@ class RemoteResult:
     edge_prefill_ms: float = 0.0
     latency_ms: float = 0.0
     error: str | None = None
+    fell_back: bool = False
 
     @property
     def failed(self) -> bool:
-        """True when the cloud stopped answering or refused a request."""
-        return self.error is not None
+        """True when the cloud stopped answering or refused a request and nothing finished the query."""
+        return self.error is not None and not self.fell_back
 
 
 def _ms(t0: float) -> float:
@@ -128,7 +132,7 @@ def remote_cloud_only(client: CloudClient, prompt_ids: Sequence[int], max_new_to
 def remote_speculative(draft: Any, eos_token_ids: Sequence[int], client: CloudClient,
                        prompt_ids: Sequence[int], max_new_tokens: int, policy: DraftLengthPolicy,
                        temperature: float = 0.0, seed: int = 0, vocab_limit: int | None = None,
-                       raise_errors: bool = False) -> RemoteResult:
+                       raise_errors: bool = False, fallback_edge_only: bool = False) -> RemoteResult:
     """Edge drafts with ``draft``, the cloud behind ``client`` verifies, until the limit or EOS.
 
     Parameters
@@ -152,6 +156,9 @@ def remote_speculative(draft: Any, eos_token_ids: Sequence[int], client: CloudCl
         Common vocabulary size of the pair.
     raise_errors : bool
         Re-raise ``CloudUnavailable`` / ``CloudError`` instead of recording them.
+    fallback_edge_only : bool
+        After a cloud failure, let the draft decode the rest alone (lossy) instead of
+        ending the query; the error is still recorded.
     """
     prompt = [int(t) for t in prompt_ids]
     if not prompt or max_new_tokens < 1:
@@ -162,6 +169,12 @@ def remote_speculative(draft: Any, eos_token_ids: Sequence[int], client: CloudCl
     committed = list(prompt)
     result = RemoteResult()
     policy.reset()
+
+    def pick(logits: torch.Tensor) -> tuple[int, torch.Tensor | None]:
+        if temperature == 0.0:
+            return int(logits.argmax()), None
+        q = probs_from_logits(logits, temperature)
+        return sample(q, gen), q
 
     def resume(c: CloudClient) -> None:  # a new connection: rebuild the cloud's session state
         c.post(MsgType.PREFILL, payload.encode_prompt(committed), arg=seed)
@@ -178,12 +191,8 @@ def remote_speculative(draft: Any, eos_token_ids: Sequence[int], client: CloudCl
             t_draft = time.perf_counter()
             feed, drafts, q_rows = committed[lm.length:], [], []
             for _ in range(k):
-                logits = lm.forward(feed, 1)[-1]
-                if temperature == 0.0:
-                    tok = int(logits.argmax())
-                else:
-                    q = probs_from_logits(logits, temperature)
-                    tok = sample(q, gen)
+                tok, q = pick(lm.forward(feed, 1)[-1])
+                if q is not None:
                     q_rows.append(q)
                 drafts.append(tok)
                 feed = [tok]
@@ -210,5 +219,25 @@ def remote_speculative(draft: Any, eos_token_ids: Sequence[int], client: CloudCl
         result.error = f"{type(err).__name__}: {err}"
         if raise_errors:
             raise
+        if fallback_edge_only:
+            _finish_on_edge(lm, pick, committed, len(prompt) + max_new_tokens, eos, result, t0)
     result.latency_ms = _ms(t0)
     return result
+
+
+def _finish_on_edge(lm: CachedLM, pick: Any, committed: list[int], total: int, eos: frozenset[int],
+                    result: RemoteResult, t0: float) -> None:
+    """Decode with the draft alone until ``len(committed) == total`` or EOS (edge-only fallback)."""
+    result.fell_back = True
+    if committed[-1] in eos and result.tokens:
+        return
+    lm.crop(min(lm.length, len(committed) - 1))
+    feed = committed[lm.length:]
+    while len(committed) < total:
+        tok, _ = pick(lm.forward(feed, 1)[-1])
+        committed.append(tok)
+        result.tokens.append(tok)
+        result.token_times_ms.append(_ms(t0))
+        feed = [tok]
+        if tok in eos:
+            return

@@ -79,3 +79,35 @@ def test_a_codec_decoder_can_replace_the_draft_encoding(tiny_pair) -> None:
     assert verdicts[0] == verdicts[1]
     [err] = plain.handle(Frame(MsgType.VERIFY, b"[7, 8, 9]"))  # control: the default decoder rejects it
     assert err.type == MsgType.ERROR
+
+
+class DiesAfter(InProcessClient):
+    """An in-process cloud that becomes unavailable after ``n`` verify requests."""
+
+    def __init__(self, session: CloudSession, n: int) -> None:
+        super().__init__(session)
+        self.left = n
+
+    def request(self, kind, data=b"", arg=0, resume=None):
+        if kind == MsgType.VERIFY:
+            if self.left == 0:
+                from jointbench.transport.client import CloudUnavailable
+
+                raise CloudUnavailable("VERIFY failed after 2 attempt(s): connection refused")
+            self.left -= 1
+        return super().request(kind, data, arg)
+
+
+def test_edge_only_fallback_continues_from_the_committed_tokens(tiny_pair) -> None:
+    client = DiesAfter(CloudSession(tiny_pair.target, tiny_pair.eos_token_ids), 3)
+    out = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, 20, FixedK(2),
+                             fallback_edge_only=True)
+    done = [t for c in out.cycles for t in c.tokens]
+    assert len(out.cycles) == 3 and out.fell_back and not out.failed
+    ref = SpecDecoder(tiny_pair.target, None, tiny_pair.eos_token_ids).cloud_only(PROMPT, 20).tokens
+    assert done == ref[: len(done)]  # lossless while the cloud answered
+    rest = SpecDecoder(tiny_pair.draft, None, tiny_pair.eos_token_ids).cloud_only(PROMPT + done, 20 - len(done))
+    assert out.tokens == done + rest.tokens and len(out.tokens) == 20
+    client = DiesAfter(CloudSession(tiny_pair.target, tiny_pair.eos_token_ids), 3)
+    failed = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, 20, FixedK(2))
+    assert failed.failed and failed.tokens == done  # control: without the fallback the case fails

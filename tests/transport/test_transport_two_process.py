@@ -87,5 +87,11 @@ def test_cloud_killed_mid_session_fails_the_case_cleanly(tiny_pair, reference) -
         assert failed and failed[-1].type == "VERIFY" and failed[-1].attempts == 2
         with pytest.raises(CloudUnavailable):
             remote_cloud_only(client, PROMPT, 4, raise_errors=True)
+        # where the policy says so, the draft finishes the query alone instead
+        rescued = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, N_NEW, FixedK(2),
+                                     fallback_edge_only=True)
+        edge_alone = SpecDecoder(tiny_pair.draft, None, tiny_pair.eos_token_ids).cloud_only(PROMPT, N_NEW).tokens
+        assert rescued.fell_back and not rescued.failed and "CloudUnavailable" in rescued.error
+        assert rescued.tokens == edge_alone != reference  # edge-only quality, and it shows
         client.disconnect()
     assert process_gone(pid)
