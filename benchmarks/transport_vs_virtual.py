@@ -14,7 +14,7 @@ For each RTT, every prompt is served twice, side by side in one run:
   each reply), so its ratio isolates what the transport itself adds (sockets, proxy,
   scheduling) from compute that differs from the calibration under machine load.
 
-It prints, per strategy and RTT, the ratio real / virtual of the median per-cycle time
+It prints, per strategy and RTT, the ratio real / virtual of the mean per-cycle time
 (edge-cloud: commit to commit; cloud-only: token to token) and of the end-to-end
 latency for both virtual clocks, checks the tokens are identical (real SD = real
 cloud-only = one-process greedy), prints a summary line last and exits 1 when a ratio
@@ -87,9 +87,14 @@ class MeasuredCompute:
         return self._decode if self._decode is not None else self.calibrated.decode_ms()
 
 
-def _median_gap(times: list[float]) -> float:
-    gaps = [b - a for a, b in zip(times, times[1:]) if b > a]
-    return statistics.median(gaps) if gaps else float("nan")
+def _mean_gap(times: list[float]) -> float:
+    """Mean time between consecutive commits (ms): ``(last - first) / (n - 1)``.
+
+    A mean, not a median: the measured virtual clock of cloud-only decodes with the mean
+    measured step, and a median of the real gaps would drop exactly the stalls that clock
+    includes.
+    """
+    return (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else float("nan")
 
 
 def _cycle_times(token_times: list[float], cycle_sizes: list[int]) -> list[float]:
@@ -139,9 +144,12 @@ def main() -> int:
                         help="use the suite's cached calibration instead of measuring it in this run")
     args = parser.parse_args()
 
+    import os
+
     import torch
 
     torch.set_num_threads(1)
+    load_before = os.getloadavg()[0]
     from jointbench.netsim import Link, LinkConfig
     from jointbench.specdec.calibrate import calibrate
     from jointbench.specdec.compute import CALIBRATION_KS, cached_calibration, compute_model
@@ -205,7 +213,7 @@ def main() -> int:
                                                        draft_ms=[c.edge_ms / max(1, c.drafted) for c in out.cycles],
                                                        verify_ms=[c.cloud_ms for c in out.cycles])
                             real_times = [c.done_ms for c in out.cycles]
-                        real_cycle.append(_median_gap(real_times))
+                        real_cycle.append(_mean_gap(real_times))
                         real_e2e.append(out.latency_ms)
                         for clock, model in (("calibrated", compute), ("measured", measured)):
                             if strategy == "cloud_only":
@@ -214,11 +222,11 @@ def main() -> int:
                             else:
                                 tl = edge_cloud_timeline(len(prompt), cycles, model, Link(cfg))
                                 virt_times = _cycle_times(tl.token_times_ms, [len(c.tokens) for c in cycles])
-                            virt[clock][0].append(_median_gap(virt_times))
+                            virt[clock][0].append(_mean_gap(virt_times))
                             virt[clock][1].append(tl.latency_ms)
-                rc = statistics.median(real_cycle)
+                rc = statistics.mean(real_cycle)
                 for clock, (v_cycle, v_e2e) in virt.items():
-                    vc = statistics.median(v_cycle)
+                    vc = statistics.mean(v_cycle)
                     row = Row(strategy, clock, rtt, rc / vc, sum(real_e2e) / sum(v_e2e), rc - vc, same)
                     rows.append(row)
                     print(f"{strategy:10s} RTT {rtt:5.0f} ms vs {clock:10s}: per-cycle real {rc:7.2f} / virtual "
@@ -239,7 +247,8 @@ def main() -> int:
     ok = not misses and not bad_tokens
     print(f"SUMMARY transport_vs_virtual pair={args.pair} K={args.k}: worst |real/virtual - 1| at RTT>=25 ({args.gate}) = "
           f"{worst:.3f} (target <= {args.tolerance:.2f}); overhead floor at RTT 0 (ms/cycle): "
-          f"{', '.join(floors) or 'not run'}; tokens identical: {not bad_tokens}; {'PASS' if ok else 'FAIL'}")
+          f"{', '.join(floors) or 'not run'}; tokens identical: {not bad_tokens}; load average "
+          f"{load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
 
 
