@@ -13,7 +13,10 @@
 - :mod:`~jointbench.transport.lifecycle`: start the service, await readiness, never
   leave an orphan.
 - :mod:`~jointbench.transport.edge`: a minimal edge loop (fixed-K or any draft-length
-  policy; cloud-only) until the per-cycle loop takes the client as its ``tcp`` transport.
+  policy; cloud-only; optional edge-only fallback) until the per-cycle loop takes the
+  client as its ``tcp`` transport.
+- :mod:`~jointbench.transport.vllm_backend`: optional greedy verification on an
+  OpenAI-compatible engine (vLLM, own venv via ``scripts/install_vllm.sh``).
 
 Every socket is on 127.0.0.1.
 """
