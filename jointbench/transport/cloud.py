@@ -1,0 +1,156 @@
+"""The cloud side of one session: the target model with its own KV cache, frame in, frames out.
+
+:class:`CloudSession` is transport-free (tests drive it directly); the socket server
+(:mod:`jointbench.transport.cloud_server`) makes one per connection, all sharing one
+target model. It mirrors the cloud half of :class:`jointbench.specdec.engine.SpecDecoder`:
+
+- PREFILL caches ``prompt[:-1]`` (the edge prefills its draft meanwhile; no reply);
+- VERIFY runs one target forward over ``[uncached committed tokens, drafts]``, accepts
+  by :func:`~jointbench.specdec.sampling.greedy_verify` (T = 0) or
+  :func:`~jointbench.specdec.sampling.speculative_verify` (T > 0, needs the draft
+  distribution ``q`` in the draft block), rolls the cache back and answers
+  ``(num_accepted, next token)``;
+- DECODE runs the target alone (cloud-only) and streams each token as it is decoded.
+
+Every VERIFY and DECODE reply carries the cloud's compute time for it (microseconds) in
+the frame's ``arg``, so the edge can separate compute from network time.
+
+Cache invariant (as in the engine): after a verify, the cache holds all committed
+tokens but the last.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterator, Sequence
+
+import torch
+
+from jointbench.specdec import payload
+from jointbench.specdec.lm import CachedLM
+from jointbench.specdec.sampling import greedy_verify, probs_from_logits, sample, speculative_verify
+from jointbench.transport.frames import FLAG_FINAL, FLAG_REPLY, Frame, MsgType
+
+
+def _us_since(t0: float) -> int:
+    """Microseconds since ``t0`` (``time.perf_counter``), clipped to uint32."""
+    return min(int((time.perf_counter() - t0) * 1e6), 2**32 - 1)
+
+
+def encode_token(token: int) -> bytes:
+    """One streamed token id: the int32 of :func:`~jointbench.specdec.payload.encode_prompt`."""
+    return payload.encode_prompt([token])[-payload.TOKEN_BYTES:]
+
+
+def decode_token(data: bytes) -> int:
+    """Inverse of :func:`encode_token`."""
+    if len(data) != payload.TOKEN_BYTES:
+        raise ValueError(f"a token frame carries {payload.TOKEN_BYTES} bytes, got {len(data)}")
+    return payload.decode_prompt((1).to_bytes(4, "little") + data)[0]
+
+
+class CloudSession:
+    """State of one edge connection: the target's KV cache and the committed sequence.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        Target causal LM (batch size 1); may be shared by several sessions.
+    eos_token_ids : sequence of int
+        Ids that end a generation.
+    temperature : float
+        0: greedy verification; > 0: speculative sampling at this temperature.
+    vocab_limit : int, optional
+        Keep only the first ``vocab_limit`` logits (a pair's common vocabulary).
+    seed : int
+        Seed of the sampling generator until a PREFILL sets one.
+    decode_draft : callable
+        Bytes of a VERIFY request -> ``(draft ids, q of shape (K, V) or None)``; the
+        suite's draft block by default, a codec's decoder when the edge sends another
+        encoding (the framing never looks inside).
+    """
+
+    def __init__(self, model: Any, eos_token_ids: Sequence[int] = (), temperature: float = 0.0,
+                 vocab_limit: int | None = None, seed: int = 0,
+                 decode_draft: Callable[[bytes], tuple[list[int], Any]] = payload.decode_draft) -> None:
+        if temperature < 0:
+            raise ValueError(f"temperature={temperature!r}: must be >= 0")
+        self.lm = CachedLM(model, vocab_limit)
+        self.eos = frozenset(int(i) for i in eos_token_ids)
+        self.temperature = float(temperature)
+        self.committed: list[int] = []
+        self.prefilled = False
+        self.gen = torch.Generator().manual_seed(seed + 1)
+        self.decode_draft = decode_draft
+
+    def handle(self, frame: Frame) -> Iterator[Frame]:
+        """Serve one request; yield its reply frames as they become ready.
+
+        Errors a request can cause (bad payload, VERIFY before PREFILL, a model error)
+        become one ERROR reply; the session then needs a new PREFILL.
+        """
+        try:
+            if frame.type == MsgType.PREFILL:
+                self._prefill(payload.decode_prompt(frame.payload), frame.arg)
+                return
+            if frame.type == MsgType.VERIFY:
+                t0 = time.perf_counter()
+                verdict = self._verify(frame.payload)
+                yield Frame(MsgType.VERIFY, verdict, seq=frame.seq, arg=_us_since(t0), flags=FLAG_REPLY | FLAG_FINAL)
+                return
+            if frame.type == MsgType.DECODE:
+                yield from self._decode(payload.decode_prompt(frame.payload), frame.arg, frame.seq)
+                return
+            if frame.type == MsgType.CLOSE:
+                yield Frame(MsgType.CLOSE, b"", seq=frame.seq, flags=FLAG_REPLY | FLAG_FINAL)
+                return
+            raise ValueError(f"the cloud does not accept {frame.type.name} requests")
+        except (ValueError, RuntimeError, IndexError) as err:  # a bad request, not a dead server
+            self.prefilled = False
+            text = f"{frame.type.name} failed: {type(err).__name__}: {err}"
+            yield Frame(MsgType.ERROR, text.encode(), seq=frame.seq, flags=FLAG_REPLY | FLAG_FINAL)
+
+    def _pick(self, logits: torch.Tensor) -> int:
+        if self.temperature == 0.0:
+            return int(logits.argmax())
+        return sample(probs_from_logits(logits, self.temperature), self.gen)
+
+    def _prefill(self, prompt: list[int], seed: int) -> None:
+        if not prompt:
+            raise ValueError("PREFILL needs a non-empty prompt")
+        self.lm.prefill(prompt[:-1])
+        self.committed = list(prompt)
+        self.gen = torch.Generator().manual_seed(seed + 1)  # the engine's cloud generator
+        self.prefilled = True
+
+    def _verify(self, data: bytes) -> bytes:
+        if not self.prefilled:
+            raise ValueError("VERIFY before PREFILL (send the prompt first)")
+        ids, q = self.decode_draft(data)
+        logits = self.lm.forward([*self.committed[self.lm.length:], *ids], num_logits=len(ids) + 1)
+        if self.temperature == 0.0:
+            n, nxt = greedy_verify(ids, logits)
+        else:
+            if ids and q is None:
+                raise ValueError(f"temperature={self.temperature:g} needs the draft distribution q in the draft block")
+            n, nxt = speculative_verify(ids, q, probs_from_logits(logits, self.temperature), self.gen)
+        self.lm.crop(len(self.committed) + n)
+        self.committed.extend(ids[:n] if n and ids[n - 1] in self.eos else [*ids[:n], nxt])
+        return payload.encode_verdict(n, nxt)
+
+    def _decode(self, prompt: list[int], max_new_tokens: int, seq: int) -> Iterator[Frame]:
+        if not prompt or max_new_tokens < 1:
+            raise ValueError(f"DECODE needs a non-empty prompt and max_new_tokens >= 1, got {max_new_tokens}")
+        self.prefilled = False
+        self.lm.reset()
+        t0 = time.perf_counter()
+        tok = self._pick(self.lm.forward(prompt, 1)[-1])
+        for i in range(max_new_tokens):
+            if i:
+                t0 = time.perf_counter()
+                tok = self._pick(self.lm.forward([tok], 1)[-1])
+            last = tok in self.eos or i == max_new_tokens - 1
+            flags = FLAG_REPLY | (FLAG_FINAL if last else 0)
+            yield Frame(MsgType.DECODE, encode_token(tok), seq=seq, arg=_us_since(t0), flags=flags)
+            if last:
+                return

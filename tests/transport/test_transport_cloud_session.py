@@ -1,0 +1,113 @@
+"""The cloud session's logic without sockets: same tokens as the one-process engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from jointbench.specdec import payload
+from jointbench.specdec.engine import SpecDecoder
+from jointbench.specdec.policy import FixedK, HeuristicK
+from jointbench.transport.cloud import CloudSession
+from jointbench.transport.edge import remote_cloud_only, remote_speculative
+from jointbench.transport.frames import Frame, MsgType
+
+from transport_helpers import PROMPT, InProcessClient
+
+
+@pytest.mark.parametrize("policy", [FixedK(3), FixedK(0), HeuristicK(start=2, transient=True)])
+def test_greedy_session_matches_cloud_only(tiny_pair, policy) -> None:
+    ref = SpecDecoder(tiny_pair.target, None, tiny_pair.eos_token_ids).cloud_only(PROMPT, 30)
+    client = InProcessClient(CloudSession(tiny_pair.target, tiny_pair.eos_token_ids))
+    out = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, 30, policy)
+    assert out.error is None and out.tokens == ref.tokens
+    assert sum(c.accepted for c in out.cycles) > 0 or isinstance(policy, FixedK) and policy.k == 0
+    # control: a draft that IS the target accepts everything; the noisy draft must not
+    assert any(c.accepted < c.drafted for c in out.cycles) or policy.k == 0
+    assert remote_cloud_only(client, PROMPT, 30).tokens == ref.tokens
+
+
+def test_sampled_session_reproduces_the_engine(tiny_pair) -> None:
+    """T > 0: the same seeds give the same tokens and cycles as SpecDecoder.speculative."""
+    t, seed = 0.8, 5
+    dec = SpecDecoder(tiny_pair.target, tiny_pair.draft, tiny_pair.eos_token_ids, temperature=t)
+    ref = dec.speculative(PROMPT, 20, FixedK(3), seed=seed)
+    client = InProcessClient(CloudSession(tiny_pair.target, tiny_pair.eos_token_ids, temperature=t))
+    out = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, 20, FixedK(3),
+                             temperature=t, seed=seed)
+    assert out.tokens == ref.tokens
+    assert [c.accepted for c in out.cycles] == [c.accepted for c in ref.cycles]
+    other = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, 20, FixedK(3),
+                               temperature=t, seed=seed + 1)
+    assert other.tokens != ref.tokens  # control: the seed matters
+
+
+def test_requests_out_of_order_get_an_error_reply(tiny_pair) -> None:
+    session = CloudSession(tiny_pair.target, tiny_pair.eos_token_ids)
+    [reply] = session.handle(Frame(MsgType.VERIFY, payload.encode_draft([1, 2]), seq=7))
+    assert reply.type == MsgType.ERROR and reply.seq == 7 and b"before PREFILL" in reply.payload
+    assert list(session.handle(Frame(MsgType.PREFILL, payload.encode_prompt(PROMPT)))) == []
+    [ok] = session.handle(Frame(MsgType.VERIFY, payload.encode_draft([1, 2]), seq=8))
+    assert ok.type == MsgType.VERIFY and payload.decode_verdict(ok.payload)[0] in (0, 1, 2)
+    [bad] = session.handle(Frame(MsgType.DECODE, payload.encode_prompt(PROMPT), arg=0))
+    assert bad.type == MsgType.ERROR and b"max_new_tokens" in bad.payload
+    sampled = CloudSession(tiny_pair.target, (), temperature=1.0)
+    list(sampled.handle(Frame(MsgType.PREFILL, payload.encode_prompt(PROMPT))))
+    [err] = sampled.handle(Frame(MsgType.VERIFY, payload.encode_draft([1, 2])))
+    assert err.type == MsgType.ERROR and b"needs the draft distribution" in err.payload
+
+
+def test_decode_streams_one_frame_per_token_and_flags_the_last(tiny_pair) -> None:
+    session = CloudSession(tiny_pair.target, tiny_pair.eos_token_ids)
+    frames = list(session.handle(Frame(MsgType.DECODE, payload.encode_prompt(PROMPT), arg=6, seq=3)))
+    assert len(frames) == 6 and all(f.seq == 3 and f.is_reply for f in frames)
+    assert [f.is_final for f in frames] == [False] * 5 + [True]
+    assert all(f.arg > 0 for f in frames)  # each reply reports its compute time (us)
+
+
+def test_a_codec_decoder_can_replace_the_draft_encoding(tiny_pair) -> None:
+    """The framing is payload-agnostic: the session verifies whatever its decoder returns."""
+    import json
+
+    plain = CloudSession(tiny_pair.target, tiny_pair.eos_token_ids)
+    codec = CloudSession(tiny_pair.target, tiny_pair.eos_token_ids,
+                         decode_draft=lambda data: (json.loads(data), None))
+    verdicts = []
+    for session, block in ((plain, payload.encode_draft([7, 8, 9])), (codec, b"[7, 8, 9]")):
+        list(session.handle(Frame(MsgType.PREFILL, payload.encode_prompt(PROMPT))))
+        [reply] = session.handle(Frame(MsgType.VERIFY, block))
+        verdicts.append(reply.payload)
+    assert verdicts[0] == verdicts[1]
+    [err] = plain.handle(Frame(MsgType.VERIFY, b"[7, 8, 9]"))  # control: the default decoder rejects it
+    assert err.type == MsgType.ERROR
+
+
+class DiesAfter(InProcessClient):
+    """An in-process cloud that becomes unavailable after ``n`` verify requests."""
+
+    def __init__(self, session: CloudSession, n: int) -> None:
+        super().__init__(session)
+        self.left = n
+
+    def request(self, kind, data=b"", arg=0, resume=None):
+        if kind == MsgType.VERIFY:
+            if self.left == 0:
+                from jointbench.transport.client import CloudUnavailable
+
+                raise CloudUnavailable("VERIFY failed after 2 attempt(s): connection refused")
+            self.left -= 1
+        return super().request(kind, data, arg)
+
+
+def test_edge_only_fallback_continues_from_the_committed_tokens(tiny_pair) -> None:
+    client = DiesAfter(CloudSession(tiny_pair.target, tiny_pair.eos_token_ids), 3)
+    out = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, 20, FixedK(2),
+                             fallback_edge_only=True)
+    done = [t for c in out.cycles for t in c.tokens]
+    assert len(out.cycles) == 3 and out.fell_back and not out.failed
+    ref = SpecDecoder(tiny_pair.target, None, tiny_pair.eos_token_ids).cloud_only(PROMPT, 20).tokens
+    assert done == ref[: len(done)]  # lossless while the cloud answered
+    rest = SpecDecoder(tiny_pair.draft, None, tiny_pair.eos_token_ids).cloud_only(PROMPT + done, 20 - len(done))
+    assert out.tokens == done + rest.tokens and len(out.tokens) == 20
+    client = DiesAfter(CloudSession(tiny_pair.target, tiny_pair.eos_token_ids), 3)
+    failed = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, 20, FixedK(2))
+    assert failed.failed and failed.tokens == done  # control: without the fallback the case fails

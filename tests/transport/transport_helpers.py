@@ -1,0 +1,41 @@
+"""Helpers shared by the transport tests (a unique module name, imported by path)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from jointbench.transport.client import CloudError
+from jointbench.transport.frames import Frame, MsgType
+
+PROMPT = list(range(1, 20))
+"""Prompt of the end-to-end tests (token ids of the tiny vocabulary)."""
+
+
+def process_gone(pid: int) -> bool:
+    """True if ``pid`` no longer exists or is a zombie (dead, awaiting its reaper)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
+
+class InProcessClient:
+    """The parts of CloudClient the edge loop uses, served by a CloudSession directly."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def post(self, kind: MsgType, data: bytes = b"", arg: int = 0) -> None:
+        assert list(self.session.handle(Frame(kind, data, arg=arg))) == []
+
+    def stream(self, kind: MsgType, data: bytes = b"", arg: int = 0, resume: Any = None) -> Iterator[Frame]:
+        for frame in self.session.handle(Frame(kind, data, arg=arg)):
+            if frame.type == MsgType.ERROR:
+                raise CloudError(frame.payload.decode())
+            yield frame
+
+    def request(self, kind: MsgType, data: bytes = b"", arg: int = 0, resume: Any = None) -> Frame:
+        return list(self.stream(kind, data, arg))[-1]
