@@ -1,0 +1,403 @@
+"""NASD's RTT -> draft-length table: the throughput model, the table and its JSON file.
+
+Per cycle with draft length ``K`` the edge drafts ``K`` tokens, sends them up, the
+cloud verifies them in one pass and sends a verdict down. With ``a_j`` = P(the first
+``j`` drafts are all accepted) (non-increasing in ``j``), the committed tokens per
+cycle are ``E[accepted + 1](K) = 1 + sum_{j<=K} a_j`` and the predicted throughput is
+
+    rate(K, RTT, B) = E[accepted + 1](K) / (K t_draft + t_transmit(K, B) + RTT + t_verify(K))
+
+with ``t_transmit(K, B)`` the serialisation of the draft message (wire bytes, so
+headers and segmentation included) up and the verdict down at ``B`` Mbit/s. The
+seed's formula (``formula="seed"``) leaves ``t_transmit`` out of the argmax although
+its own cycle time has it (methods-llm.md §4.1); ``"corrected"`` keeps it. Both use the
+measured ``t_verify(K)`` (on a CPU it grows with ``K``) and per-position ``a_j``
+(a single ``alpha`` hides that acceptance falls with the draft position).
+
+``K*(RTT)`` is non-decreasing whenever ``E[.](K)`` is (always, for ``a_j >= 0``), whatever the
+costs: a ``K' > K`` with ``c_K' <= c_K`` (``c`` = compute + transmit) dominates ``K`` at every
+RTT, and among the undominated draft lengths both ``E`` and ``c`` increase, so the ratio
+``rate(K')/rate(K) = (E_K'/E_K)(c_K+RTT)/(c_K'+RTT)`` grows with RTT: once a longer draft
+wins it keeps winning. (A non-monotone ``E`` -- e.g. per-``K`` means measured on too few
+cycles -- can break this; :func:`argmax_rate` shows it.) The transmit term does not
+always shorten ``K``: its per-message part (headers) acts like extra RTT and lengthens
+it, its per-token part (distributions at T > 0) shortens it.
+
+A :class:`NasdTable` holds, per bandwidth, the breakpoints of ``K*`` over a fine RTT
+grid, plus every term of the model so that the controller can predict the rate of a
+``K`` at the measured RTT in microseconds. It is tagged with the model pair and the
+hardware pair it was built for and refuses to serve another
+(:class:`TablePairMismatchError`); its ``calibration_hash`` covers every number in it,
+so a hand-edited file is refused on load.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+import numpy as np
+
+from jointbench.cache import atomic_write_json
+
+TABLE_FORMAT = 1
+FORMULAS: tuple[str, ...] = ("seed", "corrected")
+FALLBACKS: tuple[str, ...] = ("edge_only", "cloud_only")
+Formula = Literal["seed", "corrected"]
+Fallback = Literal["edge_only", "cloud_only"]
+DEFAULT_RTT_GRID_MS: tuple[float, float, float] = (0.0, 3000.0, 1.0)
+"""``(start, stop, step)`` of the RTT grid (ms) a table is built on (stop included)."""
+
+
+class TablePairMismatchError(ValueError):
+    """A table built for one model pair / hardware pair was asked to serve another."""
+
+
+@dataclass(frozen=True)
+class AcceptanceProfile:
+    """Per-position acceptance: ``a[j-1]`` = P(the first ``j`` drafts are all accepted).
+
+    Parameters
+    ----------
+    a : tuple of float, length K_max
+        Non-increasing values in [0, 1].
+    n_positions : int
+        Committed positions the estimate was taken over (0 for a synthetic profile).
+    """
+
+    a: tuple[float, ...]
+    n_positions: int = 0
+
+    def __post_init__(self) -> None:
+        arr = np.asarray(self.a, dtype=float)
+        if arr.ndim != 1 or arr.size == 0:
+            raise ValueError(f"acceptance a: expected a non-empty 1-D sequence, got {self.a!r}")
+        if np.any(arr < 0.0) or np.any(arr > 1.0) or np.any(np.diff(arr) > 1e-12):
+            raise ValueError(f"acceptance a: must be non-increasing values in [0, 1], got {list(arr)}")
+
+    @property
+    def k_max(self) -> int:
+        """Longest draft the profile covers."""
+        return len(self.a)
+
+    @classmethod
+    def geometric(cls, alpha: float, k_max: int) -> AcceptanceProfile:
+        """The seed's i.i.d. model: ``a_j = alpha ** j``."""
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha={alpha!r}: must be in [0, 1]")
+        return cls(tuple(float(alpha) ** j for j in range(1, k_max + 1)))
+
+    def expected_tokens(self, k: int) -> float:
+        """``E[accepted + 1](K) = 1 + sum_{j<=K} a_j`` (tokens per cycle)."""
+        if not 0 <= k <= self.k_max:
+            raise ValueError(f"k={k}: must be in [0, {self.k_max}]")
+        return 1.0 + float(sum(self.a[:k]))
+
+    def conditional(self) -> tuple[float, ...]:
+        """P(draft ``j`` accepted | drafts ``1..j-1`` accepted), ``j = 1..K_max`` (0 where undefined)."""
+        prev = (1.0,) + self.a[:-1]
+        return tuple(x / p if p > 0 else 0.0 for x, p in zip(self.a, prev))
+
+
+@dataclass(frozen=True)
+class CycleCosts:
+    """Compute and message sizes of one draft/verify cycle, per ``K = 0..K_max``.
+
+    Parameters
+    ----------
+    draft_ms : float
+        One draft step on the edge (ms); also the time of one edge-only token.
+    verify_ms : tuple of float, length K_max + 1
+        ``t_verify(K)``: one target pass over ``K + 1`` tokens in the cloud (ms).
+    decode_ms : float
+        One target decoding step in the cloud (ms): the cloud-only time per token.
+    up_wire_bytes : tuple of int, length K_max + 1
+        Wire bytes (payload, framing, headers) of a draft message with ``K`` tokens.
+    down_wire_bytes : int
+        Wire bytes of the verdict.
+    """
+
+    draft_ms: float
+    verify_ms: tuple[float, ...]
+    decode_ms: float
+    up_wire_bytes: tuple[int, ...]
+    down_wire_bytes: int
+
+    def __post_init__(self) -> None:
+        if not self.draft_ms > 0 or not self.decode_ms > 0:
+            raise ValueError(f"draft_ms={self.draft_ms!r}, decode_ms={self.decode_ms!r}: must be > 0")
+        if len(self.verify_ms) != len(self.up_wire_bytes) or len(self.verify_ms) < 2:
+            raise ValueError("verify_ms and up_wire_bytes: need one entry per K = 0..K_max (K_max >= 1)")
+        if min(self.verify_ms) < 0 or min(self.up_wire_bytes) < 0 or self.down_wire_bytes < 0:
+            raise ValueError("verify_ms, up_wire_bytes, down_wire_bytes: must be >= 0")
+
+    @property
+    def k_max(self) -> int:
+        """Longest draft the costs cover."""
+        return len(self.verify_ms) - 1
+
+    def transmit_ms(self, k: int, bandwidth_mbps: float | None) -> float:
+        """Serialisation of the draft up and the verdict down at ``bandwidth_mbps`` both ways (ms).
+
+        ``None`` or ``inf`` means unlimited (0 ms).
+        """
+        if bandwidth_mbps is None or math.isinf(bandwidth_mbps):
+            return 0.0
+        if not bandwidth_mbps > 0:
+            raise ValueError(f"bandwidth_mbps={bandwidth_mbps!r}: must be > 0 (None = unlimited)")
+        bits = 8.0 * (self.up_wire_bytes[k] + self.down_wire_bytes)
+        return bits / (bandwidth_mbps * 1e3)
+
+    def fallback_rate(self, fallback: str) -> float:
+        """Steady-state tokens/s of the fallback: edge-only ``1/t_draft``, cloud-only ``1/t_decode``."""
+        if fallback == "edge_only":
+            return 1000.0 / self.draft_ms
+        if fallback == "cloud_only":
+            return 1000.0 / self.decode_ms
+        raise ValueError(f"fallback={fallback!r}: unknown. Available: {', '.join(FALLBACKS)}")
+
+
+def cycle_ms(k: int, rtt_ms: float, bandwidth_mbps: float | None, costs: CycleCosts, formula: str) -> float:
+    """Predicted cycle time (ms) of the ``formula``'s denominator."""
+    if formula not in FORMULAS:
+        raise ValueError(f"formula={formula!r}: unknown. Available: {', '.join(FORMULAS)}")
+    tx = costs.transmit_ms(k, bandwidth_mbps) if formula == "corrected" else 0.0
+    return k * costs.draft_ms + tx + max(0.0, rtt_ms) + costs.verify_ms[k]
+
+
+def predicted_rate(k: int, rtt_ms: float, bandwidth_mbps: float | None, acceptance: AcceptanceProfile,
+                   costs: CycleCosts, formula: str = "corrected") -> float:
+    """Predicted throughput (tokens/s) of draft length ``k`` at ``rtt_ms`` and ``bandwidth_mbps``."""
+    return 1000.0 * acceptance.expected_tokens(k) / cycle_ms(k, rtt_ms, bandwidth_mbps, costs, formula)
+
+
+def argmax_rate(expected: np.ndarray, fixed_ms: np.ndarray, rtts_ms: np.ndarray) -> np.ndarray:
+    """Index of the largest ``expected[i] / (fixed_ms[i] + RTT)`` per RTT (ties to the smaller index).
+
+    Parameters
+    ----------
+    expected : ndarray, shape (n_k,)
+        Tokens per cycle of each candidate ``K``.
+    fixed_ms : ndarray, shape (n_k,)
+        Its cycle time without the RTT (ms).
+    rtts_ms : ndarray, shape (n_rtt,)
+
+    Returns
+    -------
+    ndarray of int, shape (n_rtt,)
+    """
+    rates = np.asarray(expected, float)[None, :] / (
+        np.asarray(fixed_ms, float)[None, :] + np.maximum(np.asarray(rtts_ms, float), 0.0)[:, None])
+    return np.argmax(rates, axis=1)
+
+
+def best_k_row(rtts_ms: np.ndarray, bandwidth_mbps: float | None, acceptance: AcceptanceProfile,
+               costs: CycleCosts, formula: str, k_min: int, k_max: int) -> np.ndarray:
+    """``K*`` per RTT of ``rtts_ms`` (ties to the smaller ``K``), shape ``(len(rtts_ms),)``."""
+    ks = range(k_min, k_max + 1)
+    expected = np.array([acceptance.expected_tokens(k) for k in ks])
+    fixed = np.array([cycle_ms(k, 0.0, bandwidth_mbps, costs, formula) for k in ks])
+    return k_min + argmax_rate(expected, fixed, rtts_ms)
+
+
+def _breakpoints(rtts_ms: np.ndarray, ks: np.ndarray) -> tuple[tuple[float, int], ...]:
+    change = np.flatnonzero(np.diff(ks)) + 1
+    idx = np.concatenate([[0], change])
+    return tuple((float(rtts_ms[i]), int(ks[i])) for i in idx)
+
+
+def _bw_key(bw: float | None) -> float | None:
+    return None if bw is None or math.isinf(bw) else float(bw)
+
+
+@dataclass(frozen=True)
+class NasdTable:
+    """RTT -> ``K*`` breakpoints per bandwidth, with the model they came from.
+
+    Attributes
+    ----------
+    pair : str
+        Model pair (key of ``configs/models.yaml``).
+    edge_hardware, cloud_hardware : str
+        Hardware profiles (``configs/hardware_profiles.yaml``) the costs were taken on.
+    formula : {"seed", "corrected"}
+    k_min, k_max : int
+    bandwidths_mbps : tuple of (float or None)
+        Ascending; ``None`` = unlimited (last).
+    rows : tuple of tuple of (float, int)
+        Per bandwidth, ``(rtt_from_ms, K)``: ``K`` holds from ``rtt_from_ms`` to the next breakpoint.
+    acceptance : AcceptanceProfile
+    costs : CycleCosts
+    rtt_grid_ms : tuple of float
+        ``(start, stop, step)`` of the grid the breakpoints were found on.
+    meta : dict
+        Provenance (prompts, positions, calibration source); not part of the model.
+    """
+
+    pair: str
+    edge_hardware: str
+    cloud_hardware: str
+    formula: str
+    k_min: int
+    k_max: int
+    bandwidths_mbps: tuple[float | None, ...]
+    rows: tuple[tuple[tuple[float, int], ...], ...]
+    acceptance: AcceptanceProfile
+    costs: CycleCosts
+    rtt_grid_ms: tuple[float, float, float] = DEFAULT_RTT_GRID_MS
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def hardware(self) -> str:
+        """``"<edge>/<cloud>"``."""
+        return f"{self.edge_hardware}/{self.cloud_hardware}"
+
+    def row_index(self, bandwidth_mbps: float | None) -> int:
+        """Row for a bandwidth estimate: the largest table bandwidth not above it (conservative).
+
+        ``None`` (no estimate) picks the last row (the nominal/unlimited one); an estimate
+        below the smallest table bandwidth picks the first.
+        """
+        if bandwidth_mbps is None:
+            return len(self.bandwidths_mbps) - 1
+        finite = [b for b in self.bandwidths_mbps if b is not None]
+        if math.isinf(bandwidth_mbps):
+            return len(self.bandwidths_mbps) - 1 if self.bandwidths_mbps[-1] is None else len(finite) - 1
+        i = bisect.bisect_right(finite, bandwidth_mbps) - 1
+        return max(i, 0)
+
+    def k_for(self, rtt_ms: float, bandwidth_mbps: float | None = None) -> int:
+        """``K*`` at ``rtt_ms`` (ms) for a bandwidth estimate (Mbit/s); O(log breakpoints)."""
+        row = self.rows[self.row_index(bandwidth_mbps)]
+        i = bisect.bisect_right([r for r, _ in row], max(0.0, rtt_ms)) - 1
+        return row[max(i, 0)][1]
+
+    def rate(self, k: int, rtt_ms: float, bandwidth_mbps: float | None = None) -> float:
+        """Predicted tokens/s of ``k`` under the table's formula, at the row's bandwidth."""
+        bw = self.bandwidths_mbps[self.row_index(bandwidth_mbps)]
+        return predicted_rate(k, rtt_ms, bw, self.acceptance, self.costs, self.formula)
+
+    def fallback_rate(self, fallback: str) -> float:
+        """Tokens/s of the fallback (see :meth:`CycleCosts.fallback_rate`)."""
+        return self.costs.fallback_rate(fallback)
+
+    def check_for(self, pair: str, edge_hardware: str, cloud_hardware: str, source: str = "the table") -> None:
+        """Raise :class:`TablePairMismatchError` unless built for this pair and hardware pair."""
+        if (pair, edge_hardware, cloud_hardware) != (self.pair, self.edge_hardware, self.cloud_hardware):
+            raise TablePairMismatchError(
+                f"{source} was built for pair '{self.pair}' on hardware '{self.hardware}', but this run "
+                f"uses pair '{pair}' on hardware '{edge_hardware}/{cloud_hardware}'; rebuild it with "
+                f"`python -m jointbench.specdec.nasd_calibrate --pair {pair} --edge-hardware "
+                f"{edge_hardware} --cloud-hardware {cloud_hardware}`")
+
+    def model_dict(self) -> dict[str, Any]:
+        """Everything that decides the table (what :attr:`calibration_hash` covers)."""
+        return {"format": TABLE_FORMAT, "pair": self.pair, "edge_hardware": self.edge_hardware,
+                "cloud_hardware": self.cloud_hardware, "formula": self.formula, "k_min": self.k_min,
+                "k_max": self.k_max, "bandwidths_mbps": list(self.bandwidths_mbps),
+                "rows": [[list(bp) for bp in row] for row in self.rows],
+                "acceptance": asdict(self.acceptance), "costs": asdict(self.costs),
+                "rtt_grid_ms": list(self.rtt_grid_ms)}
+
+    @property
+    def calibration_hash(self) -> str:
+        """SHA-256 (first 16 hex digits) of :meth:`model_dict`."""
+        blob = json.dumps(self.model_dict(), sort_keys=True, allow_nan=False).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: the model, its hash and ``meta``."""
+        return {**self.model_dict(), "calibration_hash": self.calibration_hash, "meta": self.meta}
+
+    def save(self, path: str | Path) -> Path:
+        """Write the table as JSON (atomic)."""
+        return atomic_write_json(path, self.to_dict(), indent=1)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "table") -> NasdTable:
+        """Inverse of :meth:`to_dict`; refuses another format or a hash that does not match."""
+        if data.get("format") != TABLE_FORMAT:
+            raise ValueError(f"{source}: NASD table format {data.get('format')!r}, this code reads "
+                             f"{TABLE_FORMAT}; rebuild it with `python -m jointbench.specdec.nasd_calibrate`")
+        acc, costs = data["acceptance"], data["costs"]
+        table = cls(
+            pair=str(data["pair"]), edge_hardware=str(data["edge_hardware"]),
+            cloud_hardware=str(data["cloud_hardware"]), formula=str(data["formula"]),
+            k_min=int(data["k_min"]), k_max=int(data["k_max"]),
+            bandwidths_mbps=tuple(_bw_key(b) for b in data["bandwidths_mbps"]),
+            rows=tuple(tuple((float(r), int(k)) for r, k in row) for row in data["rows"]),
+            acceptance=AcceptanceProfile(tuple(float(x) for x in acc["a"]), int(acc["n_positions"])),
+            costs=CycleCosts(float(costs["draft_ms"]), tuple(float(x) for x in costs["verify_ms"]),
+                             float(costs["decode_ms"]), tuple(int(x) for x in costs["up_wire_bytes"]),
+                             int(costs["down_wire_bytes"])),
+            rtt_grid_ms=tuple(float(x) for x in data["rtt_grid_ms"]),  # type: ignore[arg-type]
+            meta=dict(data.get("meta", {})))
+        if data.get("calibration_hash") != table.calibration_hash:
+            raise ValueError(f"{source}: calibration_hash {data.get('calibration_hash')!r} does not match "
+                             f"its content ({table.calibration_hash}); tables are not hand-edited, rebuild it "
+                             "with `python -m jointbench.specdec.nasd_calibrate`")
+        return table
+
+    @classmethod
+    def load(cls, path: str | Path, pair: str | None = None, edge_hardware: str | None = None,
+             cloud_hardware: str | None = None) -> NasdTable:
+        """Read a table; if ``pair`` is given, check it was built for that pair and hardware pair."""
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(f"NASD table {p} not found; build it with "
+                                    "`python -m jointbench.specdec.nasd_calibrate`")
+        table = cls.from_dict(json.loads(p.read_text(encoding="utf-8")), source=str(p))
+        if pair is not None:
+            table.check_for(pair, str(edge_hardware), str(cloud_hardware), source=f"NASD table {p}")
+        return table
+
+
+def build_table(acceptance: AcceptanceProfile, costs: CycleCosts, *, pair: str, edge_hardware: str,
+                cloud_hardware: str, formula: str = "corrected", k_min: int = 1, k_max: int | None = None,
+                bandwidths_mbps: Sequence[float | None] = (None,),
+                rtt_grid_ms: tuple[float, float, float] = DEFAULT_RTT_GRID_MS,
+                meta: dict[str, Any] | None = None) -> NasdTable:
+    """Maximise the predicted rate over ``K in [k_min, k_max]`` on an RTT grid, per bandwidth.
+
+    Parameters
+    ----------
+    acceptance : AcceptanceProfile
+    costs : CycleCosts
+    pair, edge_hardware, cloud_hardware : str
+        What the table is tagged with.
+    formula : {"seed", "corrected"}
+        ``"seed"`` drops ``t_transmit(K)`` from the argmax.
+    k_min, k_max : int
+        Draft lengths considered (``k_max`` defaults to what both profiles cover).
+    bandwidths_mbps : sequence of float or None
+        Rows of the table (Mbit/s, both directions); ``None`` = unlimited.
+    rtt_grid_ms : (start, stop, step)
+        RTT grid (ms); between grid points a lookup uses the point below.
+    meta : dict, optional
+        Provenance stored with the table.
+    """
+    if formula not in FORMULAS:
+        raise ValueError(f"formula={formula!r}: unknown. Available: {', '.join(FORMULAS)}")
+    top = min(acceptance.k_max, costs.k_max)
+    k_max = top if k_max is None else int(k_max)
+    if not 1 <= k_min <= k_max <= top:
+        raise ValueError(f"k_min={k_min}, k_max={k_max}: need 1 <= k_min <= k_max <= {top} "
+                         "(the longest draft both the acceptance profile and the costs cover)")
+    start, stop, step = (float(x) for x in rtt_grid_ms)
+    if not (0.0 <= start < stop and step > 0):
+        raise ValueError(f"rtt_grid_ms={rtt_grid_ms!r}: need 0 <= start < stop and step > 0")
+    rtts = np.arange(start, stop + step / 2, step)
+    keys = [_bw_key(b) for b in bandwidths_mbps]
+    if not keys or None in keys[:-1] or len(set(keys)) != len(keys):
+        raise ValueError(f"bandwidths_mbps={list(bandwidths_mbps)!r}: distinct values, unlimited (None) last")
+    finite = [b for b in keys if b is not None]
+    if finite != sorted(finite) or any(b <= 0 for b in finite):
+        raise ValueError(f"bandwidths_mbps={list(bandwidths_mbps)!r}: must be ascending and > 0")
+    rows = tuple(_breakpoints(rtts, best_k_row(rtts, b, acceptance, costs, formula, k_min, k_max)) for b in keys)
+    return NasdTable(pair, edge_hardware, cloud_hardware, formula, k_min, k_max, tuple(keys), rows,
+                     acceptance, costs, (start, stop, step), dict(meta or {}))
