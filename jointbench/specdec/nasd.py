@@ -10,7 +10,8 @@ bisections and one division.
 ``cutoff_margin x`` the fallback's rate (edge-only by default, as in the seed;
 cloud-only selectable). The cutoff enters after ``C`` held at ``enter_after``
 consecutive decisions. While in cutoff, ``next_k`` returns 0 except for *probes*: one
-speculative cycle every ``probe_interval_ms`` of virtual time, and again at the next
+speculative cycle (with the table's ``K``) once ``probe_interval_ms`` of virtual time
+have passed since the cutoff began or the last probe ended, and again at the next
 decision while the latest probe's own RTT sample predicts a rate above the release
 level (the link looks recovered). The cutoff releases after ``release_after``
 consecutive probes whose *estimate* predicts a rate above
@@ -214,7 +215,6 @@ class Nasd:
             k = 0 if self.in_cutoff else k_best
         elif self._reprobe or state.t_ms - self._last_probe_ms >= self.probe_interval_ms:
             probe, k = True, k_best
-            self._last_probe_ms = float(state.t_ms)
         else:
             k = 0
         if k == 0 and self.fallback == "edge_only":
@@ -234,8 +234,10 @@ class Nasd:
         network = outcome.network_ms
         self.log.append(CycleLog(len(self.log), t_ms, k, seen, est, in_cutoff, probe, outcome.drafted,
                                  outcome.accepted, outcome.committed, cycle_ms, network, network / cycle_ms))
-        if probe and outcome.rtt_ms is not None:
-            self._evaluate_probe(float(outcome.rtt_ms))
+        if probe:
+            self._last_probe_ms = t_ms + cycle_ms  # the interval runs from the probe's end
+            if outcome.rtt_ms is not None:
+                self._evaluate_probe(float(outcome.rtt_ms))
 
     def _evaluate_probe(self, sample_ms: float) -> None:
         bw = self._bw
