@@ -10,8 +10,11 @@ previous cycle measured (a contextual bandit with a discretised delay context).
 Per arm the estimate is either the renewal-reward ratio ``sum(tokens) / sum(seconds)``
 (``estimator="ratio"``, the default: long-run throughput of always playing that arm)
 or the mean of the per-cycle rates (``"mean"``, the literal per-cycle reward). The
-index is ``estimate + c * scale * sqrt(2 ln n / n_arm)`` with ``scale`` the largest
-per-cycle rate seen in the bucket (rewards in tokens/s are not in [0, 1]); unplayed
+index is the empirical-Bernstein bound of UCB-V (Audibert, Munos & Szepesvari 2009),
+``estimate + c (sqrt(2 V ln n / n_arm) + 3 b ln n / n_arm)``, with ``V`` the arm's
+variance of per-cycle rates and ``b`` the largest per-cycle rate seen in the bucket
+(rewards in tokens/s are not in [0, 1]; plain UCB1's range-scaled bonus over-explores
+here because the per-cycle rate varies far more than the gaps between arms); unplayed
 arms go first, in order. ``discount < 1`` forgets old cycles geometrically (for a
 drifting link). The decision is O(#arms) arithmetic, no model call.
 """
@@ -37,11 +40,12 @@ class _Arms:
         self.tokens = np.zeros(n)
         self.seconds = np.zeros(n)
         self.rate_sum = np.zeros(n)
+        self.rate_sq = np.zeros(n)
         self.scale = 0.0
 
     def decay(self, discount: float) -> None:
         if discount < 1.0:
-            for arr in (self.count, self.tokens, self.seconds, self.rate_sum):
+            for arr in (self.count, self.tokens, self.seconds, self.rate_sum, self.rate_sq):
                 arr *= discount
 
 
@@ -53,7 +57,7 @@ class UcbK:
     ks : sequence of int
         Arms (draft lengths, each >= 1, distinct).
     c : float
-        Exploration weight (>= 0; UCB1 uses 1).
+        Exploration weight (>= 0; UCB-V uses 1).
     estimator : {"ratio", "mean"}
         Arm estimate (module docstring).
     rtt_buckets_ms : sequence of float
@@ -125,8 +129,10 @@ class UcbK:
         if unplayed.size:
             i = int(unplayed[0])
         else:
-            n = float(arms.count.sum())
-            bonus = self.c * arms.scale * np.sqrt(2.0 * math.log(max(n, 1.0)) / arms.count)
+            log_n = math.log(max(float(arms.count.sum()), 1.0))
+            mean = arms.rate_sum / arms.count
+            var = np.maximum(arms.rate_sq / arms.count - mean**2, 0.0)
+            bonus = self.c * (np.sqrt(2.0 * var * log_n / arms.count) + 3.0 * arms.scale * log_n / arms.count)
             i = int(np.argmax(self.estimates(b) + bonus))
         self._pending = (float(state.t_ms), b, i)
         return self.ks[i]
@@ -145,6 +151,7 @@ class UcbK:
         arms.tokens[i] += outcome.committed
         arms.seconds[i] += seconds
         arms.rate_sum[i] += rate
+        arms.rate_sq[i] += rate * rate
         arms.scale = max(arms.scale, rate)
         seen = self.last_rtt_ms
         if outcome.rtt_ms is not None:
