@@ -197,6 +197,9 @@ class Nasd:
         """Cutoff condition C: the best ``K``'s predicted rate is below the enter level."""
         return self.cutoff_enabled and self.best(rtt_ms, bandwidth_mbps)[1] < self.enter_level
 
+    def _condition_from(self, rate: float) -> bool:
+        return self.cutoff_enabled and rate < self.enter_level
+
     def next_k(self, state: LinkAwareState) -> int:
         """Draft length of the next cycle; 0 = one fallback step (module docstring)."""
         if self.rtt.value is None and state.last_rtt_ms is not None:
@@ -204,10 +207,10 @@ class Nasd:
         est = self.rtt.value if self.rtt.value is not None else self.initial_rtt_ms
         bw = state.bandwidth_estimate()
         self._bw = bw
-        k_best, _ = self.best(est, bw)
+        k_best, rate = self.best(est, bw)
         probe = False
         if not self.in_cutoff:
-            self._below = self._below + 1 if self.condition(est, bw) else 0
+            self._below = self._below + 1 if self._condition_from(rate) else 0
             if self._below >= self.enter_after:
                 self.in_cutoff, self._below, self._above = True, 0, 0
                 self.cutoff_entries += 1

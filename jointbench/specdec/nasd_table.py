@@ -252,6 +252,15 @@ class NasdTable:
     rtt_grid_ms: tuple[float, float, float] = DEFAULT_RTT_GRID_MS
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
+    def __post_init__(self) -> None:
+        if len(self.rows) != len(self.bandwidths_mbps) or not all(self.rows):
+            raise ValueError("rows: need one non-empty breakpoint row per bandwidth")
+        # lookup caches (derived, not part of the model): breakpoint starts, E[tokens](K), finite bandwidths
+        object.__setattr__(self, "_starts", tuple(tuple(r for r, _ in row) for row in self.rows))
+        object.__setattr__(self, "_expected", tuple(self.acceptance.expected_tokens(k)
+                                                     for k in range(self.acceptance.k_max + 1)))
+        object.__setattr__(self, "_finite", [b for b in self.bandwidths_mbps if b is not None])
+
     @property
     def hardware(self) -> str:
         """``"<edge>/<cloud>"``."""
@@ -265,7 +274,7 @@ class NasdTable:
         """
         if bandwidth_mbps is None:
             return len(self.bandwidths_mbps) - 1
-        finite = [b for b in self.bandwidths_mbps if b is not None]
+        finite: list[float] = self._finite  # type: ignore[attr-defined]
         if math.isinf(bandwidth_mbps):
             return len(self.bandwidths_mbps) - 1 if self.bandwidths_mbps[-1] is None else len(finite) - 1
         i = bisect.bisect_right(finite, bandwidth_mbps) - 1
@@ -273,14 +282,15 @@ class NasdTable:
 
     def k_for(self, rtt_ms: float, bandwidth_mbps: float | None = None) -> int:
         """``K*`` at ``rtt_ms`` (ms) for a bandwidth estimate (Mbit/s); O(log breakpoints)."""
-        row = self.rows[self.row_index(bandwidth_mbps)]
-        i = bisect.bisect_right([r for r, _ in row], max(0.0, rtt_ms)) - 1
-        return row[max(i, 0)][1]
+        idx = self.row_index(bandwidth_mbps)
+        i = bisect.bisect_right(self._starts[idx], max(0.0, rtt_ms)) - 1  # type: ignore[attr-defined]
+        return self.rows[idx][max(i, 0)][1]
 
     def rate(self, k: int, rtt_ms: float, bandwidth_mbps: float | None = None) -> float:
         """Predicted tokens/s of ``k`` under the table's formula, at the row's bandwidth."""
         bw = self.bandwidths_mbps[self.row_index(bandwidth_mbps)]
-        return predicted_rate(k, rtt_ms, bw, self.acceptance, self.costs, self.formula)
+        expected: tuple[float, ...] = self._expected  # type: ignore[attr-defined]
+        return 1000.0 * expected[k] / cycle_ms(k, rtt_ms, bw, self.costs, self.formula)
 
     def fallback_rate(self, fallback: str) -> float:
         """Tokens/s of the fallback (see :meth:`CycleCosts.fallback_rate`)."""

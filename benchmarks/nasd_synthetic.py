@@ -1,0 +1,147 @@
+"""NASD against every fixed K, the oracle and the UCB bandit on synthetic link traces (no models).
+
+A preview of ``benchmarks/nasd_vs_oracle.py`` (which needs the per-cycle loop): the
+cycles are drawn by :func:`jointbench.specdec.nasd_sim.simulate` -- acceptance from the
+per-position rates of a calibrated NASD table (``configs/nasd/``; ``--table``), costs
+from the same table, or (``--costs illustrative``) methods-llm.md §4.2's analytic
+costs -- and the RTT from :mod:`jointbench.netsim` traces: stable RTTs, stable RTTs with
+10 ms Gaussian jitter, the ``oscillating`` and ``handover`` (step) profiles of
+``configs/network_profiles.yaml`` and a two-state Markov RTT. Every strategy of a
+condition sees the same random draws (common random numbers), so the ratios compare
+policies, not luck. The oracle is the best fixed ``K in 1..K_max`` of each condition on
+those same draws.
+
+Targets (the seed's): stable RTT, NASD / oracle >= 0.99 (never below 0.96);
+time-varying traces, NASD / best fixed K of {1, 3, 5, 10, 15} > 1.0. NASD here runs
+without the cutoff (a lossless comparison; the cutoff is reported separately with the
+cloud-only fallback). Prints one line per condition and a summary line last; exits 1
+when a target is missed.
+
+Usage::
+
+    python benchmarks/nasd_synthetic.py [--table configs/nasd/<pair>__<edge>__<cloud>.json]
+        [--costs table|illustrative] [--tokens 3000] [--seeds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from jointbench.netsim import Link
+from jointbench.specdec.bandit import UcbK
+from jointbench.specdec.nasd import Nasd
+from jointbench.specdec.nasd_sim import FixedLinkK, simulate, synthetic_costs, trace_rtt
+from jointbench.specdec.nasd_table import AcceptanceProfile, NasdTable, build_table
+from jointbench.specdec.nasd_types import LinkAwareState
+from jointbench.specdec.oracle import best_fixed_k
+
+FIXED_KS = (1, 3, 5, 10, 15)
+STABLE_RTTS = (0.0, 10.0, 25.0, 50.0, 100.0, 200.0, 500.0)
+MARKOV_TRACE = {"type": "markov", "rtt_ms": [20, 300], "dwell_ms": 1000, "switch_prob": [0.3, 0.3]}
+
+
+def conditions() -> dict[str, tuple[Callable[[float], float], float, bool]]:
+    """Name -> (RTT function, jitter sigma in ms, time-varying?)."""
+    out: dict[str, tuple[Callable[[float], float], float, bool]] = {}
+    for r in STABLE_RTTS:
+        out[f"stable {r:g}ms"] = (lambda t, r=r: r, 0.0, False)
+    for r in (50.0, 200.0):
+        out[f"stable {r:g}ms jitter 10"] = (lambda t, r=r: r, 10.0, False)
+    out["oscillating"] = (trace_rtt(Link({"network_profile": "oscillating"}).trace), 0.0, True)
+    out["step (handover)"] = (trace_rtt(Link({"network_profile": "handover"}).trace), 0.0, True)
+    out["markov 20/300ms"] = (trace_rtt(Link({"network_rtt_ms": 20, "network_seed": 1,
+                                              "network_trace": MARKOV_TRACE}).trace), 0.0, True)
+    return out
+
+
+def _run(policy: Any, acc: AcceptanceProfile, costs: Any, rtt_at: Callable[[float], float], jitter: float,
+         tokens: int, seeds: int, fallback: str = "cloud_only") -> float:
+    """Tokens/s over ``seeds`` runs (total tokens over total time)."""
+    tok, ms = 0, 0.0
+    for s in range(seeds):
+        res = simulate(policy, acc, costs, rtt_at, tokens, jitter_ms=jitter, fallback=fallback, seed=s)
+        tok, ms = tok + res.tokens, ms + res.time_ms
+        if hasattr(policy, "reset_link"):
+            policy.reset_link()
+    return 1000.0 * tok / ms
+
+
+def decision_us(table: NasdTable, n: int = 20000) -> float:
+    """Mean wall time of one NASD next_k + update (microseconds); informational only."""
+    from jointbench.specdec.nasd_types import CycleOutcome
+
+    ctl = Nasd(table, fallback="cloud_only")
+    rng = np.random.default_rng(0)
+    rtts = rng.uniform(0, 500, n)
+    t0 = time.perf_counter()
+    for i in range(n):
+        ctl.next_k(LinkAwareState(float(i)))
+        ctl.update(CycleOutcome(1, 1, 2, 100.0, float(rtts[i])))
+    return 1e6 * (time.perf_counter() - t0) / n
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--table", default=None, help="a NASD table JSON (default: the first under configs/nasd/)")
+    ap.add_argument("--costs", choices=("table", "illustrative"), default="table")
+    ap.add_argument("--tokens", type=int, default=3000)
+    ap.add_argument("--seeds", type=int, default=3)
+    args = ap.parse_args(argv)
+    shipped = [p for p in sorted(Path("configs/nasd").glob("*.json")) if not p.stem.endswith("__seed")]
+    path = Path(args.table) if args.table else (shipped[0] if shipped else None)
+    if path is None:
+        print("no NASD table: run python -m jointbench.specdec.nasd_calibrate first", file=sys.stderr)
+        return 2
+    measured = NasdTable.load(path)
+    acc = measured.acceptance
+    costs = measured.costs if args.costs == "table" else synthetic_costs(k_max=measured.k_max)
+    table = build_table(acc, costs, pair=measured.pair, edge_hardware=measured.edge_hardware,
+                        cloud_hardware=measured.cloud_hardware, formula="corrected", k_max=measured.k_max)
+    k_all = list(range(1, table.k_max + 1))
+    print(f"# acceptance of {path.name} (a_1..a_4 = {', '.join(f'{x:.2f}' for x in acc.a[:4])}); costs: {args.costs} "
+          f"(t_draft {costs.draft_ms:.1f} ms, t_verify(1) {costs.verify_ms[1]:.1f} ms, t_decode {costs.decode_ms:.1f} ms)")
+    print(f"# NASD decision: {decision_us(table):.1f} us per next_k+update (this machine, under load)")
+    misses: list[str] = []
+    stable_ratios, varying_ratios, bandit_ratios = [], [], []
+    for name, (rtt_at, jitter, varying) in conditions().items():
+        def run(policy: Any, fallback: str = "cloud_only") -> float:
+            return _run(policy, acc, costs, rtt_at, jitter, args.tokens, args.seeds, fallback)
+
+        oracle = best_fixed_k(lambda k, _c: run(FixedLinkK(k)), k_all, name)
+        best_fixed = max(FIXED_KS, key=lambda k: oracle.by_k[k])
+        nasd = {mode: run(Nasd(table, rtt_mode=mode, cutoff=False)) for mode in ("raw", "srtt")}
+        cut = run(Nasd(table, rtt_mode="srtt", fallback="cloud_only"))
+        bandit = run(UcbK(tuple(k_all)))
+        bandit_ctx = run(UcbK(tuple(k_all), rtt_buckets_ms=(15.0, 40.0, 75.0, 150.0, 350.0)))
+        best = max(nasd.values())
+        r_oracle = {m: v / oracle.tokens_per_s for m, v in nasd.items()}
+        r_fixed = {m: v / oracle.by_k[best_fixed] for m, v in nasd.items()}
+        r_bandit = best / max(bandit, bandit_ctx)
+        bandit_ratios.append(r_bandit)
+        line = (f"{name:<24} oracle K={oracle.k:>2} {oracle.tokens_per_s:6.2f}/s | NASD/oracle raw "
+                f"{r_oracle['raw']:.3f} srtt {r_oracle['srtt']:.3f} | NASD/best fixed (K={best_fixed}) raw "
+                f"{r_fixed['raw']:.3f} srtt {r_fixed['srtt']:.3f} | NASD/bandit {r_bandit:.3f} | "
+                f"cutoff(cloud-only)/oracle {cut / oracle.tokens_per_s:.3f}")
+        print(line)
+        if varying:
+            varying_ratios.append(max(r_fixed.values()))
+            if max(r_fixed.values()) <= 1.0:
+                misses.append(f"{name}: NASD/best fixed {max(r_fixed.values()):.3f} <= 1.0")
+        else:
+            stable_ratios.append(min(r_oracle.values()))
+            if min(r_oracle.values()) < 0.99:
+                misses.append(f"{name}: NASD/oracle {min(r_oracle.values()):.3f} < 0.99")
+    print(f"SUMMARY nasd_synthetic: stable NASD/oracle min {min(stable_ratios):.3f} (target >= 0.99, floor 0.96); "
+          f"time-varying NASD/best fixed min {min(varying_ratios):.3f} (target > 1.0); NASD/bandit min "
+          f"{min(bandit_ratios):.3f}; {'PASS' if not misses else 'MISSED: ' + '; '.join(misses)}")
+    return 0 if not misses else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
