@@ -42,6 +42,10 @@ from jointbench.specdec.nasd_types import LinkAwareState
 from jointbench.specdec.oracle import best_fixed_k
 
 FIXED_KS = (1, 3, 5, 10, 15)
+PRIMARY = "srtt"
+"""The NASD variant the targets are judged on (the raw variant is printed next to it)."""
+DENSE_TOKEN_BYTES = 4 * 49152
+"""A float32 draft distribution over SmolLM2's vocabulary per drafted token (lossless sampling, T > 0)."""
 STABLE_RTTS = (0.0, 10.0, 25.0, 50.0, 100.0, 200.0, 500.0)
 MARKOV_TRACE = {"type": "markov", "rtt_ms": [20, 300], "dwell_ms": 1000, "switch_prob": [0.3, 0.3]}
 
@@ -70,6 +74,27 @@ def _run(policy: Any, acc: AcceptanceProfile, costs: Any, rtt_at: Callable[[floa
         if hasattr(policy, "reset_link"):
             policy.reset_link()
     return 1000.0 * tok / ms
+
+
+def seed_vs_corrected(acc: AcceptanceProfile, costs: Any, k_max: int, tokens: int, seeds: int) -> str:
+    """NASD with the seed's table vs the corrected one when dense distributions travel (T > 0)."""
+    dense = synthetic_costs(draft_ms=costs.draft_ms, verify_base_ms=costs.verify_ms[0],
+                            verify_per_k_ms=(costs.verify_ms[k_max] - costs.verify_ms[0]) / k_max,
+                            decode_ms=costs.decode_ms, token_bytes=DENSE_TOKEN_BYTES, k_max=k_max)
+    cells = []
+    for bw in (10.0, 100.0):
+        rates = {}
+        for formula in ("seed", "corrected"):
+            t = build_table(acc, dense, pair="p", edge_hardware="e", cloud_hardware="c", formula=formula,
+                            bandwidths_mbps=(bw,), k_max=k_max)
+            tok, ms = 0, 0.0
+            for s in range(seeds):
+                res = simulate(Nasd(t, cutoff=False), acc, dense, lambda _t: 50.0, tokens, bandwidth_mbps=bw, seed=s)
+                tok, ms = tok + res.tokens, ms + res.time_ms
+            rates[formula] = (t.k_for(50.0, bw), 1000.0 * tok / ms)
+        cells.append(f"{bw:g} Mbit/s: seed K={rates['seed'][0]} corrected K={rates['corrected'][0]}, "
+                     f"corrected/seed {rates['corrected'][1] / rates['seed'][1]:.3f}")
+    return "formula (RTT 50 ms, dense fp32 distributions, T>0): " + "; ".join(cells)
 
 
 def decision_us(table: NasdTable, n: int = 20000) -> float:
@@ -119,10 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         cut = run(Nasd(table, rtt_mode="srtt", fallback="cloud_only"))
         bandit = run(UcbK(tuple(k_all)))
         bandit_ctx = run(UcbK(tuple(k_all), rtt_buckets_ms=(15.0, 40.0, 75.0, 150.0, 350.0)))
-        best = max(nasd.values())
         r_oracle = {m: v / oracle.tokens_per_s for m, v in nasd.items()}
         r_fixed = {m: v / oracle.by_k[best_fixed] for m, v in nasd.items()}
-        r_bandit = best / max(bandit, bandit_ctx)
+        r_bandit = nasd[PRIMARY] / max(bandit, bandit_ctx)
         bandit_ratios.append(r_bandit)
         line = (f"{name:<24} oracle K={oracle.k:>2} {oracle.tokens_per_s:6.2f}/s | NASD/oracle raw "
                 f"{r_oracle['raw']:.3f} srtt {r_oracle['srtt']:.3f} | NASD/best fixed (K={best_fixed}) raw "
@@ -130,16 +154,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"cutoff(cloud-only)/oracle {cut / oracle.tokens_per_s:.3f}")
         print(line)
         if varying:
-            varying_ratios.append(max(r_fixed.values()))
-            if max(r_fixed.values()) <= 1.0:
-                misses.append(f"{name}: NASD/best fixed {max(r_fixed.values()):.3f} <= 1.0")
+            varying_ratios.append(r_fixed[PRIMARY])
+            if r_fixed[PRIMARY] <= 1.0:
+                misses.append(f"{name}: NASD({PRIMARY})/best fixed {r_fixed[PRIMARY]:.3f} <= 1.0")
         else:
-            stable_ratios.append(min(r_oracle.values()))
-            if min(r_oracle.values()) < 0.99:
-                misses.append(f"{name}: NASD/oracle {min(r_oracle.values()):.3f} < 0.99")
-    print(f"SUMMARY nasd_synthetic: stable NASD/oracle min {min(stable_ratios):.3f} (target >= 0.99, floor 0.96); "
-          f"time-varying NASD/best fixed min {min(varying_ratios):.3f} (target > 1.0); NASD/bandit min "
-          f"{min(bandit_ratios):.3f}; {'PASS' if not misses else 'MISSED: ' + '; '.join(misses)}")
+            stable_ratios.append(r_oracle[PRIMARY])
+            if r_oracle[PRIMARY] < 0.99:
+                misses.append(f"{name}: NASD({PRIMARY})/oracle {r_oracle[PRIMARY]:.3f} < 0.99")
+    formula_line = seed_vs_corrected(acc, costs, table.k_max, args.tokens, args.seeds)
+    print(formula_line)
+    print(f"SUMMARY nasd_synthetic ({PRIMARY}): stable NASD/oracle min {min(stable_ratios):.3f} (target >= 0.99, "
+          f"floor 0.96); time-varying NASD/best fixed min {min(varying_ratios):.3f} (target > 1.0); NASD/bandit "
+          f"min {min(bandit_ratios):.3f}; {'PASS' if not misses else 'MISSED: ' + '; '.join(misses)}")
     return 0 if not misses else 1
 
 

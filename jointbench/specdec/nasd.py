@@ -37,7 +37,8 @@ edge-only path speculation may be before the cutoff trades quality for speed.
 
 from __future__ import annotations
 
-from jointbench.specdec.nasd_table import FALLBACKS, NasdTable
+from jointbench.specdec.nasd_model import FALLBACKS
+from jointbench.specdec.nasd_table import NasdTable
 from jointbench.specdec.nasd_types import CycleLog, CycleOutcome, LinkAwareState, log_totals
 
 RTT_MODES: tuple[str, ...] = ("raw", "srtt")
@@ -125,11 +126,14 @@ class Nasd:
         Tokens one fallback step should decode (the loop reads it).
     initial_rtt_ms : float
         RTT assumed before any measurement (ms).
+    rtt_alpha : float
+        SRTT gain in (0, 1] (RFC 6298: 1/8; larger follows a changed link faster).
     """
 
     def __init__(self, table: NasdTable, rtt_mode: str = "srtt", fallback: str = "edge_only", cutoff: bool = True,
                  cutoff_margin: float = 1.0, hysteresis: float = 0.1, enter_after: int = 1, release_after: int = 2,
-                 probe_interval_ms: float = 1000.0, fallback_tokens: int = 8, initial_rtt_ms: float = 0.0) -> None:
+                 probe_interval_ms: float = 1000.0, fallback_tokens: int = 8, initial_rtt_ms: float = 0.0,
+                 rtt_alpha: float = SRTT_ALPHA) -> None:
         if not isinstance(table, NasdTable):
             raise TypeError(f"table: expected a NasdTable, got {type(table).__name__}")
         if fallback not in FALLBACKS:
@@ -137,7 +141,7 @@ class Nasd:
         if not isinstance(cutoff, bool):
             raise ValueError(f"cutoff: must be a bool, got {cutoff!r}")
         self.table = table
-        self.rtt = RttEstimator(rtt_mode)
+        self.rtt = RttEstimator(rtt_mode, alpha=rtt_alpha)
         self.fallback = fallback
         self.cutoff_enabled = cutoff
         self.cutoff_margin = _nonneg_float("cutoff_margin", cutoff_margin)

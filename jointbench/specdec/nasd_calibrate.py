@@ -31,7 +31,8 @@ import numpy as np
 
 from jointbench.netsim import Link, LinkConfig
 from jointbench.netsim.configfiles import config_dir
-from jointbench.specdec.nasd_table import FORMULAS, AcceptanceProfile, CycleCosts, NasdTable, build_table
+from jointbench.specdec.nasd_model import FORMULAS, AcceptanceProfile, CycleCosts
+from jointbench.specdec.nasd_table import NasdTable, build_table
 
 GSM8K_OFFSET = 200
 """First GSM8K test row used for calibration (the test prompts use the first rows)."""

@@ -20,7 +20,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from jointbench.netsim import Link, LinkConfig
-from jointbench.specdec.nasd_table import AcceptanceProfile, CycleCosts
+from jointbench.specdec.nasd_model import AcceptanceProfile, CycleCosts
 from jointbench.specdec.nasd_types import CycleOutcome, LinkAwareState
 
 RttFn = Callable[[float], float]
