@@ -219,7 +219,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--dist-bytes-per-token", type=int, default=0, help="draft-distribution bytes per token (T>0)")
     ap.add_argument("--test-set", default=DEFAULT_TEST_SET)
     ap.add_argument("--out-dir", default=None, help="default: configs/nasd/")
+    ap.add_argument("--torch-threads", type=int, default=1,
+                    help="threads for recording and the compute calibration (cached per count; the "
+                         "leaderboard session's default is 1)")
     args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.torch_threads)
     bws = sorted((_bandwidth(b) for b in args.bandwidths.split(",")), key=lambda b: float("inf") if b is None else b)
     formulas = FORMULAS if args.formula == "both" else (args.formula,)
     for formula in formulas:

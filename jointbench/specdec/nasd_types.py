@@ -169,3 +169,23 @@ def log_totals(logs: Sequence[CycleLog]) -> dict[str, float]:
         "overhead_share": network / time_ms if time_ms > 0 else 0.0,
         "tokens_per_s": 1000.0 * committed / time_ms if time_ms > 0 else 0.0,
     }
+
+
+def log_fields(logs: Sequence[CycleLog]) -> dict[str, Any]:
+    """The seed's per-query logging fields (§6 "New logging fields") from a query's cycle logs.
+
+    Returns
+    -------
+    dict
+        ``nasd_k_per_cycle`` (list of int, 0 = fallback step), ``nasd_rtt_per_cycle`` (RTT
+        estimate each decision used, ms), ``nasd_cutoff_triggered`` (bool),
+        ``acceptance_rate_per_cycle`` (accepted / drafted, ``None`` for a fallback step),
+        ``network_overhead_per_cycle`` (network share of the cycle time).
+    """
+    return {
+        "nasd_k_per_cycle": [c.k for c in logs],
+        "nasd_rtt_per_cycle": [c.rtt_est_ms for c in logs],
+        "nasd_cutoff_triggered": any(c.cutoff for c in logs),
+        "acceptance_rate_per_cycle": [c.accepted / c.drafted if c.drafted else None for c in logs],
+        "network_overhead_per_cycle": [c.overhead_share for c in logs],
+    }

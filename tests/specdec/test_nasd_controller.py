@@ -9,7 +9,7 @@ from jointbench.netsim.traces import LinkState, StepTrace
 from jointbench.specdec.nasd import Nasd, RttEstimator
 from jointbench.specdec.nasd_sim import simulate, synthetic_costs, trace_rtt
 from jointbench.specdec.nasd_table import AcceptanceProfile, NasdTable, build_table
-from jointbench.specdec.nasd_types import CycleOutcome, LinkAwareState
+from jointbench.specdec.nasd_types import CycleOutcome, LinkAwareState, log_fields
 
 K_MAX = 16
 ACC = AcceptanceProfile.geometric(0.8, K_MAX)
@@ -195,6 +195,10 @@ def test_per_cycle_logs_add_up_to_the_run_totals(fallback: str) -> None:
     for c in ctl.log:
         assert c.overhead_share == pytest.approx(c.network_ms / c.cycle_ms)
         assert (c.k == 0) == (c.drafted == 0 and c.network_ms == 0.0)
+    fields = log_fields(ctl.log)
+    assert fields["nasd_cutoff_triggered"] and len(fields["nasd_k_per_cycle"]) == res.cycles
+    rates = [r for r in fields["acceptance_rate_per_cycle"] if r is not None]
+    assert len(rates) == res.cycles - res.fallback_cycles and all(0.0 <= r <= 1.0 for r in rates)
     # per-query reset: the log restarts, the link estimate carries over
     srtt = ctl.rtt.value
     ctl.reset()
