@@ -98,17 +98,17 @@ def seed_vs_corrected(acc: AcceptanceProfile, costs: Any, k_max: int, tokens: in
 
 
 def decision_us(table: NasdTable, n: int = 20000) -> float:
-    """Mean wall time of one NASD next_k + update (microseconds); informational only."""
+    """Mean CPU time of one NASD next_k + update (microseconds, process time); informational only."""
     from jointbench.specdec.nasd_types import CycleOutcome
 
     ctl = Nasd(table, fallback="cloud_only")
     rng = np.random.default_rng(0)
     rtts = rng.uniform(0, 500, n)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for i in range(n):
         ctl.next_k(LinkAwareState(float(i)))
         ctl.update(CycleOutcome(1, 1, 2, 100.0, float(rtts[i])))
-    return 1e6 * (time.perf_counter() - t0) / n
+    return 1e6 * (time.process_time() - t0) / n
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     k_all = list(range(1, table.k_max + 1))
     print(f"# acceptance of {path.name} (a_1..a_4 = {', '.join(f'{x:.2f}' for x in acc.a[:4])}); costs: {args.costs} "
           f"(t_draft {costs.draft_ms:.1f} ms, t_verify(1) {costs.verify_ms[1]:.1f} ms, t_decode {costs.decode_ms:.1f} ms)")
-    print(f"# NASD decision: {decision_us(table):.1f} us per next_k+update (this machine, under load)")
+    print(f"# NASD decision: {decision_us(table):.1f} us CPU per next_k + update (no model call)")
     misses: list[str] = []
     stable_ratios, varying_ratios, bandit_ratios = [], [], []
     for name, (rtt_at, jitter, varying) in conditions().items():
