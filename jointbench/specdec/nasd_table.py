@@ -147,6 +147,19 @@ class NasdTable:
                 f"`python -m jointbench.specdec.nasd_calibrate --pair {pair} --edge-hardware "
                 f"{edge_hardware} --cloud-hardware {cloud_hardware}`")
 
+    def with_costs(self, costs: CycleCosts) -> NasdTable:
+        """The same table (acceptance, pair, hardware tags, formula, bandwidths) rebuilt for other costs.
+
+        For a run whose compute model differs from the one the table was calibrated with
+        (``this-cpu`` is whatever machine runs the suite): the acceptance profile is a fact
+        of the model pair, the costs a fact of the machine.
+        """
+        k_max = min(self.k_max, costs.k_max)
+        return build_table(self.acceptance, costs, pair=self.pair, edge_hardware=self.edge_hardware,
+                           cloud_hardware=self.cloud_hardware, formula=self.formula, k_min=self.k_min,
+                           k_max=k_max, bandwidths_mbps=self.bandwidths_mbps, rtt_grid_ms=self.rtt_grid_ms,
+                           meta={**self.meta, "costs_replaced_from_hash": self.calibration_hash})
+
     def model_dict(self) -> dict[str, Any]:
         """Everything that decides the table (what :attr:`calibration_hash` covers)."""
         return {"format": TABLE_FORMAT, "pair": self.pair, "edge_hardware": self.edge_hardware,

@@ -8,12 +8,19 @@ from pathlib import Path
 import pytest
 
 from jointbench.netsim.configfiles import config_dir
+from types import SimpleNamespace
+
+import numpy as np
+
 from jointbench.specdec.nasd_calibrate import (
     DEFAULT_TEST_SET,
     acceptance_from_match_lengths,
+    acceptance_from_replays,
     calibration_prompts,
+    decreasing_fit,
     table_path,
 )
+from jointbench.specdec.trace import GreedyTrace
 from jointbench.specdec.nasd_table import NasdTable, TablePairMismatchError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,6 +38,54 @@ def test_acceptance_counts_only_positions_with_enough_tokens_left() -> None:
         acceptance_from_match_lengths([[0, 5, 4, 3, 2, 1, 0, 0]], 3).a[0]
     with pytest.raises(ValueError, match="no position"):
         acceptance_from_match_lengths([[0]], 2)
+
+
+def _synthetic_trace(match_len: list[int]) -> SimpleNamespace:
+    n = len(match_len)
+    greedy = GreedyTrace([1], list(range(10, 10 + n)), "length", n, list(match_len), list(range(n)),
+                         {j: [99] * 40 for j in range(n)}, [0])
+    return SimpleNamespace(greedy=greedy)
+
+
+def _tokens_per_cycle(match_lens: list[list[int]], k: int) -> float:
+    """Replay semantics written out: accept min(K, match), commit accepted + 1 (or the rest)."""
+    sizes = []
+    for ml in match_lens:
+        j, n = 0, len(ml)
+        while j < n:
+            acc = min(k, ml[j], n - j, n - j - 1)
+            step = n - j if acc == n - j - 1 and ml[j] >= n - j else acc + 1
+            sizes.append(step)
+            j += step
+    return float(np.mean(sizes))
+
+
+def test_pool_adjacent_violators() -> None:
+    assert decreasing_fit([0.9, 0.5, 0.6, 0.2]) == pytest.approx([0.9, 0.55, 0.55, 0.2])
+    assert decreasing_fit([1.2, -0.1]) == [1.0, 0.0]
+
+
+def test_replay_estimator_reproduces_replayed_tokens_per_cycle() -> None:
+    rng = np.random.default_rng(4)
+    lens = []
+    for _ in range(6):
+        n = 60
+        ml, j = [0] * n, 0
+        while j < n:  # runs of agreement: the draft matches m tokens, then disagrees
+            m = int(min(rng.geometric(0.25) - 1, n - j))
+            for i in range(min(m + 1, n - j)):
+                ml[j + i] = m - i
+            j += m + 1
+        lens.append(ml)
+    traces = [_synthetic_trace(ml) for ml in lens]
+    prof = acceptance_from_replays(traces, 8, 60)
+    # exact where the increments were already non-increasing; within the isotonic fit elsewhere
+    assert prof.expected_tokens(1) == pytest.approx(_tokens_per_cycle(lens, 1))
+    for k in range(1, 9):
+        assert prof.expected_tokens(k) == pytest.approx(_tokens_per_cycle(lens, k), rel=0.03), k
+    # control: the all-positions estimator is a different (here larger) number at long drafts
+    positions = acceptance_from_match_lengths(lens, 8)
+    assert positions.expected_tokens(8) != pytest.approx(prof.expected_tokens(8), rel=0.03)
 
 
 def test_calibration_prompts_are_disjoint_from_the_test_set(tmp_path: Path) -> None:

@@ -131,6 +131,17 @@ def test_json_round_trip_pair_tags_and_hand_edit_refused(tmp_path) -> None:
         NasdTable.load(path)
 
 
+def test_with_costs_keeps_the_tags_and_follows_the_new_costs() -> None:
+    table = _table(0.8, bandwidths=(10.0, None))
+    slow_edge = synthetic_costs(draft_ms=60.0)
+    other = table.with_costs(slow_edge)
+    assert (other.pair, other.hardware, other.formula, other.bandwidths_mbps) == \
+        (table.pair, table.hardware, table.formula, table.bandwidths_mbps)
+    assert other.costs == slow_edge and other.calibration_hash != table.calibration_hash
+    assert other.k_for(50.0) < table.k_for(50.0)  # a slower draft step shortens K*
+    assert other.rows == _table(0.8, bandwidths=(10.0, None), costs=slow_edge).rows
+
+
 def test_invalid_arguments_name_the_key() -> None:
     with pytest.raises(ValueError, match="formula"):
         _table(formula="bogus")
