@@ -41,7 +41,8 @@ from jointbench.specdec.nasd_model import FALLBACKS
 from jointbench.specdec.nasd_table import NasdTable
 from jointbench.specdec.nasd_types import CycleLog, CycleOutcome, LinkAwareState, log_totals
 
-RTT_MODES: tuple[str, ...] = ("raw", "srtt")
+RTT_MODES: tuple[str, ...] = ("raw", "srtt", "median3")
+MEDIAN_WINDOW = 3
 SRTT_ALPHA = 1.0 / 8.0
 """RFC 6298 §2: SRTT <- (1 - alpha) SRTT + alpha R, alpha = 1/8."""
 RTTVAR_BETA = 1.0 / 4.0
@@ -49,11 +50,13 @@ RTTVAR_BETA = 1.0 / 4.0
 
 
 class RttEstimator:
-    """The previous cycle's RTT (``"raw"``) or its RFC 6298 smoothed value (``"srtt"``).
+    """The previous cycle's RTT (``"raw"``), its RFC 6298 smoothed value (``"srtt"``), or the
+    median of the last three samples (``"median3"``: ignores one spike, follows a step
+    after two cycles, where SRTT needs about ten).
 
     Parameters
     ----------
-    mode : {"raw", "srtt"}
+    mode : {"raw", "srtt", "median3"}
     alpha, beta : float
         SRTT and RTTVAR gains (RFC 6298 defaults 1/8, 1/4).
     """
@@ -70,6 +73,7 @@ class RttEstimator:
     def reset(self) -> None:
         """Forget every sample."""
         self.last: float | None = None
+        self.recent: list[float] = []
         self.srtt: float | None = None
         self.rttvar: float | None = None
 
@@ -77,6 +81,7 @@ class RttEstimator:
         """Take one RTT measurement (ms, >= 0)."""
         r = max(0.0, float(sample_ms))
         self.last = r
+        self.recent = (self.recent + [r])[-MEDIAN_WINDOW:]
         if self.srtt is None or self.rttvar is None:
             self.srtt, self.rttvar = r, r / 2.0  # RFC 6298 §2.2, first measurement
         else:
@@ -86,6 +91,8 @@ class RttEstimator:
     @property
     def value(self) -> float | None:
         """The estimate (ms), ``None`` before the first sample."""
+        if self.mode == "median3":
+            return sorted(self.recent)[len(self.recent) // 2] if self.recent else None
         return self.last if self.mode == "raw" else self.srtt
 
 
@@ -108,8 +115,8 @@ class Nasd:
     ----------
     table : NasdTable
         Built for the run's pair and hardware pair (check with :meth:`NasdTable.check_for`).
-    rtt_mode : {"raw", "srtt"}
-        Previous cycle's RTT, or RFC 6298 SRTT.
+    rtt_mode : {"raw", "srtt", "median3"}
+        Previous cycle's RTT, RFC 6298 SRTT, or the median of the last three RTTs.
     fallback : {"edge_only", "cloud_only"}
         What a cutoff step runs.
     cutoff : bool

@@ -4,7 +4,8 @@ It stands in for the per-cycle loop: per cycle it asks the policy for ``K``, dra
 accepted length from per-position acceptance rates (``P(draft j accepted | 1..j-1
 accepted) = a_j / a_{j-1}``), and prices the cycle with the same terms as the NASD
 model -- ``K t_draft + t_transmit(K) + RTT(t) + t_verify(K)`` -- where ``RTT(t)``
-comes from a :mod:`jointbench.netsim` trace at the cycle's virtual send time, plus
+comes from a :mod:`jointbench.netsim` trace at the time the draft is sent (after the
+``K`` draft steps), plus
 optional Gaussian jitter. A ``K = 0`` decision runs one fallback step of
 ``fallback_tokens`` tokens (edge-only: draft steps, no link; cloud-only: target steps).
 Randomness comes from one seeded generator per run, drawn in a fixed order (one
@@ -174,7 +175,7 @@ def simulate(policy: LinkAwarePolicy, acceptance: AcceptanceProfile, costs: Cycl
             rtts.append(float("nan"))
         else:
             accepted = draw_accepted(u, k, acceptance)
-            rtt = max(0.0, rtt_at(t) + noise)
+            rtt = max(0.0, rtt_at(t + k * costs.draft_ms) + noise)  # in effect when the draft is sent
             tx = costs.transmit_ms(k, bandwidth_mbps)
             cycle = k * costs.draft_ms + tx + rtt + costs.verify_ms[k]
             wire = costs.up_wire_bytes[k] + costs.down_wire_bytes
