@@ -59,10 +59,10 @@ def test_rtt_estimator_follows_rfc6298() -> None:
     assert raw.value == 200.0
     med = RttEstimator("median3")
     values = []
-    for r in (20.0, 20.0, 600.0, 20.0, 200.0, 200.0):
+    for r in (20.0, 20.0, 600.0, 20.0, 20.0, 200.0, 200.0):
         med.update(r)
         values.append(med.value)
-    assert values == [20.0, 20.0, 20.0, 20.0, 20.0, 200.0]  # a spike ignored, a step followed after two
+    assert values == [20.0, 20.0, 20.0, 20.0, 20.0, 20.0, 200.0]  # a spike ignored, a step followed after two
     with pytest.raises(ValueError, match="rtt_mode"):
         RttEstimator("ewma")
 
