@@ -1,0 +1,264 @@
+"""NASD: network-adaptive speculation depth, a draft-length policy that sees the link.
+
+Before each cycle the controller estimates the RTT (the previous cycle's measurement,
+``rtt_mode="raw"``, or its RFC 6298 smoothed value SRTT, ``"srtt"``), looks ``K*`` up in
+a calibrated :class:`~jointbench.specdec.nasd_table.NasdTable` for the current bandwidth
+estimate, and predicts the rate of that ``K``. No model is called: a decision is two
+bisections and one division.
+
+**Cutoff.** Condition ``C``: the predicted rate of the best ``K`` is below
+``cutoff_margin x`` the fallback's rate (edge-only by default, as in the seed;
+cloud-only selectable). The cutoff enters after ``C`` held at ``enter_after``
+consecutive decisions. While in cutoff, ``next_k`` returns 0 except for *probes*: one
+speculative cycle (with the table's ``K``) once ``probe_interval_ms`` of virtual time
+have passed since the cutoff began or the last probe ended, and again at the next
+decision while the latest probe's own RTT sample predicts a rate above the release
+level (the link looks recovered). The cutoff releases after ``release_after``
+consecutive probes whose *estimate* predicts a rate above
+``(1 + hysteresis) x cutoff_margin x`` the fallback's; any probe below that level
+restarts the count.
+
+**How the loop interprets** ``next_k(state) == 0``: not a target-only cycle
+(``FixedK(0)``, one round trip per token) but one *fallback step*: with
+``fallback == "edge_only"`` the edge decodes up to :attr:`Nasd.fallback_tokens` tokens
+with the draft model alone and sends nothing (lossy: the query must be reported
+as quality-changing, see :attr:`Nasd.lossy`); with ``"cloud_only"`` the cloud decodes
+up to that many tokens with the target and streams them down (lossless). The loop then
+calls ``update(CycleOutcome(drafted=0, accepted=0, committed=n, cycle_ms=...,
+rtt_ms=None))``. A ``K > 0`` is an ordinary draft/verify cycle, reported with the RTT it
+measured.
+
+Edge-only is usually *faster* than speculative decoding when the draft runs alone
+(``1/t_draft`` tokens/s against ``E[tau]/(K t_draft + ...)``): with ``cutoff_margin=1``
+the edge-only cutoff then fires at every RTT. Use ``fallback="cloud_only"`` for a
+lossless controller, or ``cutoff_margin < 1`` to ask how much slower than the lossy
+edge-only path speculation may be before the cutoff trades quality for speed.
+"""
+
+from __future__ import annotations
+
+from jointbench.specdec.nasd_model import FALLBACKS
+from jointbench.specdec.nasd_table import NasdTable
+from jointbench.specdec.nasd_types import CycleLog, CycleOutcome, LinkAwareState, log_totals
+
+RTT_MODES: tuple[str, ...] = ("raw", "srtt", "median3")
+MEDIAN_WINDOW = 3
+SRTT_ALPHA = 1.0 / 8.0
+"""RFC 6298 §2: SRTT <- (1 - alpha) SRTT + alpha R, alpha = 1/8."""
+RTTVAR_BETA = 1.0 / 4.0
+"""RFC 6298 §2: RTTVAR <- (1 - beta) RTTVAR + beta |SRTT - R|, beta = 1/4."""
+
+
+class RttEstimator:
+    """The previous cycle's RTT (``"raw"``), its RFC 6298 smoothed value (``"srtt"``), or the
+    median of the last three samples (``"median3"``: ignores one spike, follows a step
+    after two cycles, where SRTT needs about ten).
+
+    Parameters
+    ----------
+    mode : {"raw", "srtt", "median3"}
+    alpha, beta : float
+        SRTT and RTTVAR gains (RFC 6298 defaults 1/8, 1/4).
+    """
+
+    def __init__(self, mode: str = "srtt", alpha: float = SRTT_ALPHA, beta: float = RTTVAR_BETA) -> None:
+        if mode not in RTT_MODES:
+            raise ValueError(f"rtt_mode={mode!r}: unknown. Available: {', '.join(RTT_MODES)}")
+        for key, val in (("alpha", alpha), ("beta", beta)):
+            if not 0.0 < float(val) <= 1.0:
+                raise ValueError(f"{key}={val!r}: must be in (0, 1]")
+        self.mode, self.alpha, self.beta = mode, float(alpha), float(beta)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every sample."""
+        self.last: float | None = None
+        self.recent: list[float] = []
+        self.srtt: float | None = None
+        self.rttvar: float | None = None
+
+    def update(self, sample_ms: float) -> None:
+        """Take one RTT measurement (ms, >= 0)."""
+        r = max(0.0, float(sample_ms))
+        self.last = r
+        self.recent = (self.recent + [r])[-MEDIAN_WINDOW:]
+        if self.srtt is None or self.rttvar is None:
+            self.srtt, self.rttvar = r, r / 2.0  # RFC 6298 §2.2, first measurement
+        else:
+            self.rttvar = (1 - self.beta) * self.rttvar + self.beta * abs(self.srtt - r)
+            self.srtt = (1 - self.alpha) * self.srtt + self.alpha * r
+
+    @property
+    def value(self) -> float | None:
+        """The estimate (ms), ``None`` before the first sample."""
+        if self.mode == "median3":
+            return sorted(self.recent)[len(self.recent) // 2] if self.recent else None
+        return self.last if self.mode == "raw" else self.srtt
+
+
+def _positive_int(key: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{key}: must be an int >= 1, got {value!r}")
+    return value
+
+
+def _nonneg_float(key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value) >= 0.0:
+        raise ValueError(f"{key}: must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+class Nasd:
+    """The NASD draft-length controller (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    table : NasdTable
+        Built for the run's pair and hardware pair (check with :meth:`NasdTable.check_for`).
+    rtt_mode : {"raw", "srtt", "median3"}
+        Previous cycle's RTT, RFC 6298 SRTT, or the median of the last three RTTs.
+    fallback : {"edge_only", "cloud_only"}
+        What a cutoff step runs.
+    cutoff : bool
+        False disables the cutoff (``next_k`` never returns 0).
+    cutoff_margin : float
+        Cutoff when predicted rate < ``cutoff_margin`` x fallback rate (> 0).
+    hysteresis : float
+        Release needs a predicted rate above ``(1 + hysteresis)`` x the cutoff level (>= 0).
+    enter_after, release_after : int
+        Consecutive decisions / probes needed to enter / release the cutoff (>= 1).
+    probe_interval_ms : float
+        Virtual time between probes while in cutoff (ms, > 0).
+    fallback_tokens : int
+        Tokens one fallback step should decode (the loop reads it).
+    initial_rtt_ms : float
+        RTT assumed before any measurement (ms).
+    rtt_alpha : float
+        SRTT gain in (0, 1] (RFC 6298: 1/8; larger follows a changed link faster).
+    """
+
+    def __init__(self, table: NasdTable, rtt_mode: str = "srtt", fallback: str = "edge_only", cutoff: bool = True,
+                 cutoff_margin: float = 1.0, hysteresis: float = 0.1, enter_after: int = 1, release_after: int = 2,
+                 probe_interval_ms: float = 1000.0, fallback_tokens: int = 8, initial_rtt_ms: float = 0.0,
+                 rtt_alpha: float = SRTT_ALPHA) -> None:
+        if not isinstance(table, NasdTable):
+            raise TypeError(f"table: expected a NasdTable, got {type(table).__name__}")
+        if fallback not in FALLBACKS:
+            raise ValueError(f"fallback={fallback!r}: unknown. Available: {', '.join(FALLBACKS)}")
+        if not isinstance(cutoff, bool):
+            raise ValueError(f"cutoff: must be a bool, got {cutoff!r}")
+        self.table = table
+        self.rtt = RttEstimator(rtt_mode, alpha=rtt_alpha)
+        self.fallback = fallback
+        self.cutoff_enabled = cutoff
+        self.cutoff_margin = _nonneg_float("cutoff_margin", cutoff_margin)
+        if self.cutoff_margin <= 0:
+            raise ValueError(f"cutoff_margin: must be > 0, got {cutoff_margin!r}")
+        self.hysteresis = _nonneg_float("hysteresis", hysteresis)
+        self.enter_after = _positive_int("enter_after", enter_after)
+        self.release_after = _positive_int("release_after", release_after)
+        self.probe_interval_ms = _nonneg_float("probe_interval_ms", probe_interval_ms)
+        if self.probe_interval_ms <= 0:
+            raise ValueError(f"probe_interval_ms: must be > 0, got {probe_interval_ms!r}")
+        self.fallback_tokens = _positive_int("fallback_tokens", fallback_tokens)
+        self.initial_rtt_ms = _nonneg_float("initial_rtt_ms", initial_rtt_ms)
+        self.enter_level = self.cutoff_margin * table.fallback_rate(fallback)
+        """Predicted tokens/s below which condition C holds."""
+        self.release_level = (1.0 + self.hysteresis) * self.enter_level
+        """Predicted tokens/s a probe's estimate must exceed to count towards release."""
+        self.reset_link()
+
+    def __repr__(self) -> str:
+        return (f"Nasd(formula={self.table.formula}, rtt_mode={self.rtt.mode}, fallback={self.fallback}, "
+                f"cutoff={self.cutoff_enabled})")
+
+    # -- state ------------------------------------------------------------------------------
+
+    def reset_link(self) -> None:
+        """Forget the link (RTT estimate, cutoff mode) and the log: a fresh controller."""
+        self.rtt.reset()
+        self.in_cutoff = False
+        self.cutoff_entries = 0
+        self._below = 0
+        self._above = 0
+        self._reprobe = False
+        self._last_probe_ms = 0.0
+        self._bw: float | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new query's log. The link estimate and the cutoff mode carry over (same link)."""
+        self.log: list[CycleLog] = []
+        self.lossy = False
+        """True once an edge-only fallback step was asked for in this query (quality-changing)."""
+        self._pending: tuple[float, int, float | None, float, bool, bool] | None = None
+
+    def totals(self) -> dict[str, float]:
+        """Sums over this query's log (:func:`~jointbench.specdec.nasd_types.log_totals`)."""
+        return log_totals(self.log)
+
+    # -- decisions --------------------------------------------------------------------------
+
+    def best(self, rtt_ms: float, bandwidth_mbps: float | None) -> tuple[int, float]:
+        """``(K*, predicted tokens/s of K*)`` at an RTT and bandwidth estimate."""
+        k = self.table.k_for(rtt_ms, bandwidth_mbps)
+        return k, self.table.rate(k, rtt_ms, bandwidth_mbps)
+
+    def condition(self, rtt_ms: float, bandwidth_mbps: float | None) -> bool:
+        """Cutoff condition C: the best ``K``'s predicted rate is below the enter level."""
+        return self.cutoff_enabled and self.best(rtt_ms, bandwidth_mbps)[1] < self.enter_level
+
+    def _condition_from(self, rate: float) -> bool:
+        return self.cutoff_enabled and rate < self.enter_level
+
+    def next_k(self, state: LinkAwareState) -> int:
+        """Draft length of the next cycle; 0 = one fallback step (module docstring)."""
+        if self.rtt.value is None and state.last_rtt_ms is not None:
+            self.rtt.update(state.last_rtt_ms)
+        est = self.rtt.value if self.rtt.value is not None else self.initial_rtt_ms
+        bw = state.bandwidth_estimate()
+        self._bw = bw
+        k_best, rate = self.best(est, bw)
+        probe = False
+        if not self.in_cutoff:
+            self._below = self._below + 1 if self._condition_from(rate) else 0
+            if self._below >= self.enter_after:
+                self.in_cutoff, self._below, self._above = True, 0, 0
+                self.cutoff_entries += 1
+                self._last_probe_ms = float(state.t_ms)
+            k = 0 if self.in_cutoff else k_best
+        elif self._reprobe or state.t_ms - self._last_probe_ms >= self.probe_interval_ms:
+            probe, k = True, k_best
+        else:
+            k = 0
+        if k == 0 and self.fallback == "edge_only":
+            self.lossy = True
+        self._pending = (float(state.t_ms), k, self.rtt.last, est, self.in_cutoff, probe)
+        return k
+
+    def update(self, outcome: CycleOutcome) -> None:
+        """Record the cycle just run, feed its RTT sample, and evaluate a probe for release."""
+        if self._pending is None:
+            raise RuntimeError("update() called without a preceding next_k()")
+        t_ms, k, seen, est, in_cutoff, probe = self._pending
+        self._pending = None
+        if outcome.rtt_ms is not None:
+            self.rtt.update(outcome.rtt_ms)
+        cycle_ms = float(outcome.cycle_ms)
+        network = outcome.network_ms
+        self.log.append(CycleLog(len(self.log), t_ms, k, seen, est, in_cutoff, probe, outcome.drafted,
+                                 outcome.accepted, outcome.committed, cycle_ms, network, network / cycle_ms))
+        if probe:
+            self._last_probe_ms = t_ms + cycle_ms  # the interval runs from the probe's end
+            if outcome.rtt_ms is not None:
+                self._evaluate_probe(float(outcome.rtt_ms))
+
+    def _evaluate_probe(self, sample_ms: float) -> None:
+        bw = self._bw
+        est = self.rtt.value
+        assert est is not None
+        good = self.best(est, bw)[1] > self.release_level
+        self._above = self._above + 1 if good else 0
+        self._reprobe = self.best(sample_ms, bw)[1] > self.release_level
+        if self._above >= self.release_after:
+            self.in_cutoff, self._above, self._reprobe = False, 0, False
