@@ -166,7 +166,7 @@ def acceptance_from_replays(traces: Sequence[Any], k_max: int, max_new_tokens: i
 
 
 def _replay(trace: Any, k: int, max_new_tokens: int) -> list[Any]:
-    from jointbench.specdec.policy import FixedK
+    from jointbench.specdec.policies.fixed import FixedK
     from jointbench.specdec.trace import replay
 
     return replay(trace.greedy, FixedK(k), max_new_tokens)
@@ -182,14 +182,16 @@ def measured_costs(pair: str, edge_hardware: str, cloud_hardware: str, k_max: in
     """Costs from the pair's cached calibration and two hardware profiles; the calibration dict."""
     from jointbench.specdec.compute import compute_model
     from jointbench.specdec.session import get_calibration
-    from jointbench.specdec.timing import DRAFT_HEADER_BYTES, TOKEN_BYTES, VERDICT_BYTES
+    from jointbench.specdec.codec import ids_len
+    from jointbench.specdec.payload import VERDICT_BYTES
 
     cal = get_calibration(pair)
     cm = compute_model(cal, edge_hardware, cloud_hardware)
     link = Link(LinkConfig())
-    per_token = TOKEN_BYTES + int(dist_bytes_per_token)
+    # Draft message = the codecs' common head (header + K ids) + the distribution bytes per token.
     costs = CycleCosts(cm.draft_ms(), tuple(cm.verify_ms(k) for k in range(k_max + 1)), cm.decode_ms(),
-                       tuple(link.wire_bytes(DRAFT_HEADER_BYTES + per_token * k)[0] for k in range(k_max + 1)),
+                       tuple(link.wire_bytes(ids_len(k) + int(dist_bytes_per_token) * k)[0]
+                             for k in range(k_max + 1)),
                        link.wire_bytes(VERDICT_BYTES)[0])
     return costs, cal.to_dict()
 

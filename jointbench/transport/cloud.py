@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterator, Sequence
 import torch
 
 from jointbench.specdec import payload
+from jointbench.specdec.codec import make_codec
 from jointbench.specdec.lm import CachedLM
 from jointbench.specdec.sampling import greedy_verify, probs_from_logits, sample, speculative_verify
 from jointbench.transport.frames import FLAG_FINAL, FLAG_REPLY, Frame, MsgType
@@ -65,14 +66,14 @@ class CloudSession:
     seed : int
         Seed of the sampling generator until a PREFILL sets one.
     decode_draft : callable
-        Bytes of a VERIFY request -> ``(draft ids, q of shape (K, V) or None)``; the
-        suite's draft block by default, a codec's decoder when the edge sends another
+        Bytes of a VERIFY request -> ``(draft ids, q of shape (K, V) or None)``; by default
+        the ``ids_only`` codec at T=0 and ``dense_fp32`` at T>0, a codec's decoder when the edge sends another
         encoding (the framing never looks inside).
     """
 
     def __init__(self, model: Any, eos_token_ids: Sequence[int] = (), temperature: float = 0.0,
                  vocab_limit: int | None = None, seed: int = 0,
-                 decode_draft: Callable[[bytes], tuple[list[int], Any]] = payload.decode_draft) -> None:
+                 decode_draft: Callable[[bytes], tuple[list[int], Any]] | None = None) -> None:
         if temperature < 0:
             raise ValueError(f"temperature={temperature!r}: must be >= 0")
         self.lm = CachedLM(model, vocab_limit)
@@ -81,7 +82,8 @@ class CloudSession:
         self.committed: list[int] = []
         self.prefilled = False
         self.gen = torch.Generator().manual_seed(seed + 1)
-        self.decode_draft = decode_draft
+        # The codec the edge uses by default: ids alone at T=0, fp32 distributions at T>0.
+        self.decode_draft = decode_draft or make_codec("ids_only" if temperature == 0 else "dense_fp32").decode
 
     def handle(self, frame: Frame) -> Iterator[Frame]:
         """Serve one request; yield its reply frames as they become ready.

@@ -5,7 +5,7 @@ will take :class:`~jointbench.transport.client.CloudClient` as its ``tcp`` trans
 
 - :func:`remote_speculative`: PREFILL the prompt (no reply; the cloud prefills while
   the edge prefills its draft), then per cycle draft ``K`` tokens (``K`` from a
-  draft-length policy), send the draft block (:func:`~jointbench.specdec.payload.encode_draft`),
+  draft-length policy), send the draft block (the codec's :meth:`~jointbench.specdec.codec.DraftCodec.encode`),
   wait for the verdict, commit, roll the draft cache back. After a lost connection the
   client's retry re-sends PREFILL of the committed sequence on the new connection.
 - :func:`remote_cloud_only`: one DECODE request; the cloud streams every token.
@@ -26,7 +26,8 @@ import torch
 
 from jointbench.specdec import payload
 from jointbench.specdec.lm import CachedLM
-from jointbench.specdec.policy import DraftLengthPolicy, DraftState, clip_k
+from jointbench.specdec.codec import DraftCodec, make_codec
+from jointbench.specdec.policy import CycleOutcome, DraftLengthPolicy, DraftState, clip_k
 from jointbench.specdec.sampling import probs_from_logits, sample
 from jointbench.transport.client import CloudClient, CloudError, CloudUnavailable
 from jointbench.transport.cloud import decode_token
@@ -132,7 +133,8 @@ def remote_cloud_only(client: CloudClient, prompt_ids: Sequence[int], max_new_to
 def remote_speculative(draft: Any, eos_token_ids: Sequence[int], client: CloudClient,
                        prompt_ids: Sequence[int], max_new_tokens: int, policy: DraftLengthPolicy,
                        temperature: float = 0.0, seed: int = 0, vocab_limit: int | None = None,
-                       raise_errors: bool = False, fallback_edge_only: bool = False) -> RemoteResult:
+                       raise_errors: bool = False, fallback_edge_only: bool = False,
+                       codec: DraftCodec | None = None) -> RemoteResult:
     """Edge drafts with ``draft``, the cloud behind ``client`` verifies, until the limit or EOS.
 
     Parameters
@@ -159,6 +161,10 @@ def remote_speculative(draft: Any, eos_token_ids: Sequence[int], client: CloudCl
     fallback_edge_only : bool
         After a cloud failure, let the draft decode the rest alone (lossy) instead of
         ending the query; the error is still recorded.
+    codec : DraftCodec, optional
+        What the draft block carries; ``ids_only`` at T=0 and ``dense_fp32`` at T>0 by
+        default (the cloud session must decode with the same codec). The edge samples from
+        the codec's :meth:`~jointbench.specdec.codec.DraftCodec.sampling_distribution`.
     """
     prompt = [int(t) for t in prompt_ids]
     if not prompt or max_new_tokens < 1:
@@ -168,12 +174,15 @@ def remote_speculative(draft: Any, eos_token_ids: Sequence[int], client: CloudCl
     gen = torch.Generator().manual_seed(seed)
     committed = list(prompt)
     result = RemoteResult()
+    codec = codec or make_codec("ids_only" if temperature == 0 else "dense_fp32")
+    codec.check_temperature(temperature)
+    last: CycleOutcome | None = None
     policy.reset()
 
     def pick(logits: torch.Tensor) -> tuple[int, torch.Tensor | None]:
         if temperature == 0.0:
             return int(logits.argmax()), None
-        q = probs_from_logits(logits, temperature)
+        q = codec.sampling_distribution(probs_from_logits(logits, temperature))
         return sample(q, gen), q
 
     def resume(c: CloudClient) -> None:  # a new connection: rebuild the cloud's session state
@@ -186,8 +195,9 @@ def remote_speculative(draft: Any, eos_token_ids: Sequence[int], client: CloudCl
         result.edge_prefill_ms = _ms(t0)
         while len(committed) - len(prompt) < max_new_tokens:
             generated = len(committed) - len(prompt)
-            k = clip_k(policy.next_k(DraftState(len(result.cycles), generated, max_new_tokens - generated)),
-                       max_new_tokens - generated)
+            state = DraftState(len(result.cycles), generated, max_new_tokens - generated, now_ms=_ms(t0),
+                               last=last, history=tuple((c.drafted, c.accepted) for c in result.cycles))
+            k = clip_k(policy.next_k(state), max_new_tokens - generated)
             t_draft = time.perf_counter()
             feed, drafts, q_rows = committed[lm.length:], [], []
             for _ in range(k):
@@ -198,7 +208,7 @@ def remote_speculative(draft: Any, eos_token_ids: Sequence[int], client: CloudCl
                 feed = [tok]
                 if tok in eos:
                     break
-            up = payload.encode_draft(drafts, torch.stack(q_rows) if q_rows else None)
+            up = codec.encode(drafts, torch.stack(q_rows) if q_rows else None)
             edge_ms = _ms(t_draft)
             t_send = time.perf_counter()
             reply = client.request(MsgType.VERIFY, up, resume=resume)
@@ -212,7 +222,10 @@ def remote_speculative(draft: Any, eos_token_ids: Sequence[int], client: CloudCl
             result.token_times_ms.extend([done] * len(new))
             result.cycles.append(RemoteCycle(k, len(drafts), n, tuple(new), edge_ms, round_trip_ms,
                                              reply.arg / 1e3, done, len(up), len(down)))
-            policy.update(len(drafts), n)
+            last = CycleOutcome(k, len(drafts), n, len(up), len(down),
+                                rtt_ms=max(0.0, round_trip_ms - reply.arg / 1e3), transmit_ms=None,
+                                cycle_ms=edge_ms + round_trip_ms, end_ms=done)
+            policy.update(last)
             if new[-1] in eos:
                 break
     except (CloudUnavailable, CloudError) as err:

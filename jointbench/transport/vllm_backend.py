@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from jointbench.specdec import payload
+from jointbench.specdec.codec import decode_ids
 from jointbench.transport.cloud import encode_token
 from jointbench.transport.frames import FLAG_FINAL, FLAG_REPLY, Frame, MsgType
 
@@ -159,8 +160,8 @@ class VllmSession:
     def _verify(self, data: bytes) -> bytes:
         if not self.committed:
             raise ValueError("VERIFY before PREFILL (send the prompt first)")
-        ids, q = payload.decode_draft(data)
-        if q is not None:
+        ids, vocab, _ = decode_ids(data)
+        if vocab:
             raise ValueError("the vLLM backend verifies greedily only (T = 0); got draft probabilities")
         reply = self.api.complete([*self.committed, *ids], 1, prompt_logprobs=1, logprobs=1)
         n, nxt = parse_greedy_verdict(reply, len(self.committed), ids)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from jointbench.specdec.codec import make_codec
 from jointbench.specdec import payload
 from jointbench.specdec.engine import SpecDecoder
-from jointbench.specdec.policy import FixedK, HeuristicK
+from jointbench.specdec.policies.fixed import FixedK
+from jointbench.specdec.policies.heuristic import HeuristicK
 from jointbench.transport.cloud import CloudSession
 from jointbench.transport.edge import remote_cloud_only, remote_speculative
 from jointbench.transport.frames import Frame, MsgType
@@ -43,16 +45,16 @@ def test_sampled_session_reproduces_the_engine(tiny_pair) -> None:
 
 def test_requests_out_of_order_get_an_error_reply(tiny_pair) -> None:
     session = CloudSession(tiny_pair.target, tiny_pair.eos_token_ids)
-    [reply] = session.handle(Frame(MsgType.VERIFY, payload.encode_draft([1, 2]), seq=7))
+    [reply] = session.handle(Frame(MsgType.VERIFY, make_codec("ids_only").encode([1, 2], None), seq=7))
     assert reply.type == MsgType.ERROR and reply.seq == 7 and b"before PREFILL" in reply.payload
     assert list(session.handle(Frame(MsgType.PREFILL, payload.encode_prompt(PROMPT)))) == []
-    [ok] = session.handle(Frame(MsgType.VERIFY, payload.encode_draft([1, 2]), seq=8))
+    [ok] = session.handle(Frame(MsgType.VERIFY, make_codec("ids_only").encode([1, 2], None), seq=8))
     assert ok.type == MsgType.VERIFY and payload.decode_verdict(ok.payload)[0] in (0, 1, 2)
     [bad] = session.handle(Frame(MsgType.DECODE, payload.encode_prompt(PROMPT), arg=0))
     assert bad.type == MsgType.ERROR and b"max_new_tokens" in bad.payload
     sampled = CloudSession(tiny_pair.target, (), temperature=1.0)
     list(sampled.handle(Frame(MsgType.PREFILL, payload.encode_prompt(PROMPT))))
-    [err] = sampled.handle(Frame(MsgType.VERIFY, payload.encode_draft([1, 2])))
+    [err] = sampled.handle(Frame(MsgType.VERIFY, make_codec("ids_only").encode([1, 2], None)))
     assert err.type == MsgType.ERROR and b"needs the draft distribution" in err.payload
 
 
@@ -72,7 +74,7 @@ def test_a_codec_decoder_can_replace_the_draft_encoding(tiny_pair) -> None:
     codec = CloudSession(tiny_pair.target, tiny_pair.eos_token_ids,
                          decode_draft=lambda data: (json.loads(data), None))
     verdicts = []
-    for session, block in ((plain, payload.encode_draft([7, 8, 9])), (codec, b"[7, 8, 9]")):
+    for session, block in ((plain, make_codec("ids_only").encode([7, 8, 9], None)), (codec, b"[7, 8, 9]")):
         list(session.handle(Frame(MsgType.PREFILL, payload.encode_prompt(PROMPT))))
         [reply] = session.handle(Frame(MsgType.VERIFY, block))
         verdicts.append(reply.payload)

@@ -8,6 +8,7 @@ import threading
 import pytest
 import torch
 
+from jointbench.specdec.codec import make_codec
 from jointbench.specdec import payload
 from jointbench.transport.cloud import decode_token, encode_token
 from jointbench.transport.frames import (
@@ -24,7 +25,7 @@ from jointbench.transport.frames import (
 
 PAYLOADS = {
     MsgType.PREFILL: payload.encode_prompt([5, 6, 7]),
-    MsgType.VERIFY: payload.encode_draft([1, 2, 3], torch.full((3, 4), 0.25)),
+    MsgType.VERIFY: make_codec("dense_fp32").encode([1, 2, 3], torch.full((3, 4), 0.25)),
     MsgType.DECODE: encode_token(42),
     MsgType.CLOSE: b"",
     MsgType.ERROR: "VERIFY failed: bad".encode(),
@@ -42,7 +43,7 @@ def test_frame_round_trip_every_type(kind: MsgType) -> None:
 
 def test_payload_encodings_survive_the_frame() -> None:
     q = torch.rand(3, 5)
-    ids, q_back = payload.decode_draft(decode_frame(Frame(MsgType.VERIFY, payload.encode_draft([9, 8, 7], q)).encode()).payload)
+    ids, q_back = make_codec("dense_fp32").decode(decode_frame(Frame(MsgType.VERIFY, make_codec("dense_fp32").encode([9, 8, 7], q)).encode()).payload)
     assert ids == [9, 8, 7] and torch.equal(q_back, q)
     verdict = decode_frame(Frame(MsgType.VERIFY, payload.encode_verdict(2, 31)).encode()).payload
     assert payload.decode_verdict(verdict) == (2, 31)

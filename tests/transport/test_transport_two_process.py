@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from jointbench.specdec.engine import SpecDecoder
-from jointbench.specdec.policy import DraftState, FixedK
+from jointbench.specdec.policies.fixed import FixedK
+from jointbench.specdec.policy import CycleOutcome, DraftState
 from jointbench.transport.client import CloudClient, CloudUnavailable
 from jointbench.transport.edge import remote_cloud_only, remote_speculative
 from jointbench.transport.lifecycle import cloud_service
@@ -70,8 +71,8 @@ class KillAfter:
             self.svc.kill()
         return self.inner.next_k(state)
 
-    def update(self, drafted: int, accepted: int) -> None:
-        self.inner.update(drafted, accepted)
+    def update(self, outcome: CycleOutcome) -> None:
+        self.inner.update(outcome)
 
 
 def test_cloud_killed_mid_session_fails_the_case_cleanly(tiny_pair, reference) -> None:

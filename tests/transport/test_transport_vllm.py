@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from jointbench.specdec.engine import SpecDecoder
-from jointbench.specdec.policy import FixedK
+from jointbench.specdec.policies.fixed import FixedK
 from jointbench.transport.edge import remote_cloud_only, remote_speculative
 from jointbench.transport.vllm_backend import (
     OpenAICompletions,
