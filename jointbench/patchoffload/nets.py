@@ -56,6 +56,22 @@ def patchify(x: torch.Tensor, patch: int) -> torch.Tensor:
     return t.reshape(n, (h // patch) * (w // patch), c, patch, patch)
 
 
+def _linear_embed(in_ch: int, dim: int, patch: int) -> nn.Module:
+    return nn.Conv2d(in_ch, dim, patch, stride=patch)
+
+
+def _cnn_embed(in_ch: int, dim: int, patch: int) -> nn.Module:
+    def block(cin: int, cout: int, stride: int) -> list[nn.Module]:
+        return [nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+    side = max(patch // 4, 1)
+    return nn.Sequential(*block(in_ch, 16, 1), *block(16, 48, 2), *block(48, 96, 2),
+                         nn.Conv2d(96, dim, side, stride=side))
+
+
+_EMBEDDINGS = {"linear": _linear_embed, "cnn": _cnn_embed}
+
+
 class _Block(nn.Module):
     def __init__(self, dim: int, heads: int, mlp: int) -> None:
         super().__init__()
@@ -85,18 +101,22 @@ class PatchViT(nn.Module):
     in_ch, n_classes : int
     dim, depth, heads, mlp : int
         Transformer width, layers, heads and MLP width.
+    embed : {"linear", "cnn"}
+        Patch embedding: ``linear`` (one ``patch × patch`` convolution, as in ViT) or ``cnn`` (a small
+        convolutional stem run on each patch alone, a hybrid ViT that learns from few images; padding
+        stays inside the patch, so a token still depends only on its own pixels).
     """
 
     def __init__(self, image_size: int = 32, patch: int = 4, in_ch: int = 3, n_classes: int = 10,
-                 dim: int = 128, depth: int = 4, heads: int = 4, mlp: int = 256) -> None:
+                 dim: int = 128, depth: int = 4, heads: int = 4, mlp: int = 256, embed: str = "linear") -> None:
         super().__init__()
         if image_size % patch:
             raise ValueError(f"image_size {image_size} is not a multiple of patch {patch}")
         self.patch, self.grid, self.in_ch = patch, image_size // patch, in_ch
-        half = max(patch // 2, 1)
-        # two non-overlapping convolutions inside one patch: a token sees only its own pixels
-        self.embed = nn.Sequential(nn.Conv2d(in_ch, dim // 2, half, stride=half), nn.GELU(),
-                                   nn.Conv2d(dim // 2, dim, patch // half, stride=patch // half))
+        try:
+            self.embed = _EMBEDDINGS[embed](in_ch, dim, patch)
+        except KeyError:
+            raise ValueError(f"Unknown patch embedding {embed!r}. Available: {sorted(_EMBEDDINGS)}") from None
         self.pos = nn.Parameter(torch.randn(1, self.grid * self.grid, dim) * 0.02)
         self.cls = nn.Parameter(torch.zeros(1, 1, dim))
         self.blocks = nn.ModuleList(_Block(dim, heads, mlp) for _ in range(depth))

@@ -44,9 +44,10 @@ class Recipe:
 
 ROLES: dict[str, tuple[Callable[..., nn.Module], Recipe]] = {
     "edge_cnn": (EdgeCNN, Recipe(arch={"width": 16}, epochs=6, lr=3e-3)),
-    "server_vit": (PatchViT, Recipe(arch={"dim": 96, "depth": 4, "heads": 4, "mlp": 192}, epochs=10, lr=2e-3,
-                                    min_keep=0.25)),
-    "edge_vit": (PatchViT, Recipe(arch={"dim": 48, "depth": 2, "heads": 2, "mlp": 96}, epochs=6, lr=3e-3)),
+    "server_vit": (PatchViT, Recipe(arch={"patch": 8, "embed": "cnn", "dim": 128, "depth": 3, "heads": 4, "mlp": 256},
+                                    epochs=10, lr=2e-3, min_keep=0.25)),
+    "edge_vit": (PatchViT, Recipe(arch={"patch": 8, "embed": "linear", "dim": 64, "depth": 2, "heads": 2, "mlp": 128},
+                                  epochs=6, lr=3e-3)),
 }
 
 
@@ -87,7 +88,7 @@ def _build(role: str, splits: ImageSplits) -> tuple[nn.Module, Recipe]:
     n_classes = len(splits.classes)
     if ctor is EdgeCNN:
         return EdgeCNN(in_ch=c, n_classes=n_classes, **recipe.arch), recipe
-    return PatchViT(image_size=h, patch=4, in_ch=c, n_classes=n_classes, **recipe.arch), recipe
+    return PatchViT(image_size=h, in_ch=c, n_classes=n_classes, **recipe.arch), recipe
 
 
 def _forward_train(model: nn.Module, x: torch.Tensor, recipe: Recipe, g: torch.Generator) -> torch.Tensor:
