@@ -43,7 +43,7 @@ class Recipe:
 
 
 ROLES: dict[str, tuple[Callable[..., nn.Module], Recipe]] = {
-    "edge_cnn": (EdgeCNN, Recipe(arch={"width": 16}, epochs=6, lr=3e-3)),
+    "edge_cnn": (EdgeCNN, Recipe(arch={"width": 8}, epochs=3, lr=3e-3)),
     "server_vit": (PatchViT, Recipe(arch={"patch": 8, "embed": "cnn", "dim": 128, "depth": 3, "heads": 4, "mlp": 256},
                                     epochs=10, lr=2e-3, min_keep=0.25)),
     "edge_vit": (PatchViT, Recipe(arch={"patch": 8, "embed": "linear", "dim": 64, "depth": 2, "heads": 2, "mlp": 128},
