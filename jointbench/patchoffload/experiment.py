@@ -1,7 +1,7 @@
 """Driver of the trade-off experiment: train or load the models, calibrate, sweep, print Tables 1–2.
 
 Shared by ``benchmarks/crc_tradeoff.py`` (which enforces the target cut) and
-``examples/crc-patch-offload/tradeoff.py`` (which draws the plot). The last printed line is a summary:
+``examples/crc-patch-offload/run_tradeoff.py`` (which draws the plot). The last printed line is a summary:
 the proposed method's cheapest point within ``--gap-pp`` of server-only accuracy, its cut vs full-image
 transmission, and the best baseline's point under the same accuracy floor.
 """

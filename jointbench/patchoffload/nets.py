@@ -64,7 +64,9 @@ def _cnn_embed(in_ch: int, dim: int, patch: int) -> nn.Module:
     def block(cin: int, cout: int, stride: int) -> list[nn.Module]:
         return [nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
 
-    side = max(patch // 4, 1)
+    side = patch
+    for _ in range(2):                      # the two stride-2 convolutions (padding 1) halve, rounding up
+        side = (side + 1) // 2
     return nn.Sequential(*block(in_ch, 16, 1), *block(16, 48, 2), *block(48, 96, 2),
                          nn.Conv2d(96, dim, side, stride=side))
 

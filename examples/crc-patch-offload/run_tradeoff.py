@@ -1,7 +1,7 @@
 """The example's trade-off: τ sweep of CRC + APS Grad-CAM beside server-only, edge-only and the Im et al.
 baselines, Tables 1–2, and the plot (``examples/crc-patch-offload/tradeoff_cifar10.png`` by default).
 
-    .venv/bin/python examples/crc-patch-offload/tradeoff.py [--dataset fashion-mnist] [--plot out.png]
+    .venv/bin/python examples/crc-patch-offload/run_tradeoff.py [--dataset fashion-mnist] [--plot out.png]
 
 The first run trains the three models (a few minutes on 2 cores); later runs take well under a minute.
 """
