@@ -1,5 +1,5 @@
 """The example's trade-off: τ sweep of CRC + APS Grad-CAM beside server-only, edge-only and the Im et al.
-baselines, Tables 1–2, and the plot (``examples/crc-patch-offload/tradeoff_cifar10.png`` by default).
+baselines, Tables 1–2, and the plot (``workspace/crc_patch_offload/tradeoff_cifar10.png`` by default).
 
     .venv/bin/python examples/crc-patch-offload/run_tradeoff.py [--dataset fashion-mnist] [--plot out.png]
 
@@ -17,5 +17,5 @@ if __name__ == "__main__":
     argv = sys.argv[1:]
     if "--plot" not in argv:
         dataset = argv[argv.index("--dataset") + 1] if "--dataset" in argv else "cifar10"
-        argv += ["--plot", str(Path(__file__).parent / f"tradeoff_{dataset}.png")]
+        argv += ["--plot", str(Path("workspace") / "crc_patch_offload" / f"tradeoff_{dataset}.png")]
     sys.exit(main(argv, description=__doc__.splitlines()[0], enforce_target=False))

@@ -3,6 +3,7 @@ at each method's two operating points)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from jointbench.patchoffload.costs import PAPER_RATES_MBPS
@@ -84,6 +85,7 @@ def plot_tradeoff(rows: list[dict[str, Any]], path: str, title: str = "", gap_pp
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
