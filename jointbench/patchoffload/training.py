@@ -1,10 +1,11 @@
 """Seeded training of the method's three models, cached on disk through :mod:`jointbench.cache`.
 
 ``load_or_train(role, dataset)`` returns the trained model of a role (``edge_cnn``, ``server_vit``,
-``edge_vit``) for an offline dataset, training it on the first call (about a minute per model on one
-core) and reading it back afterwards. The cache key holds every input that decides the weights (role,
+``edge_vit``) for an offline dataset, training it on the first call (CIFAR-10, one thread: the edge
+models in under a minute, the server ViT in several minutes; measured in ``docs/patchoffload.md``) and
+reading it back afterwards. The cache key holds every input that decides the weights (role,
 architecture, dataset and split seed, training recipe, torch version), so a change retrains.
-``python -m jointbench.patchoffload.train --dataset cifar10 --retrain`` retrains on demand.
+``python -m jointbench.patchoffload.models --dataset cifar10 --retrain`` retrains on demand.
 """
 
 from __future__ import annotations
