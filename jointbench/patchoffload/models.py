@@ -1,0 +1,60 @@
+"""The suite's trained model trio for an offline dataset (edge CNN, server ViT, edge ViT), cached.
+
+``python -m jointbench.patchoffload.models --dataset cifar10 [--retrain] [--threads 1]`` trains (or
+retrains) all three and prints their test accuracies.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from jointbench.datasets.image_splits import IMAGE_DATASETS, ImageSplits, load_image_splits
+from jointbench.patchoffload.training import TrainedModel, load_or_train
+
+__all__ = ["ModelTrio", "load_trio", "main"]
+
+
+@dataclass
+class ModelTrio:
+    """Edge CNN, server patch-ViT and the baselines' tiny ViT edge for one dataset split."""
+
+    splits: ImageSplits
+    edge_cnn: TrainedModel
+    server_vit: TrainedModel
+    edge_vit: TrainedModel
+
+    def accuracies(self) -> dict[str, float]:
+        """Test accuracy (%) of each model alone (server on all patches)."""
+        return {t.role: 100.0 * t.info["accuracy_test"] for t in (self.edge_cnn, self.server_vit, self.edge_vit)}
+
+
+def load_trio(dataset: str = "cifar10", seed: int = 0, retrain: bool = False, threads: int = 1,
+              log: Callable[[str], None] | None = None) -> ModelTrio:
+    """Load (training on a cache miss) the three models for ``dataset``; ``threads`` torch threads."""
+    torch.set_num_threads(int(threads))
+    splits = load_image_splits(dataset, seed)
+    trio = [load_or_train(role, splits, seed, retrain, log) for role in ("edge_cnn", "server_vit", "edge_vit")]
+    return ModelTrio(splits, *trio)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: train or retrain the trio and print accuracies."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="cifar10", choices=sorted(IMAGE_DATASETS))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--retrain", action="store_true", help="ignore cached weights and train again")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core box)")
+    args = ap.parse_args(argv)
+    trio = load_trio(args.dataset, args.seed, args.retrain, args.threads, log=lambda m: print(m, flush=True))
+    for t in (trio.edge_cnn, trio.server_vit, trio.edge_vit):
+        print(f"{args.dataset} {t.role}: test accuracy {100 * t.info['accuracy_test']:.2f}% "
+              f"({t.info['params']} params, trained in {t.info['train_seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
