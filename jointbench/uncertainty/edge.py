@@ -153,6 +153,28 @@ class EdgeLM:
         return EdgeAnswer(probs, int(np.argmax(probs)), ids, hidden, trunk, ms)
 
     @torch.no_grad()
+    def answer_batch(self, questions: list[tuple[str, int]], batch: int = 16) -> np.ndarray:
+        """Answers (option index per question) for ``(text, n_options)`` pairs, tails batched.
+
+        Trunk outputs are right-padded with zeros: under the causal mask no real position attends
+        to a later (pad) one, so each question's last real position is exactly its unbatched value.
+        """
+        out = []
+        for start in range(0, len(questions), batch):
+            chunk = questions[start:start + batch]
+            trunks = [self.trunk_of(self.prompt_ids(text))[0] for text, _ in chunk]
+            lengths = [t.shape[0] for t in trunks]
+            padded = torch.zeros(len(trunks), max(lengths), trunks[0].shape[1])
+            for i, t in enumerate(trunks):
+                padded[i, :t.shape[0]] = t
+            hidden = self.lm.tail(padded)
+            last = hidden[torch.arange(len(trunks)), torch.tensor(lengths) - 1]
+            logits = self.lm.logits(last)
+            for i, (_, n) in enumerate(chunk):
+                out.append(int(torch.argmax(logits[i, self.letter_ids[:n]])))
+        return np.array(out, dtype=np.int64)
+
+    @torch.no_grad()
     def mc_dropout_variance(self, trunk: torch.Tensor, passes: int = 8, p: float = 0.1,
                             dropout_layers: int = 2, seed: int = 0) -> np.ndarray:
         """Per-token MC-dropout variance (T,): mean over d of the variance over ``passes`` passes."""

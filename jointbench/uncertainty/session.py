@@ -126,7 +126,8 @@ class UTSSession:
         qs = [q for q in (self.heldout if questions is None else questions) if q.answer >= 0]
         if not qs:
             return float("nan")
-        return float(np.mean([self.edge.answer(q.prompt, q.n_options).answer == q.answer for q in qs]))
+        answers = self.edge.answer_batch([(q.prompt, q.n_options) for q in qs])
+        return float(np.mean(answers == np.array([q.answer for q in qs])))
 
     def start(self) -> dict[str, Any]:
         """Round 0: held-out accuracy of the edge before any update."""
@@ -199,14 +200,18 @@ class UTSSession:
         delta = {k: v.detach() - old[k] for k, v in self.params.items()}
         dense_msg = DenseFP16Codec().encode(delta)
         message = self.codec.encode(delta)
-        # What the dense fp16 update would have given (for the compressed-vs-dense accuracy drop).
-        load_state(self.params, old)
-        apply_update(self.params, DenseFP16Codec().decode(dense_msg, self.layout))
-        acc_dense = self.evaluate()
         # The edge's side: decode the message and apply it to its (old) tensors.
         load_state(self.params, old)
         apply_update(self.params, self.codec.decode(message, self.layout))
         acc = self.evaluate()
+        if isinstance(self.codec, DenseFP16Codec):
+            acc_dense = acc
+        else:  # what the dense fp16 update would have given (the compressed-vs-dense accuracy drop)
+            applied = snapshot(self.params)
+            load_state(self.params, old)
+            apply_update(self.params, DenseFP16Codec().decode(dense_msg, self.layout))
+            acc_dense = self.evaluate()
+            load_state(self.params, applied)
         down = self.link.send("down", len(message), kind="model_update", t_ms=t_ms)
         entry = {"round": self.round, "n_pseudo_labels": len(self.pending), "heldout_acc": acc,
                  "heldout_acc_dense": acc_dense, "downlink_payload_bytes": len(message),
