@@ -21,7 +21,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-__all__ = ["SplitLM", "load_lm"]
+__all__ = ["SplitLM", "fresh_lm", "load_lm", "remove_adapters"]
 
 
 def load_lm(name: str) -> tuple[Any, Any]:
@@ -36,6 +36,38 @@ def load_lm(name: str) -> tuple[Any, Any]:
 
     model, tokenizer = load_causal_lm(name, dtype=torch.float32)
     return model.eval(), tokenizer
+
+
+_PRISTINE: dict[str, tuple[Any, Any, dict[str, torch.Tensor]]] = {}
+
+
+def fresh_lm(name: str) -> tuple[Any, Any]:
+    """:func:`load_lm` once per process, then the same model object restored to its loaded weights.
+
+    Test cases run one after another in one process; each starts from the pristine edge
+    (adapters injected by an earlier case removed, trained tensors restored).
+    """
+    if name not in _PRISTINE:
+        model, tokenizer = load_lm(name)
+        _PRISTINE[name] = (model, tokenizer, {k: v.detach().clone() for k, v in model.state_dict().items()})
+    model, tokenizer, state = _PRISTINE[name]
+    remove_adapters(model)
+    model.load_state_dict(state)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.eval(), tokenizer
+
+
+def remove_adapters(model: Any) -> None:
+    """Replace every PEFT-injected layer by its base layer (no-op without PEFT layers)."""
+    try:
+        from peft.tuners.tuners_utils import BaseTunerLayer
+    except ImportError:  # pragma: no cover - peft is pinned in requirements.txt
+        return
+    for name, module in list(model.named_modules()):
+        if isinstance(module, BaseTunerLayer) and "." in name:
+            parent_name, child = name.rsplit(".", 1)
+            setattr(model.get_submodule(parent_name), child, module.get_base_layer())
 
 
 def _causal_mask(t: int, dtype: torch.dtype) -> torch.Tensor:

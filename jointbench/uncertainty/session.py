@@ -24,7 +24,7 @@ from jointbench.netsim.roundtrip import request_response
 from jointbench.records import SampleRecord
 from jointbench.uncertainty.cloud import ReplayCloud, answer_rule
 from jointbench.uncertainty.codec import DenseFP16Codec, apply_update, make_codec
-from jointbench.uncertainty.edge import LETTERS, TOKEN_SCORES, EdgeLM
+from jointbench.uncertainty.edge import LETTERS, TOKEN_SCORES, EdgeAnswer, EdgeLM
 from jointbench.uncertainty.payload import FEATURE_FORMATS, decode_uplink, encode_uplink
 from jointbench.uncertainty.selection import confidence_rule, select_tokens
 from jointbench.uncertainty.update import FinetuneConfig, TrainExample, finetune, load_state, make_trainable
@@ -109,16 +109,34 @@ class UTSSession:
 
     def __init__(self, edge: EdgeLM, cloud: ReplayCloud, cfg: UTSConfig, link: Link,
                  heldout: list[Question]) -> None:
-        self.edge, self.cloud, self.cfg, self.link, self.heldout = edge, cloud, cfg, link, heldout
-        self.params = make_trainable(edge.lm, cfg.subset, cfg.lora_rank, cfg.seed)
-        self.layout = {k: tuple(v.shape) for k, v in self.params.items()}
+        self.edge, self.cloud, self.heldout = edge, cloud, heldout
+        self.params: dict[str, torch.nn.Parameter] | None = None
+        self.reconfigure(cfg, link)
+        self.pending: list[TrainExample] = []
+        self.round = 0
+        self.history: list[dict[str, Any]] = []
+        self._start_reported = False
+
+    def reconfigure(self, cfg: UTSConfig, link: Link) -> None:
+        """Set the configuration and the link (the Ianvs cloud module brings its part late).
+
+        Allowed until the trainable subset exists (the first update); the edge's fields of ``cfg``
+        must not change after answering has started, which the caller guarantees.
+        """
+        if self.params is not None and cfg.subset != self.cfg.subset:
+            raise ValueError("reconfigure: the trainable subset cannot change after an update")
+        self.cfg, self.link = cfg, link
         self.codec = make_codec(cfg.codec, cfg.rho, cfg.bits)
         self.rule = answer_rule(cfg.answer_rule)
         self.edge_hw = hardware_profile(cfg.edge_hardware)
         self.cloud_hw = hardware_profile(cfg.cloud_hardware)
-        self.pending: list[TrainExample] = []
-        self.round = 0
-        self.history: list[dict[str, Any]] = []
+
+    def trainable(self) -> dict[str, torch.nn.Parameter]:
+        """The edge's trainable subset, created (LoRA injected: the edge is unchanged) on first use."""
+        if self.params is None:
+            self.params = make_trainable(self.edge.lm, self.cfg.subset, self.cfg.lora_rank, self.cfg.seed)
+            self.layout = {k: tuple(v.shape) for k, v in self.params.items()}
+        return self.params
 
     @torch.no_grad()
     def evaluate(self, questions: list[Question] | None = None) -> float:
@@ -137,6 +155,13 @@ class UTSSession:
 
     def serve(self, q: Question) -> dict[str, Any]:
         """Answer one stream question; returns its :class:`~jointbench.records.SampleRecord` dict."""
+        record, ans = self.edge_step(q)
+        if record["extras"]["uploaded"]:
+            return self.cloud_step(q, ans, record)
+        return record
+
+    def edge_step(self, q: Question) -> tuple[dict[str, Any], EdgeAnswer]:
+        """The edge's answer and UTS-1 decision (``extras["uploaded"]``), as a record dict."""
         if not self.history:
             self.start()
         cfg = self.cfg
@@ -145,18 +170,23 @@ class UTSSession:
         extras: dict[str, Any] = {"confidence": conf, "uncertainty": 1.0 - conf, "edge_answer": LETTERS[ans.answer],
                                   "edge_correct": (ans.answer == q.answer) if q.answer >= 0 else None,
                                   "uploaded": conf < cfg.tau, "round": self.round, "n_tokens": int(ans.ids.numel())}
-        rec = SampleRecord(sample_id=q.qid, sample_index=q.index, extras=extras)
-        t0 = q.index * cfg.query_interval_ms
-        if conf >= cfg.tau:
-            rec.prediction, rec.route = LETTERS[ans.answer], "edge"
-            rec.edge_compute_ms = rec.latency_ms = self.edge_hw.scaled_ms(ans.compute_ms)
-            rec.network_ms = 0.0
-        else:
-            self._upload(q, ans, rec, t0)
+        if not self._start_reported:  # the first record carries round 0 (before any update)
+            extras["heldout"] = dict(self.history[0])
+            self._start_reported = True
+        rec = SampleRecord(sample_id=q.qid, sample_index=q.index, extras=extras, route="edge",
+                           prediction=LETTERS[ans.answer], network_ms=0.0)
+        rec.edge_compute_ms = rec.latency_ms = self.edge_hw.scaled_ms(ans.compute_ms)
+        rec.correct = (rec.prediction == LETTERS[q.answer]) if q.answer >= 0 else None
+        return rec.to_dict(), ans
+
+    def cloud_step(self, q: Question, ans: EdgeAnswer, edge_record: dict[str, Any]) -> dict[str, Any]:
+        """UTS-2, the uplink, the cloud's answer and pseudo-label, and the update when one is due."""
+        rec = SampleRecord(**{**edge_record, "extras": dict(edge_record["extras"])})
+        self._upload(q, ans, rec, q.index * self.cfg.query_interval_ms)
         rec.correct = (rec.prediction == LETTERS[q.answer]) if q.answer >= 0 else None
         return rec.to_dict()
 
-    def _upload(self, q: Question, ans: Any, rec: SampleRecord, t0: float) -> None:
+    def _upload(self, q: Question, ans: EdgeAnswer, rec: SampleRecord, t0: float) -> None:
         cfg = self.cfg
         t_mc = time.perf_counter()
         scores = self.edge.token_scores(cfg.token_score, ans, cfg.mc_passes, cfg.dropout_p, cfg.dropout_layers,
@@ -192,6 +222,7 @@ class UTSSession:
     def update(self, t_ms: float = 0.0) -> dict[str, Any]:
         """Fine-tune on the pending pseudo-labels, send the compressed delta down, apply it, evaluate."""
         self.round += 1
+        self.trainable()
         old = snapshot(self.params)
         ft = FinetuneConfig(**{**asdict(self.cfg.finetune), "seed": self.cfg.seed * 1000 + self.round})
         t_train = time.perf_counter()

@@ -44,7 +44,7 @@ def test_session_uploads_serves_the_cloud_and_applies_the_decoded_update(tiny_ed
     stream = questions_from_teleqna(tiny_teleqna, np.arange(6))
     records = []
     for i, q in enumerate(stream):
-        before = snapshot(s.params)
+        before = snapshot(s.trainable())
         records.append(s.serve(q))
         if "update" in records[-1]["extras"]:
             # The edge now holds exactly old + decode(message).
