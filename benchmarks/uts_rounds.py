@@ -1,7 +1,9 @@
 """Edge held-out accuracy before/after K UTS rounds, and link bytes, against upload-everything + dense.
 
-For each seed the 4-option TeleQnA set is shuffled; the first ``--stream`` questions are the
-stream the edge serves, the next ``--heldout`` the held-out questions. Two systems run side by
+A fixed pool of ``--stream + --heldout`` 4-option TeleQnA questions (so the frozen trunk's
+outputs are computed once and cached) is split anew for each seed: the first ``--stream``
+questions of the seed's shuffle are the stream the edge serves, in that order, the rest the
+held-out questions; the seed also sets the LoRA init, the MC-dropout masks and the training order. Two systems run side by
 side on the same split: **UTS** (UTS-1 at ``tau``, UTS-2 keeping fraction ``m``, compressed
 updates) and **ALL** (every sample uploaded with all its tokens, dense fp16 updates; updates
 every ``--update-every`` uploads in both). Printed per seed and as mean +- std over seeds:
@@ -26,13 +28,14 @@ from jointbench.datasets.teleqna import load_teleqna
 from jointbench.netsim import Link, link_config_from_hyperparameters
 from jointbench.uncertainty.cloud import ReplayCloud
 from jointbench.uncertainty.edge import EdgeLM
-from jointbench.uncertainty.lm import load_lm
+from jointbench.uncertainty.lm import fresh_lm
 from jointbench.uncertainty.session import UTSConfig, UTSSession, questions_from_teleqna
 from jointbench.uncertainty.update import FinetuneConfig
 
 
-def run_system(model, tok, name: str, cfg: UTSConfig, stream, heldout, network: str, tail: int) -> dict:
-    """Run one session from the pristine model; returns its summary and removes its adapters."""
+def run_system(name: str, cfg: UTSConfig, stream, heldout, network: str, tail: int) -> dict:
+    """Run one session from the pristine model; returns its summary."""
+    model, tok = fresh_lm(name)
     edge = EdgeLM(model, tok, tail_layers=tail, model_name=name)
     session = UTSSession(edge, ReplayCloud(load_teleqna(4)), cfg,
                          Link(link_config_from_hyperparameters({"network_profile": network,
@@ -56,18 +59,7 @@ def run_system(model, tok, name: str, cfg: UTSConfig, stream, heldout, network: 
         "history": [{k: h[k] for k in ("round", "heldout_acc", "heldout_acc_dense")} for h in session.history],
         "wall_s": time.perf_counter() - t0,
     }
-    _strip_adapters(model)
     return out
-
-
-def _strip_adapters(model) -> None:
-    """Remove injected LoRA layers so the next system starts from the pristine model."""
-    from peft.tuners.tuners_utils import BaseTunerLayer
-
-    for name, module in list(model.named_modules()):
-        if isinstance(module, BaseTunerLayer):
-            parent = model.get_submodule(name.rsplit(".", 1)[0])
-            setattr(parent, name.rsplit(".", 1)[1], module.get_base_layer())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,18 +80,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default=None, help="also write the per-seed results here")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    model, tok = load_lm(args.model)
     data = load_teleqna(4)
+    pool = np.random.default_rng(0).permutation(len(data))[:args.stream + args.heldout]
     base = UTSConfig(tau=args.tau, m=args.m, rho=args.rho, bits=args.bits, update_every=args.update_every,
                      finetune=FinetuneConfig(loss=args.loss))
     results = []
     for seed in args.seeds:
-        rows = np.random.default_rng(seed).permutation(len(data))
+        rows = np.random.default_rng(1000 + seed).permutation(pool)
         stream = questions_from_teleqna(data, rows[:args.stream])
-        heldout = questions_from_teleqna(data, rows[args.stream:args.stream + args.heldout])
-        uts = run_system(model, tok, args.model, replace(base, seed=seed), stream, heldout, args.network,
-                         args.tail_layers)
-        everything = run_system(model, tok, args.model,
+        heldout = questions_from_teleqna(data, rows[args.stream:])
+        uts = run_system(args.model, replace(base, seed=seed), stream, heldout, args.network, args.tail_layers)
+        everything = run_system(args.model,
                                 replace(base, seed=seed, tau=1.0, m=1.0, codec="dense-fp16"),
                                 stream, heldout, args.network, args.tail_layers)
         results.append({"seed": seed, "uts": uts, "all": everything})

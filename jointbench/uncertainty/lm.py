@@ -68,6 +68,8 @@ def remove_adapters(model: Any) -> None:
         if isinstance(module, BaseTunerLayer) and "." in name:
             parent_name, child = name.rsplit(".", 1)
             setattr(model.get_submodule(parent_name), child, module.get_base_layer())
+    if hasattr(model, "peft_config"):  # set by inject_adapter_in_model; a stale one makes peft warn
+        del model.peft_config
 
 
 def _causal_mask(t: int, dtype: torch.dtype) -> torch.Tensor:

@@ -51,3 +51,24 @@ def test_feature_terms_are_zero_at_the_uploaded_features(tiny_edge) -> None:
 def test_unknown_subset_and_loss_are_named() -> None:
     with pytest.raises(ValueError, match="Unknown loss 'kl'"):
         FinetuneConfig(loss="kl")
+
+
+def test_fresh_lm_restores_the_pristine_edge() -> None:
+    from jointbench.uncertainty.edge import EdgeLM
+    from jointbench.uncertainty.lm import fresh_lm
+
+    model, tok = fresh_lm("tiny-random")
+    edge = EdgeLM(model, tok, tail_layers=1, disk_cache=False)
+    q = "Which?\nA. a\nB. b\nC. c\nD. d"
+    before = edge.answer(q, 4).option_probs
+    params = make_trainable(edge.lm, "norms")
+    with torch.no_grad():
+        for p in params.values():
+            p.mul_(1.5)
+    assert not np.allclose(edge.answer(q, 4).option_probs, before)  # control: the edge changed
+    model2, _ = fresh_lm("tiny-random")
+    assert model2 is model
+    np.testing.assert_allclose(EdgeLM(model2, tok, 1, disk_cache=False).answer(q, 4).option_probs, before)
+    make_trainable(EdgeLM(model2, tok, 1, disk_cache=False).lm, "lora")
+    fresh_lm("tiny-random")
+    assert not any("lora" in n for n, _ in model.named_parameters())
