@@ -123,6 +123,23 @@ class UTSEdgeModel:
         self._endpoint = open_endpoint(self.session_name, session)
         session.start()
 
+    def check_dataset(self, x: Any, y: Any) -> None:
+        """Before the first sample: every test item is a TeleQnA question dict with this edge's option count."""
+        for i, item in enumerate(x):
+            if not isinstance(item, dict) or "row" not in item:
+                raise ValueError(f"test item {i}: expected a TeleQnA question dict with a 'row', got {item!r:.80}")
+            if int(item.get("n_options", self.n_options)) != self.n_options:
+                raise ValueError(f"test item {i}: n_options={item['n_options']} but the edge's n_options is "
+                                 f"{self.n_options}")
+
+    def provenance(self) -> dict[str, Any]:
+        """Model fingerprint, split and the held-out accuracy per round (stored in the case's env.json)."""
+        if self._endpoint is None:
+            return {}
+        session = self._endpoint.session
+        return {"model": self.model, "fingerprint": session.edge.fingerprint, "trunk_blocks": session.edge.lm.split,
+                "history": [{k: v for k, v in h.items() if k != "losses"} for h in session.history]}
+
     def question(self, data: Any) -> Question:
         """The stream question of one test sample (its TeleQnA row and position)."""
         if not isinstance(data, dict) or "row" not in data:

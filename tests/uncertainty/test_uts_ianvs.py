@@ -91,3 +91,12 @@ def test_job_runs_rounds_and_reports_every_metric(tiny_rank: pd.DataFrame) -> No
                                                           - row["UTS held-out acc before (%)"])
     assert row["UTS latency mean (ms)"] > 0
     assert 0.0 <= row["UTS uncertainty AUROC (0-1)"] <= 1.0 or pd.isna(row["UTS uncertainty AUROC (0-1)"])
+
+
+def test_check_dataset_names_the_bad_item() -> None:
+    edge = _load("uts_edge_model").UTSEdgeModel(model="tiny-random")
+    edge.check_dataset([{"row": 1, "n_options": 4}], ["A"])
+    with pytest.raises(ValueError, match="test item 1: n_options=5"):
+        edge.check_dataset([{"row": 1, "n_options": 4}, {"row": 2, "n_options": 5}], ["A", "B"])
+    with pytest.raises(ValueError, match="test item 0: expected a TeleQnA question dict"):
+        edge.check_dataset(["What?"], ["A"])
