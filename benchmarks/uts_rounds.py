@@ -1,0 +1,145 @@
+"""Edge held-out accuracy before/after K UTS rounds, and link bytes, against upload-everything + dense.
+
+A fixed pool of ``--stream + --heldout`` 4-option TeleQnA questions (so the frozen trunk's
+outputs are computed once and cached) is split anew for each seed: the first ``--stream``
+questions of the seed's shuffle are the stream the edge serves, in that order, the rest the
+held-out questions; the seed also sets the LoRA init, the MC-dropout masks and the training order. Two systems run side by
+side on the same split: **UTS** (UTS-1 at ``tau``, UTS-2 keeping fraction ``m``, compressed
+updates) and **ALL** (every sample uploaded with all its tokens, dense fp16 updates; updates
+every ``--update-every`` uploads in both). Printed per seed and as mean +- std over seeds:
+held-out accuracy before and after, uplink bytes per query, downlink bytes per update.
+The summary line is last; exit 1 when the UTS update does not raise held-out accuracy on average.
+
+Run:  JOINTBENCH_CACHE=... .venv/bin/python benchmarks/uts_rounds.py --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from jointbench.datasets.teleqna import load_teleqna
+from jointbench.netsim import Link, link_config_from_hyperparameters
+from jointbench.uncertainty.cloud import ReplayCloud
+from jointbench.uncertainty.edge import EdgeLM
+from jointbench.uncertainty.lm import fresh_lm
+from jointbench.uncertainty.session import UTSConfig, UTSSession, questions_from_teleqna
+from jointbench.uncertainty.update import FinetuneConfig
+
+
+def run_system(name: str, cfg: UTSConfig, stream, heldout, network: str, tail: int) -> dict:
+    """Run one session from the pristine model; returns its summary."""
+    model, tok = fresh_lm(name)
+    edge = EdgeLM(model, tok, tail_layers=tail, model_name=name)
+    session = UTSSession(edge, ReplayCloud(load_teleqna(4)), cfg,
+                         Link(link_config_from_hyperparameters({"network_profile": network,
+                                                                "network_seed": cfg.seed})), heldout)
+    t0 = time.perf_counter()
+    session.start()
+    records = [session.serve(q) for q in stream]
+    updates = session.history[1:]
+    out = {
+        "before": session.history[0]["heldout_acc"],
+        "after": session.history[-1]["heldout_acc"],
+        "after_dense": updates[-1]["heldout_acc_dense"] if updates else None,
+        "rounds": len(updates),
+        "served_acc": float(np.mean([r["correct"] for r in records if r["correct"] is not None])),
+        "edge_acc_stream": float(np.mean([r["extras"]["edge_correct"] for r in records
+                                          if r["extras"]["edge_correct"] is not None])),
+        "upload_frac": float(np.mean([r["extras"]["uploaded"] for r in records])),
+        "uplink_B_per_query": float(np.mean([r["bytes_up"] for r in records])),
+        "downlink_B_per_update": float(np.mean([u["downlink_bytes"] for u in updates])) if updates else 0.0,
+        "compression": float(np.mean([u["compression_ratio"] for u in updates])) if updates else None,
+        "history": [{k: h[k] for k in ("round", "heldout_acc", "heldout_acc_dense")} for h in session.history],
+        "wall_s": time.perf_counter() - t0,
+    }
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default="smollm2-135m")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--stream", type=int, default=96)
+    ap.add_argument("--heldout", type=int, default=128)
+    ap.add_argument("--update-every", type=int, default=16)
+    ap.add_argument("--tau", type=float, default=0.4)
+    ap.add_argument("--m", type=float, default=0.25)
+    ap.add_argument("--rho", type=float, default=0.1)
+    ap.add_argument("--bits", type=int, default=4)
+    ap.add_argument("--tail-layers", type=int, default=2)
+    ap.add_argument("--loss", default="ce+mse+wavelet")
+    ap.add_argument("--network", default="4g")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--json", default=None, help="also write the per-seed results here")
+    ap.add_argument("--report", default=None, help="only print the table of a --json file written earlier")
+    args = ap.parse_args(argv)
+    if args.report:
+        with open(args.report, encoding="utf-8") as fh:
+            return report(json.load(fh)["results"])
+    torch.set_num_threads(args.threads)
+    data = load_teleqna(4)
+    pool = np.random.default_rng(0).permutation(len(data))[:args.stream + args.heldout]
+    base = UTSConfig(tau=args.tau, m=args.m, rho=args.rho, bits=args.bits, update_every=args.update_every,
+                     finetune=FinetuneConfig(loss=args.loss))
+    results = []
+    for seed in args.seeds:
+        rows = np.random.default_rng(1000 + seed).permutation(pool)
+        stream = questions_from_teleqna(data, rows[:args.stream])
+        heldout = questions_from_teleqna(data, rows[args.stream:])
+        uts = run_system(args.model, replace(base, seed=seed), stream, heldout, args.network, args.tail_layers)
+        everything = run_system(args.model,
+                                replace(base, seed=seed, tau=1.0, m=1.0, codec="dense-fp16"),
+                                stream, heldout, args.network, args.tail_layers)
+        results.append({"seed": seed, "uts": uts, "all": everything})
+        for tag, r in (("UTS", uts), ("ALL", everything)):
+            print(f"seed {seed} {tag}: held-out {r['before']:.3f} -> {r['after']:.3f} "
+                  f"(dense {r['after_dense'] if r['after_dense'] is None else round(r['after_dense'], 3)}) "
+                  f"over {r['rounds']} rounds; served {r['served_acc']:.3f} (edge {r['edge_acc_stream']:.3f}); "
+                  f"upload {r['upload_frac']:.2f}; up {r['uplink_B_per_query']:.0f} B/query; "
+                  f"down {r['downlink_B_per_update']:.0f} B/update; {r['wall_s']:.0f} s", flush=True)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump({"args": vars(args), "results": results}, fh, indent=1)
+    return report(results)
+
+
+def report(results: list[dict]) -> int:
+    """Print the mean +- std table and the summary line; 0 iff the UTS update raised held-out accuracy on average."""
+
+    def stat(tag: str, key: str) -> tuple[float, float]:
+        v = np.array([r[tag][key] for r in results], dtype=float)
+        return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
+
+    def gains(tag: str, key: str = "after") -> np.ndarray:
+        return np.array([r[tag][key] - r[tag]["before"] for r in results], dtype=float) * 100
+
+    sd = lambda v: float(v.std(ddof=1)) if len(v) > 1 else 0.0  # noqa: E731
+    print(f"\n{'system':<6} {'held-out before':>16} {'held-out after':>16} {'gain (pp)':>12} "
+          f"{'gain dense (pp)':>16} {'uplink B/query':>15} {'downlink B/update':>18} {'rounds':>7}")
+    for tag in ("uts", "all"):
+        (b, bs), (a, as_) = stat(tag, "before"), stat(tag, "after")
+        g, gd = gains(tag), gains(tag, "after_dense")
+        print(f"{tag.upper():<6} {b:>9.3f}±{bs:.3f} {a:>9.3f}±{as_:.3f} {g.mean():>7.1f}±{sd(g):.1f}"
+              f" {gd.mean():>11.1f}±{sd(gd):.1f} {stat(tag, 'uplink_B_per_query')[0]:>15.0f}"
+              f" {stat(tag, 'downlink_B_per_update')[0]:>18.0f} {stat(tag, 'rounds')[0]:>7.1f}")
+    g, g_all = gains("uts"), gains("all")
+    up_ratio = stat("all", "uplink_B_per_query")[0] / max(stat("uts", "uplink_B_per_query")[0], 1e-9)
+    down_total = (stat("all", "downlink_B_per_update")[0] * stat("all", "rounds")[0]
+                  / max(stat("uts", "downlink_B_per_update")[0] * stat("uts", "rounds")[0], 1e-9))
+    ok = g.mean() > 0
+    within = " (within the seed spread)" if abs(g.mean()) < sd(g) else ""
+    print(f"SUMMARY uts_rounds: held-out gain {g.mean():+.1f}±{sd(g):.1f} pp (UTS){within} vs "
+          f"{g_all.mean():+.1f}±{sd(g_all):.1f} pp (ALL), uplink {up_ratio:.1f}x and total downlink "
+          f"{down_total:.1f}x fewer bytes than ALL, {len(results)} seeds: {'PASS' if ok else 'FAIL (no held-out gain)'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
