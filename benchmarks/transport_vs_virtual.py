@@ -2,9 +2,9 @@
 
 For each RTT, every prompt is served twice, side by side in one run:
 
-- **real**: the cloud service runs as its own process (``jointbench.transport.cloud_server``),
+- **real**: the cloud service runs as its own process (``jointbench.specdec.transport.cloud_server``),
   the edge drafts in this process, and every frame crosses a loopback
-  :class:`~jointbench.transport.shaping.ShapingProxy` that applies the link in real time;
+  :class:`~jointbench.specdec.transport.shaping.ShapingProxy` that applies the link in real time;
 - **virtual**: the same query's cycles (drafted/accepted counts, taken from the real run)
   placed on the virtual clock by :mod:`jointbench.specdec.timing` with a fresh link of
   the same config (same seed: the same draws as the proxy's link), twice:
@@ -29,7 +29,7 @@ With the tiny random pair a cycle is a few ms of compute, so the transport's own
 overhead (thread wake-ups on a loaded machine) is a large share; with SmolLM2 it is not.
 
 The per-cycle loop with its ``transport: inprocess | tcp`` switch will replace the
-minimal edge loop used here (:mod:`jointbench.transport.edge`).
+minimal edge loop used here (:mod:`jointbench.specdec.transport.edge`).
 """
 
 from __future__ import annotations
@@ -158,8 +158,8 @@ def main() -> int:
     from jointbench.specdec.timing import cloud_only_timeline, edge_cloud_timeline
     from jointbench.specdec.trace import ReplayCycle
     from jointbench.specdec.tracestore import encode_prompt, get_pair
-    from jointbench.transport import CloudClient, ShapingProxy, cloud_service
-    from jointbench.transport.edge import remote_cloud_only, remote_speculative
+    from jointbench.specdec.transport import CloudClient, ShapingProxy, cloud_service
+    from jointbench.specdec.transport.edge import remote_cloud_only, remote_speculative
 
     pair = get_pair(args.pair)
     vocab = min(int(m.config.get_text_config().vocab_size) for m in (pair.target, pair.draft))

@@ -7,9 +7,8 @@ function of the prompt: their output is computed once per question (and cached o
 MC passes, fine-tuning) runs the tail only. :meth:`SplitLM.tail` from :meth:`SplitLM.trunk`
 equals the full model's forward; ``tests/uncertainty/test_edge.py`` checks it.
 
-:func:`load_lm` is the ONE place this package loads a model; it calls today's loader
-(``jointbench.cab.live_models.load_causal_lm``) until the shared ``jointbench.models`` lands,
-then only its import changes.
+:func:`load_lm` is the ONE place this package loads a model, through the suite's shared loader
+(:func:`jointbench.models.load_causal_lm`).
 """
 
 from __future__ import annotations
@@ -29,10 +28,10 @@ def load_lm(name: str) -> tuple[Any, Any]:
 
     Raises
     ------
-    RuntimeError
-        (``LiveModelUnavailable``) naming the missing model or package and how to install it.
+    jointbench.models.ModelUnavailable
+        Naming the missing model or package and how to install it.
     """
-    from jointbench.cab.live_models import load_causal_lm  # -> jointbench.models.load_causal_lm at merge
+    from jointbench.models import load_causal_lm
 
     model, tokenizer = load_causal_lm(name, dtype=torch.float32)
     return model.eval(), tokenizer

@@ -50,7 +50,7 @@ class Question:
 def questions_from_teleqna(data: TeleQnA, rows: np.ndarray) -> list[Question]:
     """:class:`Question` objects for ``rows`` of ``data``, indexed in the given order."""
     return [Question(int(r), str(data.question_ids[r]), str(data.prompts[r]), data.n_options,
-                     int(data.answer[r]) if data.answer_valid[r] else -1, i) for i, r in enumerate(rows)]
+                     int(data.answer[r]) if data.gold_valid[r] else -1, i) for i, r in enumerate(rows)]
 
 
 @dataclass(frozen=True)

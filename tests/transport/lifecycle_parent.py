@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 
-from jointbench.transport.lifecycle import ServiceProcess, cloud_service
+from jointbench.specdec.transport.lifecycle import ServiceProcess, cloud_service
 
 FAKE = [sys.executable, "-c",
         "import time; print('JOINTBENCH_CLOUD_READY port=1', flush=True); time.sleep(600)"]

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from jointbench.transport.client import CloudClient, CloudError, CloudUnavailable
-from jointbench.transport.frames import FLAG_FINAL, FLAG_REPLY, Frame, MsgType, read_frame, write_frame
+from jointbench.specdec.transport.client import CloudClient, CloudError, CloudUnavailable
+from jointbench.specdec.transport.frames import FLAG_FINAL, FLAG_REPLY, Frame, MsgType, read_frame, write_frame
 
 
 def scripted_server(script: list[str]) -> tuple[int, list[list[MsgType]], threading.Thread]:

@@ -9,9 +9,9 @@ from jointbench.specdec import payload
 from jointbench.specdec.engine import SpecDecoder
 from jointbench.specdec.policies.fixed import FixedK
 from jointbench.specdec.policies.heuristic import HeuristicK
-from jointbench.transport.cloud import CloudSession
-from jointbench.transport.edge import remote_cloud_only, remote_speculative
-from jointbench.transport.frames import Frame, MsgType
+from jointbench.specdec.transport.cloud import CloudSession
+from jointbench.specdec.transport.edge import remote_cloud_only, remote_speculative
+from jointbench.specdec.transport.frames import Frame, MsgType
 
 from transport_helpers import PROMPT, InProcessClient
 
@@ -93,7 +93,7 @@ class DiesAfter(InProcessClient):
     def request(self, kind, data=b"", arg=0, resume=None):
         if kind == MsgType.VERIFY:
             if self.left == 0:
-                from jointbench.transport.client import CloudUnavailable
+                from jointbench.specdec.transport.client import CloudUnavailable
 
                 raise CloudUnavailable("VERIFY failed after 2 attempt(s): connection refused")
             self.left -= 1

@@ -10,8 +10,8 @@ import torch
 
 from jointbench.specdec.codec import make_codec
 from jointbench.specdec import payload
-from jointbench.transport.cloud import decode_token, encode_token
-from jointbench.transport.frames import (
+from jointbench.specdec.transport.cloud import decode_token, encode_token
+from jointbench.specdec.transport.frames import (
     FLAG_FINAL,
     FLAG_REPLY,
     HEADER_BYTES,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from jointbench.transport.lifecycle import ServiceProcess, ServiceStartError
+from jointbench.specdec.transport.lifecycle import ServiceProcess, ServiceStartError
 
 from transport_helpers import process_gone
 

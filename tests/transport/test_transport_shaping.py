@@ -8,9 +8,9 @@ import threading
 import pytest
 
 from jointbench.netsim import Link, LinkConfig
-from jointbench.transport.client import CloudClient, CloudUnavailable
-from jointbench.transport.frames import FLAG_FINAL, FLAG_REPLY, Frame, MsgType, read_frame, write_frame
-from jointbench.transport.shaping import LinkShaper, ShapingProxy
+from jointbench.specdec.transport.client import CloudClient, CloudUnavailable
+from jointbench.specdec.transport.frames import FLAG_FINAL, FLAG_REPLY, Frame, MsgType, read_frame, write_frame
+from jointbench.specdec.transport.shaping import LinkShaper, ShapingProxy
 
 NET = {"network_rtt_ms": 40.0, "network_jitter_ms": 5.0, "network_jitter_dist": "gauss",
        "network_uplink_bandwidth_mbps": 2.0, "network_downlink_bandwidth_mbps": 8.0,

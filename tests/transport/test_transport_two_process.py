@@ -7,10 +7,10 @@ import pytest
 from jointbench.specdec.engine import SpecDecoder
 from jointbench.specdec.policies.fixed import FixedK
 from jointbench.specdec.policy import CycleOutcome, DraftState
-from jointbench.transport.client import CloudClient, CloudUnavailable
-from jointbench.transport.edge import remote_cloud_only, remote_speculative
-from jointbench.transport.lifecycle import cloud_service
-from jointbench.transport.shaping import ShapingProxy
+from jointbench.specdec.transport.client import CloudClient, CloudUnavailable
+from jointbench.specdec.transport.edge import remote_cloud_only, remote_speculative
+from jointbench.specdec.transport.lifecycle import cloud_service
+from jointbench.specdec.transport.shaping import ShapingProxy
 
 from transport_helpers import PROMPT, process_gone
 

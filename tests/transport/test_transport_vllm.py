@@ -13,8 +13,8 @@ import torch
 
 from jointbench.specdec.engine import SpecDecoder
 from jointbench.specdec.policies.fixed import FixedK
-from jointbench.transport.edge import remote_cloud_only, remote_speculative
-from jointbench.transport.vllm_backend import (
+from jointbench.specdec.transport.edge import remote_cloud_only, remote_speculative
+from jointbench.specdec.transport.vllm_backend import (
     OpenAICompletions,
     VllmSession,
     default_vllm_venv,
@@ -120,8 +120,8 @@ def test_real_vllm_greedy_sd_equals_cloud_only() -> None:  # pragma: no cover - 
 
     from jointbench.specdec.models import default_cache_dir
     from jointbench.specdec.tracestore import encode_prompt, get_pair
-    from jointbench.transport.lifecycle import ServiceProcess
-    from jointbench.transport.vllm_backend import vllm_command
+    from jointbench.specdec.transport.lifecycle import ServiceProcess
+    from jointbench.specdec.transport.vllm_backend import vllm_command
 
     pair = get_pair("smollm2-135m-int8")  # converts the GGUF into the cached fp32 directory once
     model_dir = next(p for p in default_cache_dir().glob("smollm2-135m-instruct-*") if (p / "config.json").is_file())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from jointbench.transport.client import CloudError
-from jointbench.transport.frames import Frame, MsgType
+from jointbench.specdec.transport.client import CloudError
+from jointbench.specdec.transport.frames import Frame, MsgType
 
 PROMPT = list(range(1, 20))
 """Prompt of the end-to-end tests (token ids of the tiny vocabulary)."""

@@ -28,5 +28,6 @@ def tiny_teleqna() -> TeleQnA:
     answer = np.arange(n) % 4
     cloud = np.eye(4, dtype=np.float32)[answer] * 0.9
     cloud[-1] = 0.0
-    return TeleQnA(4, prompts, np.array([f"q{i}" for i in range(n)]), answer.astype(np.int64),
-                   np.ones(n, dtype=bool), np.full((n, 4), 0.25, np.float32), cloud)
+    return TeleQnA(edge_probs=np.full((n, 4), 0.25, np.float32), cloud_probs=cloud,
+                   answer=answer.astype(np.int64), gold_valid=np.ones(n, dtype=bool),
+                   question_ids=np.array([f"q{i}" for i in range(n)]), prompts=prompts)

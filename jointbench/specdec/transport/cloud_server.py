@@ -1,15 +1,15 @@
 """The cloud service process: holds the target model and serves sessions over TCP on loopback.
 
-    python -m jointbench.transport.cloud_server --pair tiny-random --port 0
+    python -m jointbench.specdec.transport.cloud_server --pair tiny-random --port 0
 
 Loads the pair's target (``--backend hf``) or bridges to an OpenAI-compatible engine
 serving it (``--backend vllm --vllm-url http://127.0.0.1:<port>``, greedy only; see
-:mod:`jointbench.transport.vllm_backend`), listens on ``--host`` (loopback only) and prints one
+:mod:`jointbench.specdec.transport.vllm_backend`), listens on ``--host`` (loopback only) and prints one
 readiness line to stdout, ``JOINTBENCH_CLOUD_READY port=<port> pid=<pid>``, once it
 accepts connections. Each connection is one session (its own KV cache, in its own
 thread; the model weights are shared). ``--exit-with-parent`` makes the process exit
 when its stdin reaches EOF, i.e. when the process that started it with a pipe dies,
-even by SIGKILL (see :mod:`jointbench.transport.lifecycle`).
+even by SIGKILL (see :mod:`jointbench.specdec.transport.lifecycle`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import sys
 import threading
 from typing import Any, Callable, Sequence
 
-from jointbench.transport.cloud import CloudSession
-from jointbench.transport.frames import FrameError, MsgType, read_frame, write_frame
-from jointbench.transport.lifecycle import READY_PREFIX
+from jointbench.specdec.transport.cloud import CloudSession
+from jointbench.specdec.transport.frames import FrameError, MsgType, read_frame, write_frame
+from jointbench.specdec.transport.lifecycle import READY_PREFIX
 
 
 def check_loopback(host: str) -> str:
@@ -89,7 +89,7 @@ def _session_factory(args: argparse.Namespace) -> Callable[[], Any]:
     torch.set_num_threads(max(1, args.threads))
     temperature = float(args.temperature)
     if args.backend == "vllm":
-        from jointbench.transport.vllm_backend import OpenAICompletions, VllmSession
+        from jointbench.specdec.transport.vllm_backend import OpenAICompletions, VllmSession
 
         if not args.vllm_url:
             raise SystemExit("--backend vllm needs --vllm-url http://127.0.0.1:<port>")

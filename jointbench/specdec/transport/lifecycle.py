@@ -78,7 +78,7 @@ def _unregister(proc: ServiceProcess) -> None:
 
 def cloud_command(pair: str, *, temperature: float = 0.0, threads: int = 1, port: int = 0) -> list[str]:
     """The command line of the cloud service for ``pair`` (this Python, loopback, exit with parent)."""
-    return [sys.executable, "-m", "jointbench.transport.cloud_server", "--pair", str(pair),
+    return [sys.executable, "-m", "jointbench.specdec.transport.cloud_server", "--pair", str(pair),
             "--port", str(int(port)), "--temperature", repr(float(temperature)),
             "--threads", str(int(threads)), "--exit-with-parent"]
 

@@ -1,6 +1,6 @@
 """The edge's connection to the cloud service: timeouts, retries, a log of every request.
 
-:class:`CloudClient` speaks the frames of :mod:`~jointbench.transport.frames` over one
+:class:`CloudClient` speaks the frames of :mod:`~jointbench.specdec.transport.frames` over one
 TCP connection (one session). Every blocking read has a timeout; connecting is retried
 with exponential backoff (``tenacity``). A request that fails on a broken or silent
 connection is retried on a NEW connection after calling the caller's ``resume``
@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
-from jointbench.transport.frames import FLAG_FINAL, Frame, FrameError, MsgType, read_frame, write_frame
+from jointbench.specdec.transport.frames import FLAG_FINAL, Frame, FrameError, MsgType, read_frame, write_frame
 
 
 class CloudError(RuntimeError):

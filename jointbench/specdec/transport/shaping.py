@@ -31,7 +31,7 @@ from typing import Any, Callable, Mapping
 from jointbench.netsim import Link, LinkConfig
 from jointbench.netsim.exchange import Direction, Exchange
 from jointbench.netsim.realtime import sleep_until
-from jointbench.transport.frames import FrameError, read_frame
+from jointbench.specdec.transport.frames import FrameError, read_frame
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The cloud side of one session: the target model with its own KV cache, frame in, frames out.
 
 :class:`CloudSession` is transport-free (tests drive it directly); the socket server
-(:mod:`jointbench.transport.cloud_server`) makes one per connection, all sharing one
+(:mod:`jointbench.specdec.transport.cloud_server`) makes one per connection, all sharing one
 target model. It mirrors the cloud half of :class:`jointbench.specdec.engine.SpecDecoder`:
 
 - PREFILL caches ``prompt[:-1]`` (the edge prefills its draft meanwhile; no reply);
@@ -30,7 +30,7 @@ from jointbench.specdec import payload
 from jointbench.specdec.codec import make_codec
 from jointbench.specdec.lm import CachedLM
 from jointbench.specdec.sampling import greedy_verify, probs_from_logits, sample, speculative_verify
-from jointbench.transport.frames import FLAG_FINAL, FLAG_REPLY, Frame, MsgType
+from jointbench.specdec.transport.frames import FLAG_FINAL, FLAG_REPLY, Frame, MsgType
 
 
 def _us_since(t0: float) -> int:

@@ -30,8 +30,8 @@ from typing import Any, Iterator, Sequence
 
 from jointbench.specdec import payload
 from jointbench.specdec.codec import decode_ids
-from jointbench.transport.cloud import encode_token
-from jointbench.transport.frames import FLAG_FINAL, FLAG_REPLY, Frame, MsgType
+from jointbench.specdec.transport.cloud import encode_token
+from jointbench.specdec.transport.frames import FLAG_FINAL, FLAG_REPLY, Frame, MsgType
 
 
 VLLM_PYTHON_ENV = "JOINTBENCH_VLLM_PYTHON"
@@ -119,7 +119,7 @@ class OpenAICompletions:
 
 
 class VllmSession:
-    """Same frames as :class:`~jointbench.transport.cloud.CloudSession`, verified by the engine.
+    """Same frames as :class:`~jointbench.specdec.transport.cloud.CloudSession`, verified by the engine.
 
     The engine keeps no per-session KV cache for prompt-logprob requests: the session only
     remembers the committed sequence and sends it whole with every draft block.

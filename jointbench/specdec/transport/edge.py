@@ -1,7 +1,7 @@
 """The edge side of a two-process session: draft locally, verify in the cloud over TCP.
 
 A minimal stand-in for the per-cycle loop (INTERFACES.md §E, built elsewhere), which
-will take :class:`~jointbench.transport.client.CloudClient` as its ``tcp`` transport:
+will take :class:`~jointbench.specdec.transport.client.CloudClient` as its ``tcp`` transport:
 
 - :func:`remote_speculative`: PREFILL the prompt (no reply; the cloud prefills while
   the edge prefills its draft), then per cycle draft ``K`` tokens (``K`` from a
@@ -29,9 +29,9 @@ from jointbench.specdec.lm import CachedLM
 from jointbench.specdec.codec import DraftCodec, make_codec
 from jointbench.specdec.policy import CycleOutcome, DraftLengthPolicy, DraftState, clip_k
 from jointbench.specdec.sampling import probs_from_logits, sample
-from jointbench.transport.client import CloudClient, CloudError, CloudUnavailable
-from jointbench.transport.cloud import decode_token
-from jointbench.transport.frames import MsgType
+from jointbench.specdec.transport.client import CloudClient, CloudError, CloudUnavailable
+from jointbench.specdec.transport.cloud import decode_token
+from jointbench.specdec.transport.frames import MsgType
 
 
 @dataclass

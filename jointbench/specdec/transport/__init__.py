@@ -1,0 +1,46 @@
+"""Edge and cloud as separate processes over TCP on loopback, with the simulated link in between.
+
+- :mod:`~jointbench.specdec.transport.frames`: length-prefixed frames (PREFILL, VERIFY, DECODE,
+  CLOSE, ERROR); payloads are opaque bytes (the encodings of
+  :mod:`jointbench.specdec.payload`, or a codec's).
+- :mod:`~jointbench.specdec.transport.cloud` / :mod:`~jointbench.specdec.transport.cloud_server`: the
+  cloud service (``python -m jointbench.specdec.transport.cloud_server --pair tiny-random --port 0``),
+  the target with one KV cache per connection.
+- :mod:`~jointbench.specdec.transport.client`: the edge's client (timeouts, ``tenacity`` retries,
+  resume on a new connection, a log of every request).
+- :mod:`~jointbench.specdec.transport.shaping`: a loopback proxy applying a netsim ``Link`` in
+  real time (delay, bandwidth, jitter, loss recovery, traces).
+- :mod:`~jointbench.specdec.transport.lifecycle`: start the service, await readiness, never
+  leave an orphan.
+- :mod:`~jointbench.specdec.transport.edge`: a minimal edge loop (fixed-K or any draft-length
+  policy; cloud-only; optional edge-only fallback) until the per-cycle loop takes the
+  client as its ``tcp`` transport.
+- :mod:`~jointbench.specdec.transport.vllm_backend`: optional greedy verification on an
+  OpenAI-compatible engine (vLLM, own venv via ``scripts/install_vllm.sh``).
+
+Every socket is on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from jointbench.specdec.transport.client import CloudClient, CloudError, CloudUnavailable, RequestLog
+from jointbench.specdec.transport.frames import Frame, FrameError, MsgType
+from jointbench.specdec.transport.lifecycle import ServiceProcess, ServiceStartError, cloud_command, cloud_service
+from jointbench.specdec.transport.shaping import LinkShaper, ScheduledMessage, ShapingProxy
+
+__all__ = [
+    "CloudClient",
+    "CloudError",
+    "CloudUnavailable",
+    "Frame",
+    "FrameError",
+    "LinkShaper",
+    "MsgType",
+    "RequestLog",
+    "ScheduledMessage",
+    "ServiceProcess",
+    "ServiceStartError",
+    "ShapingProxy",
+    "cloud_command",
+    "cloud_service",
+]
