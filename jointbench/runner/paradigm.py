@@ -147,13 +147,48 @@ def infer_one(x: Any, mode: str, predict: Callable[[Any], Any], cloud: Any, hem:
     return [is_hard, res, edge_result, cloud_result]
 
 
+def collect_provenance(instances: dict[str, Any]) -> dict[str, Any]:
+    """``{module type: module.provenance()}`` for the modules that have the hook (INTERFACES A.3).
+
+    Raises
+    ------
+    RunnerError
+        If a hook raises or returns something other than a dict.
+    """
+    out: dict[str, Any] = {}
+    for mtype, module in instances.items():
+        hook = getattr(module, "provenance", None)
+        if isinstance(module, dict) or not callable(hook):
+            continue
+        try:
+            value = hook()
+        except Exception as err:
+            raise RunnerError(f"{mtype}.provenance() failed: {type(err).__name__}: {err}") from err
+        if not isinstance(value, dict):
+            raise RunnerError(f"{mtype}.provenance() must return a dict, got {type(value).__name__}")
+        out[mtype] = value
+    return out
+
+
 def run_test_case(case: TestCaseSpec, env: TestEnvSpec, result_saved_url: str,
-                  progress: bool = True, desc: str = "") -> list[YPred]:
-    """Run ``case`` and return its ``y_pred`` (one 4-slot list per inference sample)."""
+                  progress: bool = True, desc: str = "", *, dataset: DataSource | None = None,
+                  provenance: dict[str, Any] | None = None) -> list[YPred]:
+    """Run ``case`` and return its ``y_pred`` (one 4-slot list per inference sample).
+
+    Parameters
+    ----------
+    dataset : DataSource, optional
+        The test set, already loaded (the job loads it once); a ``dataset_processor``
+        may change it, so pass a copy. Default: read ``env.test_file``.
+    provenance : dict, optional
+        Filled with ``{module type: module.provenance()}`` for every module that has the
+        optional ``provenance()`` hook (INTERFACES A.3), after the last sample.
+    """
     instances = build_modules(case)
     os.environ["RESULT_SAVED_URL"] = result_saved_url
     os.makedirs(result_saved_url, exist_ok=True)
-    dataset: DataSource = load_test_set(env.test_file, env.test_kind, "inference")
+    if dataset is None:
+        dataset = load_test_set(env.test_file, env.test_kind, "inference")
     processor = instances.get("dataset_processor")
     if callable(processor):
         dataset = processor(dataset)
@@ -181,6 +216,8 @@ def run_test_case(case: TestCaseSpec, env: TestEnvSpec, result_saved_url: str,
                 n_edge += 1
             bar.set_postfix({"Edge": n_edge, "Cloud": n_cloud}, refresh=False)
             results.append(item)
+        if provenance is not None:
+            provenance.update(collect_provenance({**instances, "hard_example_mining": hem}))
     finally:
         bar.close()
         for module in [*instances.values(), hem]:
