@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from jointbench.cascade.costs import cloud_cost_from_hyperparameters
 from jointbench.cascade.replay import CachedAnswerModel
+from jointbench.datasets.teleqna.checks import check_questions
+from jointbench.params import check_choice, check_file, check_float, check_int
 from jointbench.registry import ClassFactory, ClassType
 
 __all__ = ["TeleQnACachedCloudModel"]
@@ -36,8 +39,15 @@ class TeleQnACachedCloudModel:
         unknown = [k for k in network if not k.startswith("network_")]
         if unknown:
             raise TypeError(f"TeleQnACachedCloudModel got unknown hyperparameter(s) {unknown}")
-        self.model = CachedAnswerModel("cloud", n_options, data_file_path)
-        self.cost = cloud_cost_from_hyperparameters(network, cloud_hardware, answer_tokens, query_interval_ms)
+        self.n_options = int(check_choice("n_options", n_options, (4, 5)))
+        self.model = CachedAnswerModel("cloud", self.n_options, check_file("data_file_path", data_file_path))
+        self.cost = cloud_cost_from_hyperparameters(network, cloud_hardware,
+                                                    check_int("answer_tokens", answer_tokens, 1),
+                                                    check_float("query_interval_ms", query_interval_ms, 0.0))
+
+    def check_dataset(self, x: Sequence[Any], y: Sequence[Any]) -> None:
+        """Refuse a test set built from the other TeleQnA subset (runner hook, INTERFACES A.2)."""
+        check_questions(x, self.n_options)
 
     def inference(self, data: Any, **kwargs: Any) -> dict[str, Any]:
         """Answer one deferred question; returns a record dict with its network accounting."""
