@@ -81,7 +81,12 @@ def _cli(*args: str) -> list[str]:
 
 
 def _case_ids(job_dir: Path) -> list[str]:
-    return sorted(p.parent.name for p in job_dir.glob("*/*/case.json"))
+    # hidden names are folders being built (a SIGKILL can leave one); they are not finished cases
+    return sorted(p.parent.name for p in job_dir.glob("*/*/case.json") if not p.parent.name.startswith("."))
+
+
+def _temporaries(job_dir: Path) -> list[Path]:
+    return [p for p in job_dir.glob("*/.*.tmp")]
 
 
 def _ranked_ids(csv: Path) -> list[str]:
@@ -135,6 +140,8 @@ def one_kill(root: Path, job: str, sig: signal.Signals, at_s: float, env: dict[s
             problem = f"jointbench rank failed: {r.stderr.strip()[-300:]}"
         elif _ranked_ids(job_dir / "rank" / "all_rank.csv") != cases:
             problem = "after jointbench rank, the ranked cases differ from the finished case folders"
+        elif _temporaries(job_dir):
+            problem = f"jointbench rank left half-written temporaries: {_temporaries(job_dir)[:3]}"
         else:
             problem = check_csvs(job_dir)
     return problem is None, f"{what}: {len(cases)} finished cases" + (f"; BROKEN: {problem}" if problem else "")

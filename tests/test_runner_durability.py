@@ -32,7 +32,7 @@ def _grid(n: int, edge: str = "JBToyEdge", edge_hps: dict | None = None) -> dict
 
 
 def _case_dirs() -> set[str]:
-    return {p.parent.name for p in Path("ws/toyjob").glob("*/*/case.json")}
+    return {p.parent.name for p in Path("ws/toyjob").glob("*/*/case.json") if not p.parent.name.startswith(".")}
 
 
 def _ranked() -> list[str]:
@@ -225,3 +225,15 @@ def test_case_folder_appears_whole_or_not_at_all(toy_job, monkeypatch):
         monkeypatch.setattr("jointbench.runner.job.check_workspace", lambda spec: None)
         run_job(job, progress=False, out=DEVNULL)
     assert not list(Path("ws/toyjob").rglob("records.jsonl"))  # no truncated records.jsonl
+
+
+def test_half_written_case_folder_is_neither_ranked_nor_kept(toy_job):
+    job = toy_job(algorithms=_grid(2))
+    run_job(job, progress=False, out=DEVNULL)
+    done = next(Path("ws/toyjob/toy").glob("*/case.json")).parent
+    stale = Path("ws/toyjob/toy") / f".{done.name}x.abc.tmp"  # as a SIGKILL before the rename leaves it
+    import shutil
+
+    shutil.copytree(done, stale)
+    assert main(["rank", "ws/toyjob"]) == 0
+    assert not stale.exists() and len(pd.read_csv(RANK)) == 2

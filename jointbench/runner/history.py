@@ -8,11 +8,13 @@ recovered from their case folders (each holds ``case.json``, the row it ranks as
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import io
 import json
 import os
+import shutil
 import time
 from typing import Any, TextIO
 
@@ -91,6 +93,28 @@ def read_history(path: str, out: TextIO | None = None) -> pd.DataFrame | None:
             pd.errors.EmptyDataError) as err:
         set_aside(path, str(err), out)
         return None
+
+
+def remove_stale_temporaries(job_dir: str) -> int:
+    """Delete half-written files and folders a killed run left (hidden ``.*.tmp`` names).
+
+    Call only while holding the job folder's lock: then no other process is writing them.
+
+    Returns
+    -------
+    int
+        How many were removed.
+    """
+    n = 0
+    for pattern in (os.path.join(glob.escape(job_dir), "*", ".*.tmp"),):
+        for path in glob.glob(pattern):
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+            n += 1
+    return n
 
 
 def read_case_records(job_dir: str) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from jointbench.cache import atomic_write_text
 from jointbench.runner.errors import RunnerError
-from jointbench.runner.history import case_id, read_case_records, read_history
+from jointbench.runner.history import case_id, read_case_records, read_history, remove_stale_temporaries
 from jointbench.runner.lock import job_lock
 from jointbench.runner.spec import RankSpec, TestCaseSpec
 
@@ -94,7 +94,9 @@ class RankWriter:
     out : file-like, optional
         Where to say that a history was set aside or that cases were added back.
     reconcile : bool
-        Add finished case folders that the history lacks (a run killed before its save).
+        Add finished case folders that the history lacks (a run killed before its save)
+        and delete the half-written temporaries a killed run left; the caller must hold
+        the job folder's lock.
     """
 
     rank: RankSpec
@@ -113,6 +115,8 @@ class RankWriter:
         self.selected_file = os.path.join(self.rank_dir, SELECTED_FILE)
         self._history = read_history(self.all_file, self.out)
         self.n_added_back = 0
+        if self.reconcile:
+            remove_stale_temporaries(self.job_dir)  # the caller holds the job lock
         if self._history is not None:
             dup = self._history["url"].astype(str).map(case_id).duplicated()
             if dup.any():
