@@ -33,7 +33,7 @@ from jointbench.runner.loader import get_registered
 from jointbench.runner.lock import job_lock
 from jointbench.runner.paradigm import run_test_case
 from jointbench.runner.rank import RankRow, RankWriter
-from jointbench.runner.signals import stop_on_signals
+from jointbench.runner.signals import Interrupted, deferred_signals, stop_on_signals
 from jointbench.runner.spec import SYSTEM_METRICS, JobSpec, TestCaseSpec
 from jointbench.runner.validate import check_workspace, load_checked_test_set, validate_modules
 
@@ -201,17 +201,15 @@ def _run_cases(ctx: _Context, outcome: JobOutcome, max_repeated_failures: int) -
             return
 
 
-def _final_save(ctx: _Context, outcome: JobOutcome, interrupted: bool) -> None:
-    n = len(ctx.spec.test_cases)
+def _final_save(ctx: _Context, outcome: JobOutcome) -> str:
+    """Write the rank CSVs a last time; return what to tell the user about it."""
     try:
         if ctx.writer.rows or ctx.writer.n_added_back:
             outcome.leaderboard = ctx.writer.save()
-        saved = f"rank saved to {ctx.writer.rank_dir}"
+        return f"rank saved to {ctx.writer.rank_dir}"
     except OSError as err:
-        saved = (f"the rank could not be saved ({err.strerror or err}); `jointbench rank {ctx.spec.job_dir}` "
-                 f"rebuilds it from the finished case folders")
-    if interrupted:
-        print(f"interrupted after {outcome.n_done} of {n} test cases; {saved}", file=ctx.out)
+        return (f"the rank could not be saved ({err.strerror or err}); `jointbench rank {ctx.spec.job_dir}` "
+                f"rebuilds it from the finished case folders")
 
 
 def run_job(job_file: str, *, progress: bool = True, out: TextIO | None = None,
@@ -266,7 +264,12 @@ def run_job(job_file: str, *, progress: bool = True, out: TextIO | None = None,
             interrupted = True
             raise
         finally:
-            _final_save(ctx, outcome, interrupted)
+            with deferred_signals() as late:  # a signal now must not cut the last save short
+                saved = _final_save(ctx, outcome)
+            if interrupted or late:
+                print(f"interrupted after {outcome.n_done} of {len(spec.test_cases)} test cases; {saved}", file=out)
+            if late and not interrupted:
+                raise Interrupted(late[0])
     _print_summary(outcome, writer, list(metrics), out)
     return outcome
 

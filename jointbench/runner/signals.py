@@ -52,3 +52,29 @@ def stop_on_signals() -> Iterator[None]:
 def exit_status(err: KeyboardInterrupt) -> int:
     """``128 + signum`` of the signal that stopped the run (SIGINT for a plain Ctrl-C)."""
     return 128 + getattr(err, "signum", int(signal.SIGINT))
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[list[int]]:
+    """Hold off SIGINT/SIGTERM/SIGHUP inside the block (the final save); yields the signals received.
+
+    The caller decides what to do with them after the block (the run then stops as if
+    interrupted, its rank saved).
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    names = (*HANDLED, "SIGINT")
+    previous = {name: signal.getsignal(getattr(signal, name)) for name in names}
+
+    def remember(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+
+    for name in names:
+        signal.signal(getattr(signal, name), remember)
+    try:
+        yield received
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
