@@ -113,6 +113,28 @@ def _build_hem(case: TestCaseSpec, desc: dict[str, Any], instances: dict[str, An
                           f"{sorted(param)}: {err}") from err
 
 
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
+def plain_deepcopy(value: Any) -> Any:
+    """``copy.deepcopy`` for the plain JSON-like records modules return, several times faster.
+
+    Exact ``dict``/``list``/``tuple`` and atoms are copied here; anything else (numpy arrays,
+    dataclasses, dict subclasses) goes to :func:`copy.deepcopy`. Unlike ``deepcopy``, an
+    object referenced twice inside a record is copied twice (records are trees).
+    """
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    if kind is dict:
+        return {k: plain_deepcopy(v) for k, v in value.items()}
+    if kind is list:
+        return [plain_deepcopy(v) for v in value]
+    if kind is tuple:
+        return tuple(plain_deepcopy(v) for v in value)
+    return copy.deepcopy(value)
+
+
 def infer_one(x: Any, mode: str, predict: Callable[[Any], Any], cloud: Any, hem: Any) -> YPred:
     """One sample through sedna's ``JointInference.inference`` (contract C20).
 
@@ -131,19 +153,19 @@ def infer_one(x: Any, mode: str, predict: Callable[[Any], Any], cloud: Any, hem:
     edge_result = cloud_result = None
     if mode == "inference-then-mining":
         edge_result = predict(x)
-        res = copy.deepcopy(edge_result)
+        res = plain_deepcopy(edge_result)
         is_hard = hem(res)
         if is_hard:
             cloud_result = cloud.inference(x, post_process=None, mining_mode=mode)
-            res = copy.deepcopy(cloud_result)
+            res = plain_deepcopy(cloud_result)
     else:  # mining-then-inference
         is_hard = hem(x)
         if is_hard:
             cloud_result = cloud.inference(x, post_process=None, mining_mode=mode)
-            res = copy.deepcopy(cloud_result)
+            res = plain_deepcopy(cloud_result)
         else:
             edge_result = predict(x)
-            res = copy.deepcopy(edge_result)
+            res = plain_deepcopy(edge_result)
     return [is_hard, res, edge_result, cloud_result]
 
 
