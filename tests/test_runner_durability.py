@@ -17,8 +17,7 @@ import pytest
 from conftest import module
 
 from jointbench.cli import main
-from jointbench.runner.job import WorkspaceError, run_job
-from jointbench.runner.lock import WorkspaceBusy, job_lock
+from jointbench.runner.job import run_job
 
 REPO = Path(__file__).resolve().parents[1]
 RANK = "ws/toyjob/rank/all_rank.csv"
@@ -155,6 +154,8 @@ def test_sigterm_saves_every_finished_case(toy_job, sig):
 # ---- 3. one run per job folder ----------------------------------------------------------------------------
 
 def test_second_run_into_a_busy_workspace_is_refused(toy_job, capsys):
+    from jointbench.runner.lock import WorkspaceBusy, job_lock
+
     job = toy_job(algorithms=_grid(2))
     with job_lock("ws/toyjob"):
         with pytest.raises(WorkspaceBusy, match="is in use by pid"):
@@ -192,9 +193,9 @@ def test_unwritable_workspace_exits_2_before_any_sample(toy_job, capsys):
 
 def test_full_disk_mid_run_stops_with_one_message_and_no_truncated_files(toy_job, monkeypatch, capsys):
     job = toy_job(algorithms=_grid(3))
-    import jointbench.runner.casefiles as casefiles
+    import jointbench.runner.job as job_module
 
-    real = casefiles.write_case
+    real = job_module.write_case
     calls = []
 
     def full_after_first(*args, **kwargs):
@@ -212,6 +213,8 @@ def test_full_disk_mid_run_stops_with_one_message_and_no_truncated_files(toy_job
 
 
 def test_case_folder_appears_whole_or_not_at_all(toy_job, monkeypatch):
+    from jointbench.runner.job import WorkspaceError
+
     job = toy_job(algorithms=_grid(1))
 
     def disk_error(fd):

@@ -20,7 +20,6 @@ from jointbench.cli import main
 from jointbench.runner.config import parse_job
 from jointbench.runner.errors import ConfigError
 from jointbench.runner.job import resolve_plugins, run_job
-from jointbench.runner.validate import load_checked_test_set, validate_modules
 
 REPO = Path(__file__).resolve().parents[1]
 DEVNULL = open(os.devnull, "w")
@@ -56,6 +55,8 @@ def _job(tmp_path: Path, alg_file: str, testenv: str, set_hp: dict[tuple[int, st
 
 
 def _validate(job: str) -> None:
+    from jointbench.runner.validate import load_checked_test_set, validate_modules
+
     spec = parse_job(job)
     resolve_plugins(spec)
     validate_modules(spec, load_checked_test_set(spec))
@@ -179,6 +180,8 @@ def test_sys_exit_in_a_plugin_fails_that_case_only(toy_job):
 
 
 def test_strict_module_and_check_dataset_hook(toy_job, capsys):
+    from jointbench.runner.validate import load_checked_test_set, validate_modules
+
     job = toy_job(algorithms=_toy_algorithms(module("edgemodel", "JBToyEdge"), hem="JBToyStrictThreshold",
                                              n_cases=1))
     spec = parse_job(job)
