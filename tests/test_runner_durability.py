@@ -124,7 +124,7 @@ def test_failed_case_folder_is_not_ranked(toy_job):
 # ---- 2. SIGTERM / SIGHUP like Ctrl-C -------------------------------------------------------------------------
 
 def _spawn(job: str, *extra: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(REPO / "tests" / "fixtures" / "toyplugins"))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests" / "fixtures" / "toyplugins")]))
     return subprocess.Popen([sys.executable, "-m", "jointbench", "run", job, "--no-progress", "--no-plot", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
