@@ -89,15 +89,20 @@ def test_dataset_processor_subsamples_and_metrics_align_by_index(toy_job, tmp_pa
     assert [item[1]["sample_index"] for item in y_pred] == [0, 2]
 
 
-def test_records_jsonl_and_env_json_written_per_case(toy_job):
+@pytest.mark.parametrize("full", [False, True])
+def test_records_jsonl_and_env_json_written_per_case(toy_job, full):
     from jointbench.runner.job import run_job
 
-    outcome = run_job(toy_job(), progress=False, out=open(os.devnull, "w"))
+    outcome = run_job(toy_job(), progress=False, out=open(os.devnull, "w"), full_records=full)
     url = outcome.leaderboard["url"].iloc[0]
     lines = open(os.path.join(url, "records.jsonl")).read().splitlines()
     assert len(lines) == len(TOY_ROWS)
     first = json.loads(lines[0])
-    assert set(first) == {"index", "is_hard_example", "result", "edge_result", "cloud_result"}
+    if full:
+        assert set(first) == {"index", "is_hard_example", "result", "edge_result", "cloud_result"}
+    else:  # compact: the served result only, without empty fields
+        assert set(first) == {"index", "is_hard_example", "result"}
+        assert first["result"]["prediction"] == TOY_ROWS[0]["guess"]
     env = json.load(open(os.path.join(url, "env.json")))
     for key in ("python", "packages", "git", "seeds", "hyperparameters", "torch_threads", "device", "wall_time_s"):
         assert key in env

@@ -12,20 +12,29 @@ CONFIG_DIR_ENV = "JOINTBENCH_CONFIG_DIR"
 SUPPORTED_VERSIONS: frozenset[int] = frozenset({1})
 
 
+#: Where a wheel built from the repository carries a copy of ``configs/`` (see ``setup.py``).
+PACKAGED_CONFIGS = Path(__file__).resolve().parents[1] / "_configs"
+
+
 def config_dir() -> Path:
     """Return the directory holding the suite's preset files.
 
     Returns
     -------
     pathlib.Path
-        ``$JOINTBENCH_CONFIG_DIR`` when that variable is set and non-empty, else
-        ``<repo root>/configs`` where the repo root is the parent of the
-        ``jointbench`` package directory.
+        ``$JOINTBENCH_CONFIG_DIR`` when that variable is set and non-empty; else
+        ``<repo root>/configs`` (the parent of the ``jointbench`` package directory) when it
+        exists, as in a checkout or an editable install; else the copy a plain
+        ``pip install .`` puts inside the package (``jointbench/_configs``), built from the
+        repository's ``configs/`` at install time.
     """
     env = os.environ.get(CONFIG_DIR_ENV, "").strip()
     if env:
         return Path(env).expanduser()
-    return Path(__file__).resolve().parents[2] / "configs"
+    repo = Path(__file__).resolve().parents[2] / "configs"
+    if repo.is_dir() or not PACKAGED_CONFIGS.is_dir():
+        return repo
+    return PACKAGED_CONFIGS
 
 
 def read_profiles_file(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:

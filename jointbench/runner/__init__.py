@@ -2,8 +2,11 @@
 
 Semantics follow ``ianvs-contract.md`` (paths against the CWD, the hyperparameter
 grid, the three mining modes, the 4-slot ``y_pred``, Ianvs's rank CSVs); the runner
-additionally validates the whole job first, saves every finished test case at once,
-shows progress and writes per-sample records and ``env.json``.
+additionally validates the whole job before the first sample (every module of every grid
+point is constructed, the test set checked), holds a lock per job folder, writes every
+finished test case's folder and the rank CSVs atomically, survives SIGTERM/SIGHUP and
+``kill -9`` (``jointbench rank`` rebuilds the CSVs from the case folders), shows progress
+and writes compact per-sample records and ``env.json``.
 """
 
 from jointbench.runner.errors import ConfigError, RunnerError

@@ -24,6 +24,7 @@ from jointbench.runner.spec import (
     TestEnvSpec,
 )
 from jointbench.runner.yamlio import load_yaml
+from jointbench.runner.validate import check_plain_name
 
 JOB_KEYS = ("name", "workspace", "testenv", "test_object", "rank", "simulation")
 TESTENV_KEYS = ("dataset", "metrics", "hard_example_mining_mode", "model_eval",
@@ -99,7 +100,8 @@ def parse_job(job_file: str) -> JobSpec:
         raise ConfigError(job_file, "benchmarkingjob", "must be a mapping")
     _no_unknown(job, JOB_KEYS, job_file, "benchmarkingjob",
                 {"hard_example_mining_mode": " (Ianvs ignores it here: put it in testenv.yaml)"})
-    name = _require(job, "name", job_file, "benchmarkingjob", str)
+    name = check_plain_name(_require(job, "name", job_file, "benchmarkingjob", str), job_file,
+                            "benchmarkingjob.name")
     workspace = _require(job, "workspace", job_file, "benchmarkingjob", str)
     testenv_file = _existing_file(_require(job, "testenv", job_file, "benchmarkingjob", str),
                                   job_file, "benchmarkingjob.testenv")
@@ -118,7 +120,7 @@ def parse_job(job_file: str) -> JobSpec:
         path = f"benchmarkingjob.test_object.algorithms[{i}]"
         if not isinstance(entry, dict):
             raise ConfigError(job_file, path, "must be a mapping with 'name' and 'url'")
-        alg_name = _require(entry, "name", job_file, path, str)
+        alg_name = check_plain_name(_require(entry, "name", job_file, path, str), job_file, f"{path}.name")
         if alg_name in seen_names:
             raise ConfigError(job_file, f"{path}.name", f"algorithm name {alg_name!r} is used twice")
         seen_names.add(alg_name)

@@ -1,9 +1,18 @@
-"""Run a whole benchmarking job: validate, run each test case, save, rank, print."""
+"""Run a whole benchmarking job: validate, run each test case, save, rank, print.
+
+Order: parse and validate the YAMLs, import every plugin, load and check the test set
+once, check the workspace, construct every module of every grid point (all before the
+first sample: an invalid job exits 2 having run nothing); then, holding the job folder's
+lock, run the test cases. Each finished case's folder is written atomically at once; the
+rank CSVs are rewritten every few seconds and always at the end, also after Ctrl-C,
+SIGTERM or SIGHUP. A failing case is recorded and the next one runs, unless the same
+error ends ``max_repeated_failures`` cases in a row; a workspace that stops accepting
+writes ends the job with one message.
+"""
 
 from __future__ import annotations
 
-import json
-import math
+import copy
 import os
 import sys
 import time
@@ -15,18 +24,26 @@ from typing import Any, Callable, TextIO
 import pandas as pd
 
 from jointbench.registry import ClassType
+from jointbench.runner.casefiles import case_record, full_records_requested, write_case, write_error
 from jointbench.runner.config import parse_job
-from jointbench.runner.datasource import load_test_set
+from jointbench.runner.datasource import DataSource
 from jointbench.runner.envinfo import environment
 from jointbench.runner.errors import ConfigError, RunnerError
 from jointbench.runner.loader import get_registered
+from jointbench.runner.lock import job_lock
 from jointbench.runner.paradigm import run_test_case
 from jointbench.runner.rank import RankRow, RankWriter
-from jointbench.runner.serialize import dumps
+from jointbench.runner.signals import Interrupted, deferred_signals, stop_on_signals
 from jointbench.runner.spec import SYSTEM_METRICS, JobSpec, TestCaseSpec
-
+from jointbench.runner.validate import check_workspace, load_checked_test_set, validate_modules
 
 MAX_PRINTED_ROWS = 40
+#: Consecutive test cases ended by the same error before the job stops.
+MAX_REPEATED_FAILURES = 3
+
+
+class WorkspaceError(RunnerError):
+    """The workspace stopped accepting writes (full disk, permissions); the job stops."""
 
 
 @dataclass
@@ -36,6 +53,7 @@ class CaseFailure:
     case: TestCaseSpec
     error: str
     url: str
+    signature: tuple[str, str] = ("", "")
 
 
 @dataclass
@@ -46,6 +64,8 @@ class JobOutcome:
     rank_dir: str
     leaderboard: pd.DataFrame | None
     failures: list[CaseFailure] = field(default_factory=list)
+    n_done: int = 0
+    stopped: str | None = None
 
 
 def resolve_plugins(spec: JobSpec) -> dict[str, Callable[..., Any]]:
@@ -91,19 +111,6 @@ def compute_metrics(metrics: dict[str, Callable[..., Any]], y_true: Any, y_pred:
     return out
 
 
-def _write_case_files(case_dir: str, y_pred: list[Any], metrics: dict[str, Any], env: dict[str, Any]) -> None:
-    os.makedirs(case_dir, exist_ok=True)
-    with open(os.path.join(case_dir, "records.jsonl"), "w", encoding="utf-8") as fh:
-        for i, (is_hard, result, edge, cloud) in enumerate(y_pred):
-            fh.write(dumps({"index": i, "is_hard_example": is_hard, "result": result,
-                            "edge_result": edge, "cloud_result": cloud}) + "\n")
-    with open(os.path.join(case_dir, "metrics.json"), "w", encoding="utf-8") as fh:
-        json.dump({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()},
-                  fh, indent=2)
-    with open(os.path.join(case_dir, "env.json"), "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(json.loads(dumps(env)), indent=2))
-
-
 def leaderboard_view(selected: pd.DataFrame, metric_names: list[str]) -> pd.DataFrame:
     """The printed leaderboard: algorithm, metrics and the hyperparameters that vary."""
     hp_cols = [c for c in selected.columns if "-" in c and c not in metric_names
@@ -112,35 +119,102 @@ def leaderboard_view(selected: pd.DataFrame, metric_names: list[str]) -> pd.Data
     return selected[cols]
 
 
-def _run_case(spec: JobSpec, case: TestCaseSpec, metrics: dict[str, Callable[..., Any]], job_file: str,
-              progress: bool, out: TextIO) -> RankRow | CaseFailure:
+def _root_cause(err: BaseException) -> BaseException:
+    while err.__cause__ is not None:
+        err = err.__cause__
+    return err
+
+
+@dataclass
+class _Context:
+    spec: JobSpec
+    metrics: dict[str, Callable[..., Any]]
+    dataset: DataSource
+    job_file: str
+    progress: bool
+    full_records: bool
+    writer: RankWriter
+    out: TextIO
+
+
+def _workspace_error(url: str, err: OSError, ctx: _Context) -> WorkspaceError:
+    return WorkspaceError(f"cannot write results to {url}: {err.strerror or err}. Free disk space or make "
+                          f"the workspace writable, then rerun; the test cases finished so far are kept "
+                          f"(rank: {ctx.writer.rank_dir}, `jointbench rank {ctx.spec.job_dir}` rebuilds it)")
+
+
+def _run_case(ctx: _Context, case: TestCaseSpec) -> RankRow | CaseFailure:
     """Run one test case and write its folder; a failure is returned, not raised."""
+    spec, out = ctx.spec, ctx.out
     n = len(spec.test_cases)
     result_saved_url = os.path.join(spec.job_dir, case.algorithm)
     url = os.path.join(result_saved_url, str(uuid.uuid1()))
     label = f"[{case.index + 1}/{n}] {case.algorithm}"
     started = time.perf_counter()
+    provenance: dict[str, Any] = {}
     try:
-        y_pred = run_test_case(case, spec.testenv, result_saved_url, progress, label)
-        y_true = load_test_set(spec.testenv.test_file, spec.testenv.test_kind, "eval overall").y
-        values = compute_metrics(metrics, y_true, y_pred)
-    except Exception as err:  # a failing case is reported and the next one runs
-        os.makedirs(url, exist_ok=True)
-        with open(os.path.join(url, "error.txt"), "w", encoding="utf-8") as fh:
-            fh.write(traceback.format_exc())
+        y_pred = run_test_case(case, spec.testenv, result_saved_url, ctx.progress, label,
+                               dataset=copy.deepcopy(ctx.dataset), provenance=provenance)
+        values = compute_metrics(ctx.metrics, copy.deepcopy(ctx.dataset.y), y_pred)
+    except (Exception, SystemExit) as err:  # a failing case is reported and the next one runs
+        root = _root_cause(err)
+        if isinstance(err, SystemExit):
+            err = RunnerError(f"a module called sys.exit({err.code!r}); the test case counts as failed")
+        try:
+            write_error(url, traceback.format_exc())
+        except OSError as os_err:
+            raise _workspace_error(url, os_err, ctx) from os_err
         print(f"{label} FAILED: {type(err).__name__}: {err} (traceback: {url}/error.txt)", file=out)
-        return CaseFailure(case, f"{type(err).__name__}: {err}", url)
+        return CaseFailure(case, f"{type(err).__name__}: {err}", url, (type(root).__name__, str(root)))
     env = environment(case.hyperparameter_columns())
-    env.update({"job_file": job_file, "algorithm": case.algorithm, "test_case_index": case.index,
+    env.update({"job_file": ctx.job_file, "algorithm": case.algorithm, "test_case_index": case.index,
                 "mode": spec.testenv.mode, "wall_time_s": round(time.perf_counter() - started, 3),
-                "n_samples": len(y_pred)})
-    _write_case_files(url, y_pred, values, env)
+                "n_samples": len(y_pred), "records": "full" if ctx.full_records else "compact",
+                "provenance": provenance})
+    row = RankRow.from_case(case, values, time.strftime("%Y-%m-%d %H:%M:%S"), url)
+    try:
+        write_case(url, y_pred, values, env, case_record(row, list(ctx.metrics), spec.rank), ctx.full_records)
+    except OSError as err:
+        raise _workspace_error(url, err, ctx) from err
     shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
     print(f"{label} done in {env['wall_time_s']:.1f} s: {shown}", file=out)
-    return RankRow(case, values, time.strftime("%Y-%m-%d %H:%M:%S"), url)
+    return row
 
 
-def run_job(job_file: str, *, progress: bool = True, out: TextIO | None = None) -> JobOutcome:
+def _run_cases(ctx: _Context, outcome: JobOutcome, max_repeated_failures: int) -> None:
+    streak = 0
+    for case in ctx.spec.test_cases:
+        finished = _run_case(ctx, case)
+        outcome.n_done += 1
+        if isinstance(finished, RankRow):
+            streak = 0
+            ctx.writer.add(finished, force=False)
+            continue
+        last = outcome.failures[-1].signature if outcome.failures else None
+        streak = streak + 1 if streak and finished.signature == last else 1
+        outcome.failures.append(finished)
+        if streak >= max_repeated_failures:
+            outcome.stopped = (f"stopped: the same error ended {streak} test cases in a row "
+                               f"({finished.signature[0]}: {finished.signature[1]}); fix it and rerun "
+                               f"({len(ctx.spec.test_cases) - outcome.n_done} test case(s) not run)")
+            print(outcome.stopped, file=ctx.out)
+            return
+
+
+def _final_save(ctx: _Context, outcome: JobOutcome) -> str:
+    """Write the rank CSVs a last time; return what to tell the user about it."""
+    try:
+        if ctx.writer.rows or ctx.writer.n_added_back:
+            outcome.leaderboard = ctx.writer.save()
+        return f"rank saved to {ctx.writer.rank_dir}"
+    except OSError as err:
+        return (f"the rank could not be saved ({err.strerror or err}); `jointbench rank {ctx.spec.job_dir}` "
+                f"rebuilds it from the finished case folders")
+
+
+def run_job(job_file: str, *, progress: bool = True, out: TextIO | None = None,
+            full_records: bool | None = None, wait_s: float = 0.0,
+            max_repeated_failures: int = MAX_REPEATED_FAILURES) -> JobOutcome:
     """Validate and run ``job_file``; save each finished test case at once.
 
     Parameters
@@ -151,33 +225,58 @@ def run_job(job_file: str, *, progress: bool = True, out: TextIO | None = None) 
         Show a tqdm bar per test case.
     out : file-like, optional
         Where to print progress lines and the leaderboard (default stdout).
+    full_records : bool, optional
+        Full per-sample records instead of compact ones (default: ``$JOINTBENCH_FULL_RECORDS``).
+    wait_s : float
+        How long to wait for another run holding the job folder (0: refuse at once).
+    max_repeated_failures : int
+        Stop when the same error ends this many consecutive test cases.
 
     Raises
     ------
     ConfigError
-        Before the first sample, if any file, key, value, module or metric alias is invalid.
+        Before the first sample, if any file, key, value, module, metric or the test set is invalid.
+    WorkspaceBusy
+        If another run holds the job folder.
+    WorkspaceError
+        If the workspace stops accepting writes during the run.
+    KeyboardInterrupt
+        On Ctrl-C, SIGTERM or SIGHUP (:class:`jointbench.runner.signals.Interrupted`),
+        after saving the rank.
     """
     out = out or sys.stdout
     spec = parse_job(job_file)
     metrics = resolve_plugins(spec)
-    writer = RankWriter(spec.rank, spec.job_dir, list(metrics))
-    outcome = JobOutcome(spec, writer.rank_dir, None)
-    print(f"[jointbench] job '{spec.name}': {len(spec.test_cases)} test case(s), mode {spec.testenv.mode}, "
-          f"workspace {spec.job_dir}", file=out)
-    try:
-        for case in spec.test_cases:
-            finished = _run_case(spec, case, metrics, job_file, progress, out)
-            if isinstance(finished, CaseFailure):
-                outcome.failures.append(finished)
-            else:
-                writer.add(finished, force=False)
-    finally:
-        # Each case's metrics.json is already on disk; the rank CSVs are rewritten at
-        # most every few seconds during a sweep and always here, even on Ctrl-C.
-        if writer.rows:
-            outcome.leaderboard = writer.save()
+    dataset = load_checked_test_set(spec)
+    check_workspace(spec)
+    validate_modules(spec, dataset)
+    full = full_records_requested() if full_records is None else bool(full_records)
+    with job_lock(spec.job_dir, wait_s), stop_on_signals():
+        writer = RankWriter(spec.rank, spec.job_dir, list(metrics), out=out)
+        ctx = _Context(spec, metrics, dataset, job_file, progress, full, writer, out)
+        outcome = JobOutcome(spec, writer.rank_dir, None)
+        print(f"[jointbench] job '{spec.name}': {len(spec.test_cases)} test case(s), mode {spec.testenv.mode}, "
+              f"workspace {spec.job_dir}", file=out)
+        interrupted = False
+        try:
+            _run_cases(ctx, outcome, max_repeated_failures)
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
+        finally:
+            with deferred_signals() as late:  # a signal now must not cut the last save short
+                saved = _final_save(ctx, outcome)
+            if interrupted or late:
+                print(f"interrupted after {outcome.n_done} of {len(spec.test_cases)} test cases; {saved}", file=out)
+            if late and not interrupted:
+                raise Interrupted(late[0])
+    _print_summary(outcome, writer, list(metrics), out)
+    return outcome
+
+
+def _print_summary(outcome: JobOutcome, writer: RankWriter, metric_names: list[str], out: TextIO) -> None:
     if outcome.leaderboard is not None:
-        view = leaderboard_view(outcome.leaderboard, list(metrics))
+        view = leaderboard_view(outcome.leaderboard, metric_names)
         with pd.option_context("display.max_columns", None, "display.width", 200,
                                "display.float_format", "{:.4g}".format):
             more = f"\n... {len(view) - MAX_PRINTED_ROWS} more rows in the CSV" if len(view) > MAX_PRINTED_ROWS else ""
@@ -187,4 +286,3 @@ def run_job(job_file: str, *, progress: bool = True, out: TextIO | None = None) 
         print(f"\n{len(outcome.failures)} test case(s) failed; the others are ranked:", file=out)
         for f in outcome.failures:
             print(f"  - {f.case.algorithm} {f.case.hyperparameter_columns()}: {f.error}", file=out)
-    return outcome

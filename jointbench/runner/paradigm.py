@@ -113,6 +113,28 @@ def _build_hem(case: TestCaseSpec, desc: dict[str, Any], instances: dict[str, An
                           f"{sorted(param)}: {err}") from err
 
 
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
+def plain_deepcopy(value: Any) -> Any:
+    """``copy.deepcopy`` for the plain JSON-like records modules return, several times faster.
+
+    Exact ``dict``/``list``/``tuple`` and atoms are copied here; anything else (numpy arrays,
+    dataclasses, dict subclasses) goes to :func:`copy.deepcopy`. Unlike ``deepcopy``, an
+    object referenced twice inside a record is copied twice (records are trees).
+    """
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    if kind is dict:
+        return {k: plain_deepcopy(v) for k, v in value.items()}
+    if kind is list:
+        return [plain_deepcopy(v) for v in value]
+    if kind is tuple:
+        return tuple(plain_deepcopy(v) for v in value)
+    return copy.deepcopy(value)
+
+
 def infer_one(x: Any, mode: str, predict: Callable[[Any], Any], cloud: Any, hem: Any) -> YPred:
     """One sample through sedna's ``JointInference.inference`` (contract C20).
 
@@ -131,29 +153,64 @@ def infer_one(x: Any, mode: str, predict: Callable[[Any], Any], cloud: Any, hem:
     edge_result = cloud_result = None
     if mode == "inference-then-mining":
         edge_result = predict(x)
-        res = copy.deepcopy(edge_result)
+        res = plain_deepcopy(edge_result)
         is_hard = hem(res)
         if is_hard:
             cloud_result = cloud.inference(x, post_process=None, mining_mode=mode)
-            res = copy.deepcopy(cloud_result)
+            res = plain_deepcopy(cloud_result)
     else:  # mining-then-inference
         is_hard = hem(x)
         if is_hard:
             cloud_result = cloud.inference(x, post_process=None, mining_mode=mode)
-            res = copy.deepcopy(cloud_result)
+            res = plain_deepcopy(cloud_result)
         else:
             edge_result = predict(x)
-            res = copy.deepcopy(edge_result)
+            res = plain_deepcopy(edge_result)
     return [is_hard, res, edge_result, cloud_result]
 
 
+def collect_provenance(instances: dict[str, Any]) -> dict[str, Any]:
+    """``{module type: module.provenance()}`` for the modules that have the hook (INTERFACES A.3).
+
+    Raises
+    ------
+    RunnerError
+        If a hook raises or returns something other than a dict.
+    """
+    out: dict[str, Any] = {}
+    for mtype, module in instances.items():
+        hook = getattr(module, "provenance", None)
+        if isinstance(module, dict) or not callable(hook):
+            continue
+        try:
+            value = hook()
+        except Exception as err:
+            raise RunnerError(f"{mtype}.provenance() failed: {type(err).__name__}: {err}") from err
+        if not isinstance(value, dict):
+            raise RunnerError(f"{mtype}.provenance() must return a dict, got {type(value).__name__}")
+        out[mtype] = value
+    return out
+
+
 def run_test_case(case: TestCaseSpec, env: TestEnvSpec, result_saved_url: str,
-                  progress: bool = True, desc: str = "") -> list[YPred]:
-    """Run ``case`` and return its ``y_pred`` (one 4-slot list per inference sample)."""
+                  progress: bool = True, desc: str = "", *, dataset: DataSource | None = None,
+                  provenance: dict[str, Any] | None = None) -> list[YPred]:
+    """Run ``case`` and return its ``y_pred`` (one 4-slot list per inference sample).
+
+    Parameters
+    ----------
+    dataset : DataSource, optional
+        The test set, already loaded (the job loads it once); a ``dataset_processor``
+        may change it, so pass a copy. Default: read ``env.test_file``.
+    provenance : dict, optional
+        Filled with ``{module type: module.provenance()}`` for every module that has the
+        optional ``provenance()`` hook (INTERFACES A.3), after the last sample.
+    """
     instances = build_modules(case)
     os.environ["RESULT_SAVED_URL"] = result_saved_url
     os.makedirs(result_saved_url, exist_ok=True)
-    dataset: DataSource = load_test_set(env.test_file, env.test_kind, "inference")
+    if dataset is None:
+        dataset = load_test_set(env.test_file, env.test_kind, "inference")
     processor = instances.get("dataset_processor")
     if callable(processor):
         dataset = processor(dataset)
@@ -181,6 +238,8 @@ def run_test_case(case: TestCaseSpec, env: TestEnvSpec, result_saved_url: str,
                 n_edge += 1
             bar.set_postfix({"Edge": n_edge, "Cloud": n_cloud}, refresh=False)
             results.append(item)
+        if provenance is not None:
+            provenance.update(collect_provenance({**instances, "hard_example_mining": hem}))
     finally:
         bar.close()
         for module in [*instances.values(), hem]:

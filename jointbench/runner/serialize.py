@@ -26,6 +26,21 @@ def to_jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def _default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return repr(value)
+
+
 def dumps(value: Any) -> str:
-    """One compact JSON line."""
-    return json.dumps(to_jsonable(value), ensure_ascii=False)
+    """One compact JSON line (non-finite floats become null, numpy values plain numbers).
+
+    The C encoder handles the common case; only a value holding a NaN/inf or a non-string
+    dict key takes the slower :func:`to_jsonable` path, which gives the same result.
+    """
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, default=_default)
+    except (ValueError, TypeError):
+        return json.dumps(to_jsonable(value), ensure_ascii=False)

@@ -7,6 +7,7 @@ from typing import Any
 from jointbench.cab.ianvs_records import cloud_record, record_dict
 from jointbench.cab.ianvs_session import get_session
 from jointbench.netsim import attach_costs, cloud_cost_from_hyperparameters, network_kwargs
+from jointbench.params import check_float, check_int
 from jointbench.registry import ClassFactory, ClassType
 
 __all__ = ["CAbCachedCloudModel"]
@@ -31,7 +32,9 @@ class CAbCachedCloudModel:
     def __init__(self, cloud_hardware: str = "cloud-gpu-7b", answer_tokens: int = 4,
                  query_interval_ms: float = 1000.0, **network: Any) -> None:
         network = network_kwargs("CAbCachedCloudModel", network)
-        self.cost = cloud_cost_from_hyperparameters(network, cloud_hardware, answer_tokens, query_interval_ms)
+        self.cost = cloud_cost_from_hyperparameters(network, cloud_hardware,
+                                                    check_int("answer_tokens", answer_tokens, 1),
+                                                    check_float("query_interval_ms", query_interval_ms, 0.0))
 
     def inference(self, data: Any, **kwargs: Any) -> dict[str, Any]:
         """Answer one deferred sample with the cloud top-1 and set, plus its round trip."""

@@ -9,6 +9,7 @@ from jointbench.cab.ianvs_session import get_session
 from jointbench.datasets.teleqna import data_file
 from jointbench.ianvs_compat import prepare_edge_environment
 from jointbench.netsim import EdgeCost, attach_costs, hardware_profile
+from jointbench.params import check_bool, check_choice, check_float, check_int
 from jointbench.registry import ClassFactory, ClassType
 
 __all__ = ["CAbCachedEdgeModel"]
@@ -37,10 +38,12 @@ class CAbCachedEdgeModel:
 
     def __init__(self, edge_set: str = "cp", sigma: float | str = "auto", run_edge: bool = True,
                  edge_hardware: str = "edge-orin-qwen2-1.5b", answer_tokens: int = 4) -> None:
-        if edge_set not in ("hms", "cp", "lcp"):
-            raise ValueError(f"edge_set must be hms, cp or lcp, got {edge_set!r}")
-        self.edge_set, self.sigma, self.run_edge = edge_set, sigma, bool(run_edge)
-        self.cost = EdgeCost(hardware_profile(edge_hardware), int(answer_tokens))
+        self.edge_set = check_choice("edge_set", edge_set, ("hms", "cp", "lcp"))
+        if not isinstance(sigma, str):
+            sigma = check_float("sigma", sigma, 0.0, lo_open=True)
+        self.sigma = check_choice("sigma", sigma, ("auto", "paper")) if isinstance(sigma, str) else sigma
+        self.run_edge = check_bool("run_edge", run_edge)
+        self.cost = EdgeCost(hardware_profile(edge_hardware), check_int("answer_tokens", answer_tokens, 1))
         prepare_edge_environment(data_file(4))
 
     def load(self, model_url: str | None = None, **kwargs: Any) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from jointbench.cab.ianvs_session import Arm, get_session
+from jointbench.cab.selection import PREDICTORS
+from jointbench.params import check_choice, check_float
 from jointbench.registry import ClassFactory, ClassType
 
 __all__ = ["CAbSelection", "CAbConfidenceDeferral"]
@@ -34,9 +36,10 @@ class CAbSelection:
         Its input.
     """
 
-    def __init__(self, delta: float = 0.25, predictor: str = "logistic", features: str = "maxprob",
-                 **kwargs: Any) -> None:
-        self.kw = {"delta": float(delta), "predictor": predictor, "features": features}
+    def __init__(self, delta: float = 0.25, predictor: str = "logistic", features: str = "maxprob") -> None:
+        self.kw = {"delta": check_float("delta", delta, 0.0, 1.0, lo_open=True, hi_open=True),
+                   "predictor": check_choice("predictor", predictor, PREDICTORS),
+                   "features": check_choice("features", features, ("maxprob", "sorted"))}
 
     def __call__(self, edge_result: Mapping[str, Any]) -> bool:
         arm, extras = _arm(edge_result, "cab", **self.kw)
@@ -56,8 +59,9 @@ class CAbConfidenceDeferral:
         trial's val split is >= 1 - delta (a stronger baseline, no guarantee).
     """
 
-    def __init__(self, delta: float = 0.25, rule: str = "one_minus_delta", **kwargs: Any) -> None:
-        self.kw = {"delta": float(delta), "cbd_rule": rule}
+    def __init__(self, delta: float = 0.25, rule: str = "one_minus_delta") -> None:
+        self.kw = {"delta": check_float("delta", delta, 0.0, 1.0, hi_open=True),
+                   "cbd_rule": check_choice("rule", rule, ("one_minus_delta", "val_tuned"))}
 
     def __call__(self, edge_result: Mapping[str, Any]) -> bool:
         arm, extras = _arm(edge_result, "cbd", **self.kw)

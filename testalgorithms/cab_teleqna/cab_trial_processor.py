@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from jointbench.cab.ianvs_session import design_from_test_set, open_session
+from jointbench.datasets.teleqna.checks import check_questions
+from jointbench.params import check_choice, check_file, check_float, check_int
 from jointbench.registry import ClassFactory, ClassType
 
 __all__ = ["CAbTrialProcessor"]
@@ -44,10 +47,29 @@ class CAbTrialProcessor:
     def __init__(self, alpha: float = 0.2, mode: str = "faithful", n_trials: int = 50, seed: int = 0,
                  splits: list[int] | None = None, pool_size: int | str = "mode", zero_cloud_rows: str = "drop",
                  n_options: int | None = None, data_file_path: str | None = None) -> None:
-        self.kw = {"alpha": alpha, "mode": mode, "n_trials": n_trials, "seed": seed,
-                   "splits": splits or [500, 200, 500, 100], "pool_size": pool_size,
-                   "zero_cloud_rows": zero_cloud_rows, "data_file": data_file_path}
-        self.n_options = n_options
+        splits = [500, 200, 500, 100] if splits is None else splits
+        if not isinstance(splits, (list, tuple)) or len(splits) != 4:
+            raise ValueError(f"splits: must be a list of 4 sizes [calibration, training, val, test batch], "
+                             f"got {splits!r}")
+        if pool_size not in ("all", "mode"):
+            pool_size = check_int("pool_size", pool_size, 1)
+        self.kw = {"alpha": check_float("alpha", alpha, 0.0, 1.0, lo_open=True, hi_open=True),
+                   "mode": check_choice("mode", mode, ("faithful", "clean")),
+                   "n_trials": check_int("n_trials", n_trials, 1), "seed": check_int("seed", seed, 0),
+                   "splits": [check_int(f"splits[{i}]", s, 1) for i, s in enumerate(splits)],
+                   "pool_size": pool_size,
+                   "zero_cloud_rows": check_choice("zero_cloud_rows", zero_cloud_rows, ("drop", "unsatisfiable")),
+                   "data_file": check_file("data_file_path", data_file_path)}
+        self.n_options = None if n_options is None else int(check_choice("n_options", n_options, (4, 5)))
+
+    def check_dataset(self, x: Sequence[Any], y: Sequence[Any]) -> None:
+        """Refuse a test set of the other TeleQnA subset, or too small for the splits (INTERFACES A.2)."""
+        if self.n_options is not None:
+            check_questions(x, self.n_options)
+        need = sum(self.kw["splits"])
+        if len(x) < need:
+            raise ValueError(f"splits: {self.kw['splits']} need {need} questions per trial, but the test set "
+                             f"lists {len(x)}")
 
     def __call__(self, dataset: Any) -> Any:
         """Return ``dataset`` with ``x`` = the trial samples and ``y`` = their answer letters."""

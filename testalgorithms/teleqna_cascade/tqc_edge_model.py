@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from jointbench.cascade.replay import CachedAnswerModel
 from jointbench.datasets.teleqna import data_file
+from jointbench.datasets.teleqna.checks import check_questions
 from jointbench.ianvs_compat import prepare_edge_environment
 from jointbench.netsim import EdgeCost, attach_costs, hardware_profile
+from jointbench.params import check_bool, check_choice, check_file, check_int
 from jointbench.registry import ClassFactory, ClassType
 
 __all__ = ["TeleQnACachedEdgeModel"]
@@ -33,10 +36,16 @@ class TeleQnACachedEdgeModel:
 
     def __init__(self, n_options: int = 4, run_edge: bool = True, edge_hardware: str = "edge-orin-qwen2-1.5b",
                  answer_tokens: int = 4, data_file_path: str | None = None) -> None:
-        self.model = CachedAnswerModel("edge", n_options, data_file_path)
-        self.run_edge = bool(run_edge)
-        self.cost = EdgeCost(hardware_profile(edge_hardware), int(answer_tokens))
-        prepare_edge_environment(data_file_path or data_file(n_options))
+        self.n_options = int(check_choice("n_options", n_options, (4, 5)))
+        data_file_path = check_file("data_file_path", data_file_path)
+        self.model = CachedAnswerModel("edge", self.n_options, data_file_path)
+        self.run_edge = check_bool("run_edge", run_edge)
+        self.cost = EdgeCost(hardware_profile(edge_hardware), check_int("answer_tokens", answer_tokens, 1))
+        prepare_edge_environment(data_file_path or data_file(self.n_options))
+
+    def check_dataset(self, x: Sequence[Any], y: Sequence[Any]) -> None:
+        """Refuse a test set built from the other TeleQnA subset (runner hook, INTERFACES A.2)."""
+        check_questions(x, self.n_options)
 
     def load(self, model_url: str | None = None, **kwargs: Any) -> None:
         """Called by sedna with ``model_path``; the table is already loaded."""

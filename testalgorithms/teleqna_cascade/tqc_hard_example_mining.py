@@ -7,6 +7,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from jointbench.cascade.deferral import defer_to_cloud
+from jointbench.params import check_float
 from jointbench.registry import ClassFactory, ClassType
 
 __all__ = ["TeleQnAConfidenceDeferral"]
@@ -25,8 +26,8 @@ class TeleQnAConfidenceDeferral:
         Edge serves iff ``max_prob >= threshold``, compared in float32 like the data.
     """
 
-    def __init__(self, threshold: float = 0.5, **kwargs: Any) -> None:
-        self.threshold = float(threshold)
+    def __init__(self, threshold: float = 0.5) -> None:
+        self.threshold = check_float("threshold", threshold, 0.0, 1.0)
 
     def __call__(self, edge_result: Mapping[str, Any]) -> bool:
         conf = (edge_result.get("extras") or {}).get("confidence")
