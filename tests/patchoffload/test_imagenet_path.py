@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from jointbench.models import ModelUnavailable
 from jointbench.patchoffload.imagenet import (ImageNetFolder, TimmPatchSubsetServer, load_efficientnet_lite0,
                                               load_timm_model)
 from jointbench.patchoffload.nets import patchify
@@ -92,7 +93,7 @@ def test_timm_subset_server_matches_full_forward_and_ignores_unsent():
 
 
 def test_timm_loader_names_missing_weights(tmp_path):
-    with pytest.raises(FileNotFoundError, match="deit_base_patch16_224"):
+    with pytest.raises(ModelUnavailable, match="deit_base_patch16_224"):
         load_timm_model("deit_base_patch16_224", tmp_path / "absent.safetensors")
 
 
