@@ -16,7 +16,7 @@ import os
 from typing import Any, Sequence
 
 from jointbench.ianvs_compat import prepare_edge_environment
-from jointbench.netsim import VALID_KEYS
+from jointbench.netsim import network_kwargs
 from jointbench.registry import ClassFactory, ClassType
 from jointbench.specdec.models import PAIRS
 from jointbench.specdec.session import SpecDecSession
@@ -104,7 +104,8 @@ class SDSessionEdgeModel:
     prompts_file : str
         The test set, read once per process to record missing traces up front.
     network_profile, network_seed, network_* : Any
-        Network keys of :data:`jointbench.netsim.VALID_KEYS`; any other name is rejected.
+        Network keys of :data:`jointbench.netsim.VALID_KEYS`; any other name is rejected
+        (:func:`jointbench.netsim.network_kwargs`, the suite's one network-key guard).
     """
 
     def __init__(self, strategy: str = "cloud_only", policy: str = "fixed", k: int = 3, k_max: int | None = None,
@@ -114,10 +115,7 @@ class SDSessionEdgeModel:
                  temperature: float = 0.0, sample_seed: int = 0, bandwidth_mbps: float | None = None,
                  torch_threads: int = 1, calibration_file: str | None = None, keep_exchanges: bool = False,
                  prompts_file: str = DEFAULT_PROMPTS, **network: Any) -> None:
-        bad = sorted(key for key in network if key not in VALID_KEYS)
-        if bad:
-            raise TypeError(f"unknown hyperparameter(s) {bad}: SDSessionEdgeModel takes its declared parameters "
-                            f"and the network keys {', '.join(VALID_KEYS)}")
+        network = network_kwargs("SDSessionEdgeModel", network)
         for name, value in (("strategy", strategy), ("policy", policy), ("pair", pair)):
             _check(name, value, str)
         _check("codec", codec, str, optional=True)

@@ -47,7 +47,8 @@ def no_models(monkeypatch, tmp_path):
     ({"codec": "dense_fp8", "strategy": "edge_cloud"}, UnknownAliasError, "Available: dense_fp16"),
     ({"codec": "ids_only", "strategy": "edge_cloud", "temperature": 1.0}, ValueError, "codec: 'ids_only'"),
     ({"pair": "gpt-5"}, ValueError, "pair: unknown model pair 'gpt-5'"),
-    ({"network_rtt": 5}, TypeError, r"unknown hyperparameter\(s\) \['network_rtt'\]"),
+    ({"network_rtt": 5}, ValueError, r"unknown network key 'network_rtt'"),
+    ({"netwrk_rtt_ms": 5}, TypeError, r"unknown hyperparameter\(s\) \['netwrk_rtt_ms'\]"),
     ({"kk": 5}, TypeError, r"unknown hyperparameter\(s\) \[.kk.\]"),
     ({"calibration_file": "/nonexistent.json"}, ValueError, "calibration_file: '/nonexistent.json' does not exist"),
 ])
