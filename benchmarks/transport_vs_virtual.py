@@ -6,7 +6,7 @@ For each RTT, every prompt is served twice, side by side in one run:
   the edge drafts in this process, and every frame crosses a loopback
   :class:`~jointbench.specdec.transport.shaping.ShapingProxy` that applies the link in real time;
 - **virtual**: the same query's cycles (drafted/accepted counts, taken from the real run)
-  placed on the virtual clock by :mod:`jointbench.specdec.timing` with a fresh link of
+  placed on the virtual clock by the SD loop's placements (:mod:`jointbench.specdec.placements`) with a fresh link of
   the same config (same seed: the same draws as the proxy's link), twice:
   ``calibrated`` uses the pair's calibration (measured in this run by default), the
   suite's virtual clock as is; ``measured`` uses the compute times of this very run
@@ -154,9 +154,16 @@ def main() -> int:
     from jointbench.specdec.calibrate import calibrate
     from jointbench.specdec.compute import CALIBRATION_KS, cached_calibration, compute_model
     from jointbench.specdec.engine import SpecDecoder
-    from jointbench.specdec.policy import FixedK
-    from jointbench.specdec.timing import cloud_only_timeline, edge_cloud_timeline
-    from jointbench.specdec.trace import ReplayCycle
+    from jointbench.specdec.placement import Cycle, make_placement, new_timeline
+    from jointbench.specdec.policies.fixed import FixedK
+
+    def virtual(placement: str, n_prompt: int, cycles: list[Any], model: Any, link: Any) -> Any:
+        """The query on the virtual clock: the same placement code the in-process strategies use."""
+        tl = new_timeline(link, 0.0)
+        query = make_placement(placement).begin(tl, n_prompt, model)
+        for i, cycle in enumerate(cycles):
+            query.place(cycle, i)
+        return tl
     from jointbench.specdec.tracestore import encode_prompt, get_pair
     from jointbench.specdec.transport import CloudClient, ShapingProxy, cloud_service
     from jointbench.specdec.transport.edge import remote_cloud_only, remote_speculative
@@ -208,7 +215,7 @@ def main() -> int:
                                                        decode_ms=sum(steps) / len(steps) if steps else None)
                             real_times = out.token_times_ms
                         else:
-                            cycles = [ReplayCycle(c.k, c.drafted, c.accepted, c.tokens) for c in out.cycles]
+                            cycles = [Cycle(c.k, c.drafted, c.accepted, c.tokens, c.bytes_up) for c in out.cycles]
                             measured = MeasuredCompute(compute, edge_prefill_ms=out.edge_prefill_ms,
                                                        draft_ms=[c.edge_ms / max(1, c.drafted) for c in out.cycles],
                                                        verify_ms=[c.cloud_ms for c in out.cycles])
@@ -217,10 +224,11 @@ def main() -> int:
                         real_e2e.append(out.latency_ms)
                         for clock, model in (("calibrated", compute), ("measured", measured)):
                             if strategy == "cloud_only":
-                                tl = cloud_only_timeline(len(prompt), len(out.tokens), model, Link(cfg))
+                                steps = [Cycle(0, 0, 0, (t,)) for t in out.tokens]
+                                tl = virtual("cloud_only", len(prompt), steps, model, Link(cfg))
                                 virt_times = tl.token_times_ms
                             else:
-                                tl = edge_cloud_timeline(len(prompt), cycles, model, Link(cfg))
+                                tl = virtual("edge_cloud", len(prompt), cycles, model, Link(cfg))
                                 virt_times = _cycle_times(tl.token_times_ms, [len(c.tokens) for c in cycles])
                             virt[clock][0].append(_mean_gap(virt_times))
                             virt[clock][1].append(tl.latency_ms)
