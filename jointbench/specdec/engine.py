@@ -329,7 +329,8 @@ class SpecRun:
         n, nxt = payload.decode_verdict(down)
         new = drafts[:n] if n and drafts[n - 1] in eos else [*drafts[:n], nxt]
         committed.extend(new)
-        draft_lm.crop(min(draft_lm.length, len(committed) - 1))
+        # "chunk" keeps one committed token fewer: the next draft step re-feeds the last two.
+        draft_lm.crop(max(0, min(draft_lm.length, len(committed) - (2 if dec.draft_feed == "chunk" else 1))))
         record = CycleRecord(k, len(drafts), n, new, edge_ms, cloud_ms, len(up), len(down))
         self.cycles.append(record)
         if new[-1] in eos:
