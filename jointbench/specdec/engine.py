@@ -62,9 +62,11 @@ class SpecDecoder:
         0 for greedy decoding and ids-only drafts; ``> 0`` samples from
         ``softmax(logits / T)`` and sends draft distributions with the ids.
     draft_feed : {"chunk", "token"}
-        How the draft catches up after a fully accepted block (it has not seen the
-        last draft and the bonus token). "chunk" feeds both in one forward, as
-        transformers does. "token" feeds every generated token in its own forward
+        How the draft catches up on the committed tokens before it drafts. "chunk"
+        re-feeds the last two committed tokens (more after a fully accepted block)
+        in one forward, exactly as transformers 5.x assisted generation does (it
+        crops the assistant cache to ``len - 2``), so both compute the same drafts
+        even for a dynamic-int8 draft. "token" feeds every generated token in its own forward
         (one extra draft step per fully accepted block), the canonical chunking that
         :mod:`~jointbench.specdec.trace` replays exactly even for drafts whose output
         depends on chunking (dynamic int8: one activation scale per input tensor).
@@ -289,6 +291,8 @@ class SpecRun:
         committed, eos = self.committed, dec.eos
         # Edge: draft k tokens from the committed prefix.
         t0 = time.perf_counter()
+        if dec.draft_feed == "chunk" and k > 0 and draft_lm.length > len(committed) - 2:
+            draft_lm.crop(max(0, len(committed) - 2))
         feed = committed[draft_lm.length:]
         if dec.draft_feed == "token" and k > 0:
             feed = dec._catch_up(draft_lm, feed, len(self.prompt))
@@ -325,7 +329,8 @@ class SpecRun:
         n, nxt = payload.decode_verdict(down)
         new = drafts[:n] if n and drafts[n - 1] in eos else [*drafts[:n], nxt]
         committed.extend(new)
-        draft_lm.crop(min(draft_lm.length, len(committed) - 1))
+        # "chunk" keeps one committed token fewer: the next draft step re-feeds the last two.
+        draft_lm.crop(max(0, min(draft_lm.length, len(committed) - (2 if dec.draft_feed == "chunk" else 1))))
         record = CycleRecord(k, len(drafts), n, new, edge_ms, cloud_ms, len(up), len(down))
         self.cycles.append(record)
         if new[-1] in eos:

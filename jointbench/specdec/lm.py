@@ -71,8 +71,9 @@ class CachedLM:
         out = self.model(
             input_ids=ids_t, past_key_values=self.cache, use_cache=True, logits_to_keep=num_logits
         )
-        self.tokens.extend(int(t) for t in ids_t[0].tolist())
-        self.chunk_sizes.extend([ids_t.shape[1]] * ids_t.shape[1])
+        n = ids_t.shape[1]
+        self.tokens.extend(ids_t[0].tolist())
+        self.chunk_sizes.extend([n] * n)
         return out.logits[0, -num_logits:, : self.vocab_limit].float()
 
     def prefill(self, ids: Sequence[int]) -> None:

@@ -175,3 +175,47 @@ def test_engine_sampling_matches_target_distribution_chi_square(codec):
     assert 0.2 * draws < rejected < 0.8 * draws  # the residual path is exercised
     assert expected.min() > 5
     assert chisquare(counts, expected).pvalue > 1e-3
+
+
+def _draft_feed_lengths(draft, run) -> list[int]:
+    """Input lengths of every draft forward during ``run()``."""
+    seen: list[int] = []
+    handle = draft.register_forward_pre_hook(lambda _m, _a, kw: seen.append(kw["input_ids"].shape[1]),
+                                             with_kwargs=True)
+    try:
+        run()
+    finally:
+        handle.remove()
+    return seen
+
+
+@pytest.mark.parametrize("noise", [0.02, 0.1])
+def test_chunk_feed_runs_the_draft_forwards_of_transformers_assisted_generation(noise):
+    """draft_feed="chunk" feeds the draft exactly what transformers' assisted generation feeds it
+    (the reason engine and HF compute the same drafts, even for a chunking-dependent int8 draft);
+    the control, draft_feed="token", must differ."""
+    pair = tiny_random_pair(vocab_size=256, seed=3, draft_noise=noise)  # EOS 0, as in its config
+    prompt, n, k = [5, 17, 99, 3, 42, 7], 30, 3
+    pair.draft.generation_config.num_assistant_tokens = k
+    pair.draft.generation_config.num_assistant_tokens_schedule = "constant"
+    pair.draft.generation_config.assistant_confidence_threshold = 0.0
+    ids = torch.tensor([prompt])
+    hf_out: list[list[int]] = []
+
+    def hf() -> None:
+        with torch.inference_mode():
+            out = pair.target.generate(ids, attention_mask=torch.ones_like(ids), assistant_model=pair.draft,
+                                       do_sample=False, max_new_tokens=n, pad_token_id=0)
+        hf_out.append(out[0, len(prompt):].tolist())
+
+    hf_feeds = _draft_feed_lengths(pair.draft, hf)
+    feeds, tokens = {}, {}
+    for feed in ("chunk", "token"):
+        dec = SpecDecoder(pair.target, pair.draft, pair.eos_token_ids, draft_feed=feed)
+        res: list = []
+        feeds[feed] = _draft_feed_lengths(
+            pair.draft, lambda: res.append(dec.speculative(prompt, n, FixedK(k), separate_prefill=False)))
+        tokens[feed] = res[0].tokens
+    assert tokens["chunk"] == tokens["token"] == hf_out[0]
+    assert feeds["chunk"] == hf_feeds
+    assert feeds["token"] != hf_feeds
