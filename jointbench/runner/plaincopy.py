@@ -24,14 +24,22 @@ def plain_deepcopy(value: Any) -> Any:
     object referenced twice inside a record is copied twice (records are trees).
     """
     kind = type(value)
+    # A C-level shallow copy, then only the nested containers are replaced: a record holds
+    # dozens of atoms and a few lists and dicts (keys keep their order).
+    if kind is dict:
+        out = value.copy()
+        for k, v in value.items():
+            if type(v) not in PLAIN_ATOMS:
+                out[k] = plain_deepcopy(v)
+        return out
     if kind in PLAIN_ATOMS:
         return value
-    # Atoms are tested inline so that only containers cost a call (a record holds
-    # dozens of atoms and a few lists and dicts).
-    if kind is dict:
-        return {k: v if type(v) in PLAIN_ATOMS else plain_deepcopy(v) for k, v in value.items()}
     if kind is list:
-        return [v if type(v) in PLAIN_ATOMS else plain_deepcopy(v) for v in value]
+        out_list = value.copy()
+        for i, v in enumerate(value):
+            if type(v) not in PLAIN_ATOMS:
+                out_list[i] = plain_deepcopy(v)
+        return out_list
     if kind is tuple:
         return tuple(plain_deepcopy(v) for v in value)
     return copy.deepcopy(value)
