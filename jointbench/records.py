@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from collections.abc import Mapping
+from typing import Any, Literal
 
 Route = Literal["edge", "cloud", "both"]
 
@@ -88,4 +89,6 @@ def as_record(value: Any) -> Mapping[str, Any] | None:
     value : Any
         One of the result slots of Ianvs's ``y_pred`` item.
     """
+    if type(value) is dict:  # the common case, without the ABC instance check
+        return value
     return value if isinstance(value, Mapping) else None

@@ -22,12 +22,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from jointbench.cab.ianvs_session import SESSION_FIELD, CabSession
-from jointbench.confidence import top1
 from jointbench.datasets.teleqna import LETTERS
 from jointbench.records import SampleRecord
 
 
-def _trial_fields(session: CabSession, sample: Mapping[str, Any]) -> tuple[int, int, dict[str, Any]]:
+def _trial_fields(session: CabSession, sample: Mapping[str, Any]) -> tuple[int, int, dict[str, Any], dict[str, Any]]:
     t, j = int(sample["trial"]), int(sample["position"])
     ref = session.reference(t, j)
     if int(sample["row"]) != ref["row"]:
@@ -35,14 +34,13 @@ def _trial_fields(session: CabSession, sample: Mapping[str, Any]) -> tuple[int, 
                          f"session's batch has row {ref['row']} there")
     fields = {SESSION_FIELD: session.key, "trial": t, "position": j, "batch_size": session.batch_size,
               "row": ref["row"], "alpha": session.design.alpha, "ref_label": ref["ref_label"]}
-    return t, j, {**fields, "_ref": ref}
+    return t, j, fields, ref
 
 
-def _answer(probs: Any, ref: Mapping[str, Any]) -> tuple[str, bool | None, float]:
-    idx, conf, _ = top1(probs)
-    choice = int(idx[0])
+def _answer(session: CabSession, side: str, ref: Mapping[str, Any]) -> tuple[str, bool | None, float]:
+    choice, conf = session.top1(side, ref["row"])
     correct = (choice == ref["key"]) if ref["key_valid"] else None
-    return LETTERS[choice], correct, float(conf[0])
+    return LETTERS[choice], correct, conf
 
 
 def record_dict(record: SampleRecord) -> dict[str, Any]:
@@ -70,16 +68,15 @@ def edge_record(session: CabSession, sample: Mapping[str, Any], edge_set: str,
         False for a cloud-only system: no answer, no set, ``confidence`` None (so a
         confidence HEM defers), but the trial fields and references are kept.
     """
-    t, j, fields = _trial_fields(session, sample)
-    ref = fields.pop("_ref")
-    extras: dict[str, Any] = {**fields, "edge_set_kind": edge_set, "sigma": sigma,
-                              "ref_cloud_set_size": len(ref["cloud_set"]), "key_valid": ref["key_valid"]}
+    t, j, extras, ref = _trial_fields(session, sample)
+    extras.update(edge_set_kind=edge_set, sigma=sigma, ref_cloud_set_size=len(ref["cloud_set"]),
+                  key_valid=ref["key_valid"])
     record = SampleRecord(sample_id=str(sample.get("qid", ref["row"])), sample_index=sample.get("index"),
                           route="edge", extras=extras)
     if not run_edge:
         extras.update({"skipped": True, "confidence": None, "edge_set": [], "ref_satisfied": False})
         return record
-    letter, correct, conf = _answer(session.data.edge_probs[ref["row"]], ref)
+    letter, correct, conf = _answer(session, "edge", ref)
     record.prediction, record.correct = letter, correct
     extras.update(session.edge_set(t, j, edge_set, sigma))
     extras["confidence"] = conf
@@ -88,9 +85,8 @@ def edge_record(session: CabSession, sample: Mapping[str, Any], edge_set: str,
 
 def cloud_record(session: CabSession, sample: Mapping[str, Any]) -> SampleRecord:
     """The cloud's answer and highest-mass set for one deferred (trial, question) sample."""
-    _, _, fields = _trial_fields(session, sample)
-    ref = fields.pop("_ref")
-    letter, correct, conf = _answer(session.data.cloud_probs[ref["row"]], ref)
+    _, _, fields, ref = _trial_fields(session, sample)
+    letter, correct, conf = _answer(session, "cloud", ref)
     extras = {**fields, "cloud_set": ref["cloud_set"], "confidence": conf, "key_valid": ref["key_valid"]}
     return SampleRecord(sample_id=str(sample.get("qid", ref["row"])), sample_index=sample.get("index"),
                         prediction=letter, correct=correct, route="cloud", extras=extras)

@@ -40,6 +40,7 @@ from jointbench.cab.experiment import serve_mask
 from jointbench.cab.options import CabOptions
 from jointbench.cab.satisfaction import alignment_score
 from jointbench.cab.trials import DEFAULT_SPLITS, TrialContext, trial_streams
+from jointbench.confidence import top1
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,9 @@ class CabSession:
         self.line_of_row = dict(line_of_row)
         self._contexts: dict[tuple[Any, ...], TrialContext] = {}
         self._serve: dict[Arm, np.ndarray] = {}
+        self._refs: Any = None
+        self._top1: dict[str, tuple[list[int], list[float]]] = {}
+        self._edge_tables: dict[tuple[str, Any], Any] = {}
         base = self.context()
         self.n_pool = int(base.prepared.pool.size)
         self.n_dropped_zero_cloud = base.prepared.n_dropped
@@ -176,17 +180,53 @@ class CabSession:
     def _eval_column(self, position: int) -> int:
         return self.design.splits[1] + self.design.splits[2] + position
 
+    def _references(self) -> tuple[list[list[int]], list[list[int]], list[int], list[bool], dict[int, list[int]]]:
+        """Per (trial, position) row and reference label, per row the key, its validity and the cloud set.
+
+        Built in one vectorised pass on first use (the samples of every test case read it).
+        """
+        if self._refs is None:
+            ctx = self.context()
+            test = ctx.trials.test
+            labels = np.take_along_axis(ctx.trials.labels, test, axis=1)
+            cloud = {row: np.flatnonzero(ctx.prepared.cloud_set[row]).tolist() for row in np.unique(test).tolist()}
+            self._refs = (test.tolist(), labels.tolist(), np.asarray(self.data.answer).tolist(),
+                          np.asarray(self.data.gold_valid, dtype=bool).tolist(), cloud)
+        return self._refs
+
     def reference(self, trial: int, position: int) -> dict[str, Any]:
         """Reference label y ~ p*(.|x) of this trial, the answer key and the cloud set."""
-        ctx = self.context()
-        row = int(ctx.trials.test[trial, position])
-        return {
-            "row": row,
-            "ref_label": int(ctx.trials.labels[trial, row]),
-            "key": int(self.data.answer[row]),
-            "key_valid": bool(self.data.gold_valid[row]),
-            "cloud_set": np.flatnonzero(ctx.prepared.cloud_set[row]).tolist(),
-        }
+        rows, labels, key, valid, cloud = self._references()
+        row = rows[trial][position]
+        return {"row": row, "ref_label": labels[trial][position], "key": key[row], "key_valid": valid[row],
+                "cloud_set": list(cloud[row])}
+
+    def top1(self, side: str, row: int) -> tuple[int, float]:
+        """Top-1 option and its probability of the ``side`` ("edge"/"cloud") answer of ``row``.
+
+        :func:`jointbench.confidence.top1` of the whole table, computed once (row by row
+        it gives the same values).
+        """
+        if side not in self._top1:
+            idx, conf, _ = top1(self.data.edge_probs if side == "edge" else self.data.cloud_probs)
+            self._top1[side] = (idx.tolist(), conf.tolist())
+        idx_list, conf_list = self._top1[side]
+        return idx_list[row], conf_list[row]
+
+    def _edge_table(self, edge_set: str, sigma: float | str) -> tuple[list[list[list[int]]], list[list[float]],
+                                                                       list[list[bool]], float | None]:
+        """Edge set, alignment and satisfaction of every (trial, position), one pass per set kind."""
+        tkey = (edge_set, sigma if edge_set == "lcp" else "auto")
+        if tkey not in self._edge_tables:
+            ctx = self.context(sigma=tkey[1])
+            start = self._eval_column(0)
+            test = ctx.trials.test
+            masks = ctx.edge_masks(edge_set)[:, start:start + test.shape[1]]
+            align = alignment_score(masks, ctx.prepared.cloud_ref[test])
+            sat = ctx.satisfied(edge_set)[:, start:start + test.shape[1]]
+            sets = [[[k for k, inside in enumerate(m) if inside] for m in per_trial] for per_trial in masks.tolist()]
+            self._edge_tables[tkey] = (sets, align.tolist(), sat.tolist(), ctx.sigma)
+        return self._edge_tables[tkey]
 
     def edge_set(self, trial: int, position: int, edge_set: str, sigma: float | str = "auto") -> dict[str, Any]:
         """The edge prediction set of one test input, calibrated on its trial's split.
@@ -197,17 +237,14 @@ class CabSession:
             ``edge_set`` (option indices), ``ref_alignment`` (cloud mass inside it,
             C*(x)), ``ref_satisfied`` (C*(x) >= 1 - alpha) and, for LCP, ``sigma_value``.
         """
-        ctx = self.context(sigma=sigma if edge_set == "lcp" else "auto")
-        col = self._eval_column(position)
-        mask = ctx.edge_masks(edge_set)[trial, col]
-        row = int(ctx.trials.test[trial, position])
+        sets, align, sat, sigma_value = self._edge_table(edge_set, sigma)
         out = {
-            "edge_set": np.flatnonzero(mask).tolist(),
-            "ref_alignment": float(alignment_score(mask, ctx.prepared.cloud_ref[row])),
-            "ref_satisfied": bool(ctx.satisfied(edge_set)[trial, col]),
+            "edge_set": list(sets[trial][position]),
+            "ref_alignment": align[trial][position],
+            "ref_satisfied": sat[trial][position],
         }
         if edge_set == "lcp":
-            out["sigma_value"] = ctx.sigma
+            out["sigma_value"] = sigma_value
         return out
 
     # -- batch decisions -----------------------------------------------------------------

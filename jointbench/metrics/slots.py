@@ -14,7 +14,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from jointbench.records import as_record
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SampleView:
     """One ``y_pred`` item, decoded.
 
@@ -45,9 +45,12 @@ class SampleView:
 
     def total(self, field: str) -> float | None:
         """Sum of ``field`` over :meth:`parts`; ``None`` if no part reports it."""
-        values = [p.get(field) for p in self.parts()]
-        numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        return sum(numbers) if numbers else None
+        total: float | None = None
+        for part in self.parts():
+            v = part.get(field)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                total = (0 if total is None else total) + float(v)  # as sum() adds them
+        return total
 
 
 def views(y_pred: Sequence[Any] | None) -> Iterator[SampleView]:

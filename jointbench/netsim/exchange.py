@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Direction = Literal["up", "down"]
@@ -74,7 +74,9 @@ class Exchange:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict (``delay_ms`` added; an unlimited bandwidth becomes ``None``)."""
-        out = asdict(self)
+        # The fields are atoms, so a shallow copy of the instance dict equals ``asdict``
+        # (same keys, same order) at a fraction of its cost (one cloud round trip per sample).
+        out = dict(self.__dict__)
         out["delay_ms"] = self.delay_ms
         if math.isinf(self.bandwidth_mbps):
             out["bandwidth_mbps"] = None

@@ -24,6 +24,7 @@ from typing import Any
 
 from jointbench.cache import atomic_dir, atomic_write_text
 from jointbench.runner.history import CASE_FILE, CASE_FORMAT
+from jointbench.runner.plaincopy import PLAIN_ATOMS
 from jointbench.runner.serialize import dumps, to_jsonable
 
 FULL_RECORDS_ENV = "JOINTBENCH_FULL_RECORDS"
@@ -37,7 +38,8 @@ def full_records_requested() -> bool:
 def _compact(record: Any) -> Any:
     if not isinstance(record, dict):
         return record
-    return {k: v for k, v in record.items() if k != "exchanges" and v is not None and v != {} and v != []}
+    return {k: v for k, v in record.items()
+            if k != "exchanges" and v is not None and (type(v) in PLAIN_ATOMS or (v != {} and v != []))}
 
 
 def record_lines(y_pred: list[Any], full: bool) -> str:

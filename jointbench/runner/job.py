@@ -32,6 +32,7 @@ from jointbench.runner.errors import ConfigError, RunnerError
 from jointbench.runner.loader import get_registered
 from jointbench.runner.lock import job_lock
 from jointbench.runner.paradigm import run_test_case
+from jointbench.runner.plaincopy import copy_inputs
 from jointbench.runner.rank import RankRow, RankWriter
 from jointbench.runner.signals import Interrupted, deferred_signals, stop_on_signals
 from jointbench.runner.spec import SYSTEM_METRICS, JobSpec, TestCaseSpec
@@ -143,6 +144,13 @@ def _workspace_error(url: str, err: OSError, ctx: _Context) -> WorkspaceError:
                           f"(rank: {ctx.writer.rank_dir}, `jointbench rank {ctx.spec.job_dir}` rebuilds it)")
 
 
+def _copy_dataset(dataset: DataSource) -> DataSource:
+    """A deep copy of the test set for one test case (its ``dataset_processor`` may change it)."""
+    if type(dataset) is not DataSource:
+        return copy.deepcopy(dataset)
+    return DataSource(copy_inputs(dataset.x), copy.deepcopy(dataset.y), dataset.data_type)
+
+
 def _run_case(ctx: _Context, case: TestCaseSpec) -> RankRow | CaseFailure:
     """Run one test case and write its folder; a failure is returned, not raised."""
     spec, out = ctx.spec, ctx.out
@@ -154,7 +162,7 @@ def _run_case(ctx: _Context, case: TestCaseSpec) -> RankRow | CaseFailure:
     provenance: dict[str, Any] = {}
     try:
         y_pred = run_test_case(case, spec.testenv, result_saved_url, ctx.progress, label,
-                               dataset=copy.deepcopy(ctx.dataset), provenance=provenance)
+                               dataset=_copy_dataset(ctx.dataset), provenance=provenance)
         values = compute_metrics(ctx.metrics, copy.deepcopy(ctx.dataset.y), y_pred)
     except (Exception, SystemExit) as err:  # a failing case is reported and the next one runs
         root = _root_cause(err)

@@ -21,10 +21,13 @@ from jointbench.registry import ClassType
 from jointbench.runner.datasource import DataSource, load_test_set
 from jointbench.runner.errors import RunnerError
 from jointbench.runner.loader import get_registered, load_module
+from jointbench.runner.plaincopy import plain_deepcopy
 from jointbench.runner.spec import TestCaseSpec, TestEnvSpec
 
 YPred = list[Any]
 _ORG_REPO = re.compile(r"^[\w.\-]+/[\w.\-]+$")
+#: The progress bar's Edge/Cloud counts are updated every this many samples.
+POSTFIX_EVERY = 128
 
 
 def build_modules(case: TestCaseSpec) -> dict[str, Any]:
@@ -111,28 +114,6 @@ def _build_hem(case: TestCaseSpec, desc: dict[str, Any], instances: dict[str, An
     except TypeError as err:
         raise RunnerError(f"hard_example_mining '{spec.name}' rejected its hyperparameters "
                           f"{sorted(param)}: {err}") from err
-
-
-_ATOMS = frozenset({str, int, float, bool, type(None)})
-
-
-def plain_deepcopy(value: Any) -> Any:
-    """``copy.deepcopy`` for the plain JSON-like records modules return, several times faster.
-
-    Exact ``dict``/``list``/``tuple`` and atoms are copied here; anything else (numpy arrays,
-    dataclasses, dict subclasses) goes to :func:`copy.deepcopy`. Unlike ``deepcopy``, an
-    object referenced twice inside a record is copied twice (records are trees).
-    """
-    kind = type(value)
-    if kind in _ATOMS:
-        return value
-    if kind is dict:
-        return {k: plain_deepcopy(v) for k, v in value.items()}
-    if kind is list:
-        return [plain_deepcopy(v) for v in value]
-    if kind is tuple:
-        return tuple(plain_deepcopy(v) for v in value)
-    return copy.deepcopy(value)
 
 
 def infer_one(x: Any, mode: str, predict: Callable[[Any], Any], cloud: Any, hem: Any) -> YPred:
@@ -236,8 +217,10 @@ def run_test_case(case: TestCaseSpec, env: TestEnvSpec, result_saved_url: str,
                 n_cloud += 1
             else:
                 n_edge += 1
-            bar.set_postfix({"Edge": n_edge, "Cloud": n_cloud}, refresh=False)
+            if not i % POSTFIX_EVERY:  # formatting the postfix costs more than a cheap sample
+                bar.set_postfix({"Edge": n_edge, "Cloud": n_cloud}, refresh=False)
             results.append(item)
+        bar.set_postfix({"Edge": n_edge, "Cloud": n_cloud}, refresh=False)
         if provenance is not None:
             provenance.update(collect_provenance({**instances, "hard_example_mining": hem}))
     finally:

@@ -14,6 +14,9 @@ from jointbench.registry import ClassFactory, ClassType
 
 __all__ = ["CAbCachedEdgeModel"]
 
+#: Edge cost fields per (hardware profile, answer tokens, prompt), shared by the test cases.
+_COSTS: dict[tuple[Any, int, str], dict[str, Any]] = {}
+
 
 @ClassFactory.register(ClassType.GENERAL, alias="CAbCachedEdgeModel")
 class CAbCachedEdgeModel:
@@ -53,7 +56,12 @@ class CAbCachedEdgeModel:
         """Answer one (trial, question) sample; returns a ``SampleRecord`` dict."""
         record = edge_record(get_session(data), data, self.edge_set, self.sigma, self.run_edge)
         if self.run_edge:
-            attach_costs(record, self.cost.record_fields(str(data["prompt"])))
+            prompt = str(data["prompt"])
+            key = (self.cost.profile, self.cost.answer_tokens, prompt)
+            fields = _COSTS.get(key)
+            if fields is None:  # the cost depends on these only; every trial reuses the pool's prompts
+                fields = _COSTS[key] = self.cost.record_fields(prompt)
+            attach_costs(record, fields)
         else:
             record.latency_ms = record.edge_compute_ms = 0.0
         return record_dict(record)

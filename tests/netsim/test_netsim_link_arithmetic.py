@@ -135,3 +135,19 @@ def test_bad_nbytes(nbytes: object) -> None:
 def test_bad_send_time(t_ms: float) -> None:
     with pytest.raises(ValueError, match="t_ms"):
         Link().send("up", 1, t_ms=t_ms)
+
+
+@pytest.mark.parametrize("bandwidth", [8.0, float("inf")])
+def test_exchange_dict_equals_asdict(bandwidth: float) -> None:
+    import dataclasses
+
+    ex = Link(LinkConfig(rtt_ms=12.0, uplink_bandwidth_mbps=bandwidth, jitter_ms=2.0, loss_pct=5.0,
+                         seed=3)).send("up", 4000, kind="prompt")
+    want = dataclasses.asdict(ex)
+    want["delay_ms"] = ex.delay_ms
+    if math.isinf(want["bandwidth_mbps"]):
+        want["bandwidth_mbps"] = None
+    got = ex.to_dict()
+    assert list(got.items()) == list(want.items())  # same keys, same order, same values
+    got["bytes"] += 1  # a fresh dict: the exchange is untouched (control: it now differs)
+    assert ex.bytes == want["bytes"] and list(got.items()) != list(want.items())
