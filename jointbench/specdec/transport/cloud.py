@@ -50,7 +50,58 @@ def decode_token(data: bytes) -> int:
     return payload.decode_prompt((1).to_bytes(4, "little") + data)[0]
 
 
-class CloudSession:
+class FrameSession:
+    """The request dispatch every cloud backend shares: one frame in, its reply frames out.
+
+    A backend implements ``_prefill(prompt, seed)``, ``_verify(block) -> verdict bytes`` and
+    ``_decode(prompt, max_new_tokens, seq)`` (yielding token frames), lists in ``ERRORS`` the
+    exceptions a bad request raises, and may reset its state in ``_on_error``. A VERIFY reply
+    carries the backend's compute time in microseconds in ``arg``.
+    """
+
+    ERRORS: tuple[type[BaseException], ...] = (ValueError,)
+
+    def handle(self, frame: Frame) -> Iterator[Frame]:
+        """Serve one request; yield its reply frames as they become ready.
+
+        Errors a request can cause (bad payload, VERIFY before PREFILL, a model or engine error)
+        become one ERROR reply.
+        """
+        try:
+            if frame.type == MsgType.PREFILL:
+                self._prefill(payload.decode_prompt(frame.payload), frame.arg)
+                return
+            if frame.type == MsgType.VERIFY:
+                t0 = time.perf_counter()
+                verdict = self._verify(frame.payload)
+                yield Frame(MsgType.VERIFY, verdict, seq=frame.seq, arg=_us_since(t0), flags=FLAG_REPLY | FLAG_FINAL)
+                return
+            if frame.type == MsgType.DECODE:
+                yield from self._decode(payload.decode_prompt(frame.payload), frame.arg, frame.seq)
+                return
+            if frame.type == MsgType.CLOSE:
+                yield Frame(MsgType.CLOSE, b"", seq=frame.seq, flags=FLAG_REPLY | FLAG_FINAL)
+                return
+            raise ValueError(f"the cloud does not accept {frame.type.name} requests")
+        except self.ERRORS as err:
+            self._on_error()
+            text = f"{frame.type.name} failed: {type(err).__name__}: {err}"
+            yield Frame(MsgType.ERROR, text.encode(), seq=frame.seq, flags=FLAG_REPLY | FLAG_FINAL)
+
+    def _on_error(self) -> None:
+        """Reset after a failed request (default: nothing)."""
+
+    def _prefill(self, prompt: list[int], seed: int) -> None:
+        raise NotImplementedError
+
+    def _verify(self, data: bytes) -> bytes:
+        raise NotImplementedError
+
+    def _decode(self, prompt: list[int], max_new_tokens: int, seq: int) -> Iterator[Frame]:
+        raise NotImplementedError
+
+
+class CloudSession(FrameSession):
     """State of one edge connection: the target's KV cache and the committed sequence.
 
     Parameters
@@ -85,32 +136,11 @@ class CloudSession:
         # The codec the edge uses by default: ids alone at T=0, fp32 distributions at T>0.
         self.decode_draft = decode_draft or make_codec("ids_only" if temperature == 0 else "dense_fp32").decode
 
-    def handle(self, frame: Frame) -> Iterator[Frame]:
-        """Serve one request; yield its reply frames as they become ready.
+    #: Request errors that become one ERROR reply (a bad request, not a dead server).
+    ERRORS = (ValueError, RuntimeError, IndexError)
 
-        Errors a request can cause (bad payload, VERIFY before PREFILL, a model error)
-        become one ERROR reply; the session then needs a new PREFILL.
-        """
-        try:
-            if frame.type == MsgType.PREFILL:
-                self._prefill(payload.decode_prompt(frame.payload), frame.arg)
-                return
-            if frame.type == MsgType.VERIFY:
-                t0 = time.perf_counter()
-                verdict = self._verify(frame.payload)
-                yield Frame(MsgType.VERIFY, verdict, seq=frame.seq, arg=_us_since(t0), flags=FLAG_REPLY | FLAG_FINAL)
-                return
-            if frame.type == MsgType.DECODE:
-                yield from self._decode(payload.decode_prompt(frame.payload), frame.arg, frame.seq)
-                return
-            if frame.type == MsgType.CLOSE:
-                yield Frame(MsgType.CLOSE, b"", seq=frame.seq, flags=FLAG_REPLY | FLAG_FINAL)
-                return
-            raise ValueError(f"the cloud does not accept {frame.type.name} requests")
-        except (ValueError, RuntimeError, IndexError) as err:  # a bad request, not a dead server
-            self.prefilled = False
-            text = f"{frame.type.name} failed: {type(err).__name__}: {err}"
-            yield Frame(MsgType.ERROR, text.encode(), seq=frame.seq, flags=FLAG_REPLY | FLAG_FINAL)
+    def _on_error(self) -> None:
+        self.prefilled = False  # the session needs a new PREFILL
 
     def _pick(self, logits: torch.Tensor) -> int:
         if self.temperature == 0.0:

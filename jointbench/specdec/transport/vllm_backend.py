@@ -30,7 +30,7 @@ from typing import Any, Iterator, Sequence
 
 from jointbench.specdec import payload
 from jointbench.specdec.codec import decode_ids
-from jointbench.specdec.transport.cloud import encode_token
+from jointbench.specdec.transport.cloud import FrameSession, encode_token
 from jointbench.specdec.transport.frames import FLAG_FINAL, FLAG_REPLY, Frame, MsgType
 
 
@@ -118,7 +118,7 @@ class OpenAICompletions:
             raise ConnectionError(f"{self.base_url}/v1/completions unreachable: {err.reason}") from err
 
 
-class VllmSession:
+class VllmSession(FrameSession):
     """Same frames as :class:`~jointbench.specdec.transport.cloud.CloudSession`, verified by the engine.
 
     The engine keeps no per-session KV cache for prompt-logprob requests: the session only
@@ -135,27 +135,13 @@ class VllmSession:
         self.eos = frozenset(int(i) for i in eos_token_ids)
         self.committed: list[int] = []
 
-    def handle(self, frame: Frame) -> Iterator[Frame]:
-        """Serve one request (see :meth:`CloudSession.handle`); engine errors become ERROR."""
-        try:
-            if frame.type == MsgType.PREFILL:
-                self.committed = payload.decode_prompt(frame.payload)
-                if not self.committed:
-                    raise ValueError("PREFILL needs a non-empty prompt")
-                return
-            if frame.type == MsgType.VERIFY:
-                yield Frame(MsgType.VERIFY, self._verify(frame.payload), seq=frame.seq, flags=FLAG_REPLY | FLAG_FINAL)
-                return
-            if frame.type == MsgType.DECODE:
-                yield from self._decode(payload.decode_prompt(frame.payload), frame.arg, frame.seq)
-                return
-            if frame.type == MsgType.CLOSE:
-                yield Frame(MsgType.CLOSE, b"", seq=frame.seq, flags=FLAG_REPLY | FLAG_FINAL)
-                return
-            raise ValueError(f"the cloud does not accept {frame.type.name} requests")
-        except (ValueError, RuntimeError, ConnectionError, KeyError, IndexError) as err:
-            text = f"{frame.type.name} failed: {type(err).__name__}: {err}"
-            yield Frame(MsgType.ERROR, text.encode(), seq=frame.seq, flags=FLAG_REPLY | FLAG_FINAL)
+    #: Request and engine errors that become one ERROR reply.
+    ERRORS = (ValueError, RuntimeError, ConnectionError, KeyError, IndexError)
+
+    def _prefill(self, prompt: list[int], seed: int) -> None:
+        if not prompt:
+            raise ValueError("PREFILL needs a non-empty prompt")
+        self.committed = prompt
 
     def _verify(self, data: bytes) -> bytes:
         if not self.committed:
