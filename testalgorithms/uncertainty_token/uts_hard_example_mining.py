@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from jointbench.registry import ClassFactory, ClassType
-from jointbench.uncertainty.params import check_number
+from jointbench.params import check_float
 from jointbench.uncertainty.selection import select_samples
 
 __all__ = ["UTSSampleSelection"]
@@ -22,7 +22,7 @@ class UTSSampleSelection:
     """
 
     def __init__(self, tau: float = 0.4) -> None:
-        self.tau = check_number("tau", tau, float, lambda v: 0 <= v <= 1, "a float in [0, 1]")
+        self.tau = check_float("tau", tau, 0, 1)
 
     def __call__(self, edge_result: Mapping[str, Any]) -> bool:
         conf = (edge_result.get("extras") or {}).get("confidence")

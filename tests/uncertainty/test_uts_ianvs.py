@@ -25,15 +25,15 @@ def _load(name: str):
 
 def test_constructors_validate_and_name_the_key() -> None:
     edge, hem, cloud = _load("uts_edge_model"), _load("uts_hard_example_mining"), _load("uts_cloud_model")
-    with pytest.raises(ValueError, match="m: must be a float in \\(0, 1\\], got 1.5"):
+    with pytest.raises(ValueError, match="m: must be a number in \\(0, 1\\], got 1.5"):
         edge.UTSEdgeModel(model="tiny-random", m=1.5)
-    with pytest.raises(ValueError, match="token_score: must be one of entropy, mc-dropout"):
+    with pytest.raises(ValueError, match="token_score: must be one of .*'entropy'.*got 'variance'"):
         edge.UTSEdgeModel(model="tiny-random", token_score="variance")
-    with pytest.raises(TypeError, match="tau: must be a float in \\[0, 1\\], got 'abc'"):
+    with pytest.raises(TypeError, match="tau: must be a number in \\[0, 1\\], got 'abc'"):
         hem.UTSSampleSelection(tau="abc")
-    with pytest.raises(ValueError, match="bits: must be an int in 2..16, got 1"):
+    with pytest.raises(ValueError, match="bits: must be a whole number in \\[2, 16\\], got 1"):
         cloud.UTSCloudUpdater(bits=1)
-    with pytest.raises(ValueError, match="codec: must be one of dense-fp16, topk-quant"):
+    with pytest.raises(ValueError, match="codec: must be one of .*'dense-fp16'.*got 'zip'"):
         cloud.UTSCloudUpdater(codec="zip")
     with pytest.raises(ValueError, match="network_profile"):
         cloud.UTSCloudUpdater(network_profile="moon")
