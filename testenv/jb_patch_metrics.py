@@ -8,19 +8,19 @@ __all__ = ["patch_top1", "patch_offload_rate", "patch_comm_cost", "patch_mean_pa
            "patch_aps_coverage", "patch_aps_set_size", "patch_latency_1", "patch_latency_8", "patch_latency_20"]
 
 
-@ClassFactory.register(ClassType.GENERAL, alias="Patch top-1 accuracy (%)")
+@ClassFactory.register(ClassType.GENERAL, alias=m.TOP1_ALIAS)
 def patch_top1(y_true, y_pred):
     """Top-1 accuracy of the system's final answer, in %."""
     return accuracy_pct(y_true, y_pred)
 
 
-@ClassFactory.register(ClassType.GENERAL, alias="Patch offload rate (%)")
+@ClassFactory.register(ClassType.GENERAL, alias=m.OFFLOAD_ALIAS)
 def patch_offload_rate(y_true, y_pred):
     """Share of images sent to the server, in %."""
     return cloud_share_pct(y_true, y_pred)
 
 
-@ClassFactory.register(ClassType.GENERAL, alias="Patch communication cost (ratio)")
+@ClassFactory.register(ClassType.GENERAL, alias=m.COST_ALIAS)
 def patch_comm_cost(y_true, y_pred):
     """Bytes uploaded over raw image bytes, over the test set (ratio)."""
     return m.communication_cost_ratio(y_true, y_pred)

@@ -15,8 +15,15 @@ import numpy as np
 from jointbench.metrics.slots import label_for, views
 from jointbench.patchoffload.costs import communication_cost, mean_upload_latency_ms, serialisation_link
 
-__all__ = ["accept_wrong_pct", "aps_coverage_pct", "aps_set_size", "communication_cost_ratio",
+__all__ = ["COST_ALIAS", "OFFLOAD_ALIAS", "TOP1_ALIAS", "accept_wrong_pct", "aps_coverage_pct", "aps_set_size", "communication_cost_ratio",
            "mean_patches_sent", "upload_latency_ms"]
+
+TOP1_ALIAS = "Patch top-1 accuracy (%)"
+"""Leaderboard name of the system's top-1 accuracy (the testenv registers it; the plots read it)."""
+COST_ALIAS = "Patch communication cost (ratio)"
+"""Leaderboard name of the bytes uploaded over the raw image bytes."""
+OFFLOAD_ALIAS = "Patch offload rate (%)"
+"""Leaderboard name of the share of images sent to the server."""
 
 
 def _rows(y_true: Sequence[Any] | None, y_pred: Sequence[Any] | None) -> list[dict[str, Any]]:
