@@ -59,9 +59,43 @@ def run_system(name: str, cfg: UTSConfig, stream, heldout, network: str, tail: i
         "downlink_B_per_update": float(np.mean([u["downlink_bytes"] for u in updates])) if updates else 0.0,
         "compression": float(np.mean([u["compression_ratio"] for u in updates])) if updates else None,
         "history": [{k: h[k] for k in ("round", "heldout_acc", "heldout_acc_dense")} for h in session.history],
+        "why": letter_diagnostics(session, records, heldout),
         "wall_s": time.perf_counter() - t0,
     }
     return out
+
+
+def _shares(letters: list[int], n: int = 4) -> list[float]:
+    counts = np.bincount(np.asarray(letters, dtype=int), minlength=n)[:n]
+    return (counts / max(1, counts.sum())).round(3).tolist()
+
+
+def letter_diagnostics(session: UTSSession, records: list[dict], heldout) -> dict:
+    """What the updates changed, to tell a learned answer-letter prior from learned knowledge.
+
+    Returns the held-out answer-letter shares before and after the last update, the share of held-out
+    answers the updates changed, the share of those changes that fixed / broke an answer, the
+    pseudo-labels' accuracy and letter shares, the true letters' shares, and the held-out accuracy of
+    always answering the pseudo-labels' most common letter (a prior-only learner).
+    """
+    truth = np.array([q.answer for q in heldout if q.answer >= 0])
+    first = np.array(session.history[0]["heldout_answers"])
+    last = np.array(session.history[-1]["heldout_answers"])
+    changed = first != last
+    labels = [r["extras"]["pseudo_label"] for r in records if r["extras"].get("pseudo_label")]
+    label_idx = ["ABCDE".index(x) for x in labels]
+    correct = [r["extras"]["pseudo_label_correct"] for r in records
+               if r["extras"].get("pseudo_label_correct") is not None]
+    majority = int(np.bincount(label_idx, minlength=4).argmax()) if label_idx else -1
+    return {
+        "letters_before": _shares(first.tolist()), "letters_after": _shares(last.tolist()),
+        "letters_true": _shares(truth.tolist()), "letters_pseudo": _shares(label_idx),
+        "changed": float(changed.mean()),
+        "fixed": float(np.mean((last == truth)[changed])) if changed.any() else 0.0,
+        "broke": float(np.mean((first == truth)[changed])) if changed.any() else 0.0,
+        "pseudo_label_acc": float(np.mean(correct)) if correct else float("nan"),
+        "prior_only_acc": float(np.mean(truth == majority)),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,6 +177,17 @@ def report(results: list[dict]) -> int:
         print(f"{tag.upper():<6} {b:>9.3f}±{bs:.3f} {a:>9.3f}±{as_:.3f} {g.mean():>7.1f}±{sd(g):.1f}"
               f" {gd.mean():>11.1f}±{sd(gd):.1f} {stat(tag, 'uplink_B_per_query')[0]:>15.0f}"
               f" {stat(tag, 'downlink_B_per_update')[0]:>18.0f} {stat(tag, 'rounds')[0]:>7.1f}")
+    print("\nwhy (held-out answer letters A/B/C/D; changed = answers the updates changed; fixed/broke = "
+          "share of the changed ones now right / that were right; prior-only = always the pseudo-labels' "
+          "most common letter):")
+    for r in results:
+        for tag in ("uts", "all"):
+            w = r[tag].get("why")
+            if w:
+                print(f"seed {r['seed']} {tag.upper()}: letters {w['letters_before']} -> {w['letters_after']} "
+                      f"(truth {w['letters_true']}, pseudo-labels {w['letters_pseudo']}, acc "
+                      f"{w['pseudo_label_acc']:.3f}); changed {w['changed']:.3f} (fixed {w['fixed']:.2f}, "
+                      f"broke {w['broke']:.2f}); prior-only {w['prior_only_acc']:.3f}")
     g, g_all = gains("uts"), gains("all")
     up_ratio = stat("all", "uplink_B_per_query")[0] / max(stat("uts", "uplink_B_per_query")[0], 1e-9)
     down_total = (stat("all", "downlink_B_per_update")[0] * stat("all", "rounds")[0]

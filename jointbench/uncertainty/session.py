@@ -115,6 +115,7 @@ class UTSSession:
         self.pending: list[TrainExample] = []
         self.round = 0
         self.history: list[dict[str, Any]] = []
+        self.last_answers = np.zeros(0, dtype=int)
         self._start_reported = False
 
     def reconfigure(self, cfg: UTSConfig, link: Link) -> None:
@@ -145,11 +146,17 @@ class UTSSession:
         if not qs:
             return float("nan")
         answers = self.edge.answer_batch([(q.prompt, q.n_options) for q in qs])
+        self.last_answers = answers
         return float(np.mean(answers == np.array([q.answer for q in qs])))
+
+    def heldout_answers(self) -> list[int]:
+        """Option indices the edge chose on the held-out set at the last :meth:`evaluate` (diagnostics)."""
+        return [int(a) for a in self.last_answers]
 
     def start(self) -> dict[str, Any]:
         """Round 0: held-out accuracy of the edge before any update."""
-        entry = {"round": 0, "heldout_acc": self.evaluate(), "heldout_acc_dense": None}
+        entry = {"round": 0, "heldout_acc": self.evaluate(), "heldout_acc_dense": None,
+                 "heldout_answers": self.heldout_answers()}
         self.history = [entry]
         return entry
 
@@ -171,7 +178,7 @@ class UTSSession:
                                   "edge_correct": (ans.answer == q.answer) if q.answer >= 0 else None,
                                   "uploaded": conf < cfg.tau, "round": self.round, "n_tokens": int(ans.ids.numel())}
         if not self._start_reported:  # the first record carries round 0 (before any update)
-            extras["heldout"] = dict(self.history[0])
+            extras["heldout"] = {k: v for k, v in self.history[0].items() if k != "heldout_answers"}
             self._start_reported = True
         rec = SampleRecord(sample_id=q.qid, sample_index=q.index, extras=extras, route="edge",
                            prediction=LETTERS[ans.answer], network_ms=0.0)
@@ -235,6 +242,7 @@ class UTSSession:
         load_state(self.params, old)
         apply_update(self.params, self.codec.decode(message, self.layout))
         acc = self.evaluate()
+        answers = self.heldout_answers()
         if isinstance(self.codec, DenseFP16Codec):
             acc_dense = acc
         else:  # what the dense fp16 update would have given (the compressed-vs-dense accuracy drop)
@@ -245,10 +253,10 @@ class UTSSession:
             load_state(self.params, applied)
         down = self.link.send("down", len(message), kind="model_update", t_ms=t_ms)
         entry = {"round": self.round, "n_pseudo_labels": len(self.pending), "heldout_acc": acc,
-                 "heldout_acc_dense": acc_dense, "downlink_payload_bytes": len(message),
+                 "heldout_acc_dense": acc_dense, "heldout_answers": answers, "downlink_payload_bytes": len(message),
                  "downlink_bytes": down.bytes, "dense_fp16_bytes": len(dense_msg),
                  "compression_ratio": len(dense_msg) / len(message), "update_delay_ms": down.delay_ms,
                  "train_ms": train_ms, "losses": losses}
         self.history.append(entry)
         self.pending = []
-        return {**entry, "exchange": down.to_dict()}
+        return {**{k: v for k, v in entry.items() if k != "heldout_answers"}, "exchange": down.to_dict()}
