@@ -14,7 +14,8 @@ latencies are model-based estimates, reproducible for a seed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Mapping
 
 from jointbench.netsim.hardware import HardwareProfile, hardware_profile
@@ -34,6 +35,13 @@ def approx_tokens(text: str) -> int:
 def generation_ms(profile: HardwareProfile, prompt_tokens: int, answer_tokens: int) -> float:
     """Prefill of the prompt plus decoding of the answer on ``profile`` (ms)."""
     return profile.prefill_ms(prompt_tokens) + profile.decode_ms(answer_tokens)
+
+
+@lru_cache(maxsize=1 << 16)
+def _prompt_cost(profile: HardwareProfile, answer_tokens: int, prompt: str) -> tuple[float, int]:
+    """(cloud compute ms, prompt bytes) of one prompt; test sets repeat their prompts across trials
+    and test cases, so each is priced once per process."""
+    return generation_ms(profile, approx_tokens(prompt), answer_tokens), text_bytes(prompt)
 
 
 @dataclass
@@ -78,18 +86,10 @@ class CloudCost:
     link: Link
     answer_tokens: int = 4
     query_interval_ms: float = 1000.0
-    #: (compute ms, prompt bytes) per (profile, answer tokens, prompt): test sets repeat prompts.
-    _per_prompt: dict[tuple[HardwareProfile, int, str], tuple[float, int]] = field(
-        default_factory=dict, init=False, repr=False, compare=False)
 
     def record_fields(self, prompt: str, index: int) -> dict[str, Any]:
         """Latency split and link accounting of one deferred query."""
-        key = (self.profile, self.answer_tokens, prompt)
-        known = self._per_prompt.get(key)
-        if known is None:
-            known = self._per_prompt[key] = (
-                generation_ms(self.profile, approx_tokens(prompt), self.answer_tokens), text_bytes(prompt))
-        compute, up_bytes = known
+        compute, up_bytes = _prompt_cost(self.profile, self.answer_tokens, prompt)
         rr = request_response(self.link, up_bytes, int(self.answer_tokens * BYTES_PER_TOKEN),
                               t_start_ms=index * self.query_interval_ms, server_compute_ms=compute,
                               up_kind="prompt", down_kind="answer")
