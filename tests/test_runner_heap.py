@@ -51,15 +51,24 @@ def test_settle_collects_garbage_then_freezes_survivors_until_the_job_ends() -> 
     assert dead() is None  # ... but is once the job is over (the control: it was held above)
 
 
+def _frozen(obj: object) -> bool:
+    """Whether ``obj`` is in the permanent generation (``gc.get_objects`` lists the others)."""
+    return gc.is_tracked(obj) and not any(o is obj for o in gc.get_objects())
+
+
 def test_settle_outside_a_job_and_a_callers_own_freeze_are_left_alone() -> None:
+    mine = Node()
     heap.settle()
-    assert gc.get_freeze_count() == 0  # outside the context: no-op
-    gc.freeze()
-    frozen = gc.get_freeze_count()
+    assert not _frozen(mine) and gc.get_freeze_count() == 0  # outside the context: no-op
+    gc.freeze()  # the caller's own policy
+    assert _frozen(mine)
     with heap.frozen_between_cases():
+        late = Node()
         heap.settle()
-        assert gc.get_freeze_count() == frozen  # the caller's policy is kept
-    assert gc.get_freeze_count() == frozen  # and not undone
+        assert not _frozen(late)  # the caller's policy is kept: no freezing of its own
+    assert _frozen(mine)  # and not undone
+    gc.unfreeze()
+    assert not _frozen(mine)  # control: the check sees an unfrozen object
 
 
 def test_a_job_settles_before_each_test_case_and_unfreezes_at_the_end(toy_job, monkeypatch) -> None:
