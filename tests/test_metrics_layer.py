@@ -98,3 +98,23 @@ def test_metric_shims_have_units_in_aliases():
     for alias in aliases:
         assert "(" in alias and alias.endswith(")"), alias
         assert isinstance(registry[alias]([], []), float)
+
+
+def test_views_are_decoded_once_per_y_pred_and_never_stale() -> None:
+    """Every metric of a test case reads the same decoded views; another list, or the same list
+    grown, is decoded afresh (control: the memo is keyed on the object and its length)."""
+    from jointbench.metrics.slots import views
+
+    def item(i: int) -> list:
+        return [i % 2 == 1, {"latency_ms": float(i)}, {"latency_ms": float(i)}, None]
+
+    y_pred = [item(i) for i in range(4)] + ["malformed"]
+    first = list(views(y_pred))
+    assert [v.position for v in first] == [0, 1, 2, 3] and [v.is_hard for v in first] == [False, True] * 2
+    assert all(a is b for a, b in zip(list(views(y_pred)), first, strict=True))  # decoded once
+    twin = [list(x) if isinstance(x, list) else x for x in y_pred]
+    again = list(views(twin))
+    assert again == first and not any(a is b for a, b in zip(again, first))  # another list: fresh
+    y_pred.append(item(9))
+    grown = list(views(y_pred))
+    assert len(grown) == 5 and grown[-1].position == 5 and grown[-1].edge == {"latency_ms": 9.0}

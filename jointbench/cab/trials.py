@@ -25,9 +25,9 @@ from jointbench.cab.selection import FeatureKind, edge_features
 from jointbench.cab.sets import hms_mask
 from jointbench.conformal import (
     NegLogProb,
+    cached_rlcp_thresholds,
     conformal_quantile,
     median_pairwise_distance,
-    rlcp_thresholds,
     threshold_sets,
 )
 
@@ -247,8 +247,8 @@ class TrialContext:
             if emb is None:
                 raise ValueError("edge_set='lcp' needs data.embeddings (embeddings=True).")
             self.sigma = resolve_sigma(self.sigma_spec, emb, p.pool)
-            q, self.lcp_ess = rlcp_thresholds(
-                emb[tr.cal], cal_scores, emb[rows], a, self.sigma, self.rng["lcp"],
+            q, self.lcp_ess = cached_rlcp_thresholds(  # the costly step; cached on disk
+                emb, tr.cal, cal_scores, rows, a, self.sigma, self.rng["lcp"],
                 clamp=self.options.lcp_clamp,
             )
         else:

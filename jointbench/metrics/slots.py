@@ -53,12 +53,21 @@ class SampleView:
         return total
 
 
+#: [y_pred object, its length, its views] of the last call: Ianvs calls every metric on the same
+#: list, so it is decoded once per test case. Results do not depend on the memo.
+_MEMO: list[Any] = [None, -1, ()]
+
+
 def views(y_pred: Sequence[Any] | None) -> Iterator[SampleView]:
-    """Yield a :class:`SampleView` per well-formed item; malformed items are skipped."""
-    for i, item in enumerate(y_pred or []):
-        if not isinstance(item, (list, tuple)) or len(item) != 4:
-            continue
-        yield SampleView(i, bool(item[0]), as_record(item[1]), as_record(item[2]), as_record(item[3]))
+    """Iterate over a :class:`SampleView` per well-formed item; malformed items are skipped."""
+    n = len(y_pred) if y_pred is not None else 0
+    if y_pred is not None and _MEMO[0] is y_pred and _MEMO[1] == n:
+        return iter(_MEMO[2])
+    decoded = tuple(
+        SampleView(i, bool(item[0]), as_record(item[1]), as_record(item[2]), as_record(item[3]))
+        for i, item in enumerate(y_pred or []) if isinstance(item, (list, tuple)) and len(item) == 4)
+    _MEMO[:] = [y_pred, n, decoded]
+    return iter(decoded)
 
 
 def label_for(view: SampleView, y_true: Sequence[Any] | None, n_pred: int) -> Any:

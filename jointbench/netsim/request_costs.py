@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Mapping
 
 from jointbench.netsim.hardware import HardwareProfile, hardware_profile
@@ -34,6 +35,13 @@ def approx_tokens(text: str) -> int:
 def generation_ms(profile: HardwareProfile, prompt_tokens: int, answer_tokens: int) -> float:
     """Prefill of the prompt plus decoding of the answer on ``profile`` (ms)."""
     return profile.prefill_ms(prompt_tokens) + profile.decode_ms(answer_tokens)
+
+
+@lru_cache(maxsize=1 << 16)
+def _prompt_cost(profile: HardwareProfile, answer_tokens: int, prompt: str) -> tuple[float, int]:
+    """(cloud compute ms, prompt bytes) of one prompt; test sets repeat their prompts across trials
+    and test cases, so each is priced once per process."""
+    return generation_ms(profile, approx_tokens(prompt), answer_tokens), text_bytes(prompt)
 
 
 @dataclass
@@ -81,8 +89,8 @@ class CloudCost:
 
     def record_fields(self, prompt: str, index: int) -> dict[str, Any]:
         """Latency split and link accounting of one deferred query."""
-        compute = generation_ms(self.profile, approx_tokens(prompt), self.answer_tokens)
-        rr = request_response(self.link, text_bytes(prompt), int(self.answer_tokens * BYTES_PER_TOKEN),
+        compute, up_bytes = _prompt_cost(self.profile, self.answer_tokens, prompt)
+        rr = request_response(self.link, up_bytes, int(self.answer_tokens * BYTES_PER_TOKEN),
                               t_start_ms=index * self.query_interval_ms, server_compute_ms=compute,
                               up_kind="prompt", down_kind="answer")
         return {"latency_ms": rr.total_ms, "cloud_compute_ms": compute, "network_ms": rr.network_ms,

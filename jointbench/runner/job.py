@@ -29,6 +29,7 @@ from jointbench.runner.config import parse_job
 from jointbench.runner.datasource import DataSource
 from jointbench.runner.envinfo import environment
 from jointbench.runner.errors import ConfigError, RunnerError
+from jointbench.runner.heap import frozen_between_cases, settle
 from jointbench.runner.loader import get_registered
 from jointbench.runner.lock import job_lock
 from jointbench.runner.paradigm import run_test_case
@@ -192,6 +193,7 @@ def _run_case(ctx: _Context, case: TestCaseSpec) -> RankRow | CaseFailure:
 def _run_cases(ctx: _Context, outcome: JobOutcome, max_repeated_failures: int) -> None:
     streak = 0
     for case in ctx.spec.test_cases:
+        settle()  # earlier cases' survivors are not rescanned by this case's collections
         finished = _run_case(ctx, case)
         outcome.n_done += 1
         if isinstance(finished, RankRow):
@@ -267,7 +269,8 @@ def run_job(job_file: str, *, progress: bool = True, out: TextIO | None = None,
               f"workspace {spec.job_dir}", file=out)
         interrupted = False
         try:
-            _run_cases(ctx, outcome, max_repeated_failures)
+            with frozen_between_cases():
+                _run_cases(ctx, outcome, max_repeated_failures)
         except KeyboardInterrupt:
             interrupted = True
             raise

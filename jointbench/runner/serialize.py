@@ -34,6 +34,10 @@ def _default(value: Any) -> Any:
     return repr(value)
 
 
+#: One encoder for every line: ``json.dumps`` with these options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=_default)
+
+
 def dumps(value: Any) -> str:
     """One compact JSON line (non-finite floats become null, numpy values plain numbers).
 
@@ -41,6 +45,6 @@ def dumps(value: Any) -> str:
     dict key takes the slower :func:`to_jsonable` path, which gives the same result.
     """
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False, default=_default)
+        return _ENCODER.encode(value)
     except (ValueError, TypeError):
         return json.dumps(to_jsonable(value), ensure_ascii=False)

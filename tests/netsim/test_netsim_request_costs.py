@@ -42,3 +42,23 @@ def test_attach_costs_sets_every_field_and_edge_cost_has_no_network() -> None:
     f2 = cloud.record_fields("What is 5G?", 0)
     attach_costs(record, f2)
     assert record.bytes_up == f2["bytes_up"] > 0 and record.latency_ms == f2["latency_ms"]
+
+
+def test_cloud_cost_prices_a_repeated_prompt_as_a_fresh_one() -> None:
+    """The per-prompt memo of CloudCost gives the fields a fresh computation gives; the key covers
+    the prompt, the answer tokens and the hardware profile (control: changing each changes the price)."""
+    hp = {"network_profile": "4g", "network_seed": 0}
+    prompts = ["What is 5G?", "What is LTE? " * 5, "What is 5G?", "What is 5G?"]
+    memo = cloud_cost_from_hyperparameters(hp, "cloud-gpu-7b", 4, 1000.0)
+    got = [memo.record_fields(p, i) for i, p in enumerate(prompts)]
+    for i, p in enumerate(prompts):
+        fresh = cloud_cost_from_hyperparameters(hp, "cloud-gpu-7b", 4, 1000.0)
+        for j in range(i):  # advance a fresh link to the same message
+            fresh.record_fields(prompts[j], j)
+        assert fresh.record_fields(p, i) == got[i]
+    assert got[0]["cloud_compute_ms"] != got[1]["cloud_compute_ms"]  # another prompt, another price
+    before = memo.record_fields("What is 5G?", 9)["cloud_compute_ms"]
+    memo.answer_tokens = 40
+    assert memo.record_fields("What is 5G?", 10)["cloud_compute_ms"] > before
+    memo.profile = hardware_profile("edge-orin-qwen2-1.5b")
+    assert memo.record_fields("What is 5G?", 11)["cloud_compute_ms"] != before
