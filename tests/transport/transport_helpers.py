@@ -11,6 +11,21 @@ PROMPT = list(range(1, 20))
 """Prompt of the end-to-end tests (token ids of the tiny vocabulary)."""
 
 
+def serve(client: Any, pair: Any, prompt: list[int], n_new: int, strategy: str = "edge_cloud", policy: Any = None,
+          shaper: Any = None, codec: str = "ids_only", temperature: float = 0.0, seed: int = 0) -> Any:
+    """One query through the suite's loop with the two-process source: ``(outcome, source)``."""
+    from jointbench.specdec.loop import run_query
+    from jointbench.specdec.policies.fixed import FixedK
+    from jointbench.specdec.strategy import Strategy
+    from jointbench.specdec.transport.remote import remote_strategy
+
+    base = Strategy.build(strategy, policy or FixedK(3), codec)
+    vocab = min(int(m.config.get_text_config().vocab_size) for m in (pair.target, pair.draft))
+    real, source = remote_strategy(base, client, pair.draft, pair.eos_token_ids, prompt, n_new,
+                                   temperature=temperature, seed=seed, vocab_limit=vocab, shaper=shaper)
+    return run_query(real, source, None, None, n_new), source
+
+
 def process_gone(pid: int) -> bool:
     """True if ``pid`` no longer exists or is a zombie (dead, awaiting its reaper)."""
     try:

@@ -12,9 +12,14 @@
   real time (delay, bandwidth, jitter, loss recovery, traces).
 - :mod:`~jointbench.specdec.transport.lifecycle`: start the service, await readiness, never
   leave an orphan.
-- :mod:`~jointbench.specdec.transport.edge`: a minimal edge loop (fixed-K or any draft-length
-  policy; cloud-only; optional edge-only fallback) until the per-cycle loop takes the
-  client as its ``tcp`` transport.
+- :mod:`~jointbench.specdec.transport.edge`: the edge's cycle sources for the suite's one loop
+  (:func:`~jointbench.specdec.loop.run_query`): draft here and verify there, cloud-only
+  streaming, edge-only decoding, each cycle's wall-clock marks.
+- :mod:`~jointbench.specdec.transport.realtime`: the registered placement's face on the wall
+  clock (measured compute, the proxy's pricing of every frame, tokens when committed).
+- :mod:`~jointbench.specdec.transport.remote`: the ``transport: inprocess | tcp`` switch of
+  :class:`~jointbench.specdec.session.SpecDecSession`: start the cloud process, the proxy
+  and the connection; build each query's source and wall-clock strategy.
 - :mod:`~jointbench.specdec.transport.vllm_backend`: optional greedy verification on an
   OpenAI-compatible engine (vLLM, own venv via ``scripts/install_vllm.sh``).
 
