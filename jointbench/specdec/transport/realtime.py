@@ -12,8 +12,9 @@ What goes on the timeline per cycle:
 
 - edge compute: the source's measured span (drafting; edge-only decoding; the draft prefill);
 - network: every frame the shaping proxy priced for this cycle (its
-  :class:`~jointbench.netsim.Exchange`, shifted onto the timeline), so bytes, retransmissions
-  and the exposed network time are the link's account of the real frames;
+  :class:`~jointbench.netsim.Exchange`, shifted onto the timeline and named as the virtual
+  placements name that message: ``prompt``, ``draft``, ``verdict``, ``token``), so bytes,
+  retransmissions and the exposed network time are the link's account of the real frames;
 - cloud compute: the time the cloud reported in its reply, ending when the proxy received
   the reply (the cloud's prefill before the first VERIFY is not reported and not shown);
 - the cycle's tokens, emitted when they were committed at the edge.
@@ -36,6 +37,12 @@ from jointbench.netsim.clock import TimelineEvent
 from jointbench.specdec.placement import Cycle, PlacedCycle, Placement
 from jointbench.specdec.transport.edge import CycleMarks
 from jointbench.specdec.transport.shaping import LinkShaper
+
+
+KINDS: dict[tuple[str, str], str] = {("up", "PREFILL"): "prompt", ("up", "DECODE"): "prompt",
+                                     ("up", "VERIFY"): "draft", ("down", "VERIFY"): "verdict",
+                                     ("down", "DECODE"): "token"}
+"""(direction, frame type) -> the message kind the virtual placements give the same message."""
 
 
 class MarkedSource(Protocol):
@@ -86,7 +93,8 @@ class _RealQuery:
         """The exchange on the timeline's axis (the shaper prices on its own epoch)."""
         assert self.shaper is not None
         offset = self._ms(self.shaper.epoch_s)
-        return dataclasses.replace(ex, send_ms=ex.send_ms + offset, arrival_ms=ex.arrival_ms + offset)
+        kind = KINDS.get((ex.direction, ex.kind), ex.kind)
+        return dataclasses.replace(ex, kind=kind, send_ms=ex.send_ms + offset, arrival_ms=ex.arrival_ms + offset)
 
     def _network(self, ex: Exchange) -> Exchange:
         shifted = self._shift(ex)
@@ -112,7 +120,7 @@ class _RealQuery:
         down_bytes = down.payload_bytes if down is not None else 0
         if not self.speculative:
             return PlacedCycle(start, done, 0, down_bytes)
-        draft = next((ex for ex in reversed(ups) if ex.kind == "VERIFY"), None)
+        draft = next((ex for ex in reversed(ups) if ex.kind == "draft"), None)
         serial = (draft.serialisation_ms if draft else 0.0) + (verdict.serialisation_ms if verdict else 0.0)
         rtt = max(0.0, (mark.done_s - mark.compute_end_s) * 1e3 - mark.cloud_ms - serial)
         return PlacedCycle(start, done, cycle.bytes_up, down_bytes, rtt,
