@@ -2,15 +2,21 @@
 
 Three test cases (edge-cloud, K = 1, 2, 3, tiny pair); the cloud of the second is SIGKILLed in the
 middle of its second query. That case must fail with an error naming the service, the other two
-must be ranked, the job must finish, and no process may be left behind.
+must be ranked, the job must finish, and no process may be left behind. And a job stopped by
+SIGTERM or Ctrl-C (SIGINT) while a case runs leaves no cloud process either.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from jointbench.runner.job import run_job
@@ -93,3 +99,33 @@ def test_a_cloud_killed_mid_session_fails_its_case_and_the_job_goes_on(tmp_path,
     assert board is not None and sorted(board["edgemodel-k"].astype(int)) == [1, 3]
     assert all(process_gone(pid) for pid in services)
     assert descendants(os.getpid()) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signalled_job_stops_its_cloud_process(tmp_path, sig) -> None:
+    job = _job(tmp_path)
+    env = {**os.environ, "JOINTBENCH_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    runner = subprocess.Popen([sys.executable, "-m", "jointbench", "run", "--no-progress", str(job)], cwd=REPO,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        clouds: list[int] = []
+        deadline = time.monotonic() + 240.0
+        while not clouds and time.monotonic() < deadline and runner.poll() is None:
+            clouds = [p for p in descendants(runner.pid) if "cloud_server" in _cmdline(p)]
+            time.sleep(0.1)
+        assert clouds, "the job never started its cloud service"  # control: the check sees it
+        runner.send_signal(sig)
+        assert runner.wait(timeout=120) == 128 + sig
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()
+    assert all(process_gone(pid) for pid in clouds)  # (an orphan would be re-parented, so check the pids)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
