@@ -31,6 +31,7 @@ from __future__ import annotations
 from jointbench.specdec.transport.client import CloudClient, CloudError, CloudUnavailable, RequestLog
 from jointbench.specdec.transport.frames import Frame, FrameError, MsgType
 from jointbench.specdec.transport.lifecycle import ServiceProcess, ServiceStartError, cloud_command, cloud_service
+from jointbench.specdec.transport.remote import TRANSPORTS, RemoteCloud, check_transport, remote_strategy
 from jointbench.specdec.transport.shaping import LinkShaper, ScheduledMessage, ShapingProxy
 
 __all__ = [
@@ -41,11 +42,15 @@ __all__ = [
     "FrameError",
     "LinkShaper",
     "MsgType",
+    "RemoteCloud",
     "RequestLog",
     "ScheduledMessage",
     "ServiceProcess",
     "ServiceStartError",
     "ShapingProxy",
+    "TRANSPORTS",
+    "check_transport",
     "cloud_command",
     "cloud_service",
+    "remote_strategy",
 ]
