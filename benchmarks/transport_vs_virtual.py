@@ -10,7 +10,11 @@ configuration serves the same prompts twice, side by side in one run:
 - ``transport: inprocess``: the virtual clock, once per calibration:
   ``this-run`` measured by this script just before (the same machine under the same load: the
   calibration the comparison is about), ``cached`` the suite's cached calibration of the pair
-  (measured at another time, under another load).
+  (measured at another time, under another load);
+- ``measured``: the tcp run's own cycles and measured compute (draft spans, the cloud's reported
+  verify/decode times) placed by the suite's loop on the virtual clock with a fresh link of the same
+  config, so its ratio isolates what the transport adds (sockets, proxy, scheduling, the cloud's
+  unreported prefill wait) from compute that drifts away from any calibration under machine load.
 
 Printed per strategy and RTT: the ratio real / virtual of the mean per-cycle time (commit to
 commit: ``(latency - ttft) / (commits - 1)``) and of the end-to-end latency, per calibration;
@@ -36,7 +40,83 @@ from pathlib import Path
 from typing import Any
 
 ROOT_PROMPTS = Path(__file__).resolve().parents[1] / "examples" / "specdec" / "data" / "sd_prompts.jsonl"
-CLOCKS = ("this-run", "cached")
+CLOCKS = ("this-run", "cached", "measured")
+
+
+class MeasuredCompute:
+    """Duck-typed ComputeModel answering with one tcp query's measured stage times, cycle by cycle.
+
+    From the real timeline: the draft prefill, each cycle's drafting span (per drafted token) and
+    the cloud's reported verify time; cloud-only: the first token's reported compute (prefill) and
+    the mean reported decode step. What the tcp run does not measure (the cloud's prefill before
+    the first VERIFY) comes from ``fallback``.
+    """
+
+    def __init__(self, outcome: Any, fallback: Any) -> None:
+        ev = [e for e in outcome.timeline.events if e.kind == "compute"]
+        self.fallback, self.i = fallback, 0
+        self.edge_prefill = sum(e.duration_ms for e in ev if e.where == "edge" and e.stage == "prefill")
+        drafts = iter(e.duration_ms for e in ev if e.where == "edge" and e.stage == "draft")
+        self.draft = [next(drafts) / c.drafted if c.drafted else 0.0 for c in outcome.cycles]
+        self.verify = [e.duration_ms for e in ev if e.where == "cloud" and e.stage == "verify"]
+        first = [e.duration_ms for e in ev if e.where == "cloud" and e.stage == "prefill"]
+        steps = [e.duration_ms for e in ev if e.where == "cloud" and e.stage == "decode"]
+        self.first = first[0] if first else None
+        self.step = sum(steps) / len(steps) if steps else None
+
+    def edge_prefill_ms(self, n: int) -> float:
+        return self.edge_prefill or self.fallback.edge_prefill_ms(n)
+
+    def cloud_prefill_ms(self, n: int) -> float:
+        return self.first if self.first is not None else self.fallback.cloud_prefill_ms(n)
+
+    def draft_ms(self) -> float:
+        return self.draft[self.i]
+
+    def verify_ms(self, k: int) -> float:
+        self.i += 1
+        return self.verify[self.i - 1]
+
+    def decode_ms(self) -> float:
+        return self.step if self.step is not None else self.fallback.decode_ms()
+
+
+class Replay:
+    """A policy that asks for the ``K`` each recorded cycle was drafted with."""
+
+    reads_link = False
+
+    def __init__(self, ks: list[int]) -> None:
+        self.ks = ks
+
+    def reset(self) -> None:
+        """Nothing to reset."""
+
+    def next_k(self, state: Any) -> int:
+        return self.ks[state.cycle]
+
+    def update(self, outcome: Any) -> None:
+        """Nothing learnt."""
+
+
+def measured_virtual(outcome: Any, n_prompt: int, session: Any, fallback: Any, max_new_tokens: int) -> dict[str, Any]:
+    """The tcp query's own cycles and measured compute, placed on the virtual clock by the suite's loop."""
+    from jointbench.netsim import Link
+    from jointbench.specdec.loop import run_query
+    from jointbench.specdec.sources import RecordedSource, TokenSource
+    from jointbench.specdec.strategy import Strategy
+
+    base = session.strategy
+    if base.speculative:
+        source: Any = RecordedSource(n_prompt, outcome.cycles)
+        strategy = Strategy(base.placement, Replay([c.k for c in outcome.cycles]), base.codec)
+    else:
+        source, strategy = TokenSource(n_prompt, outcome.tokens), Strategy(base.placement, None, base.codec)
+    link = Link(session.link.config)
+    tl = run_query(strategy, source, MeasuredCompute(outcome, fallback), link, max_new_tokens).timeline
+    return {"latency_ms": tl.latency_ms, "ttft_ms": tl.ttft_ms, "tokens_out": tl.tokens_out,
+            "cycles": len(outcome.cycles) if base.speculative else None,
+            "extras": {"tokens": list(outcome.tokens), "agrees_with_cloud": True}}
 
 
 @dataclass
@@ -83,7 +163,13 @@ def main() -> int:
     torch.set_num_threads(1)
     load_before = os.getloadavg()[0]
     from jointbench.specdec.calibrate import calibrate
-    from jointbench.specdec.compute import CALIBRATION_KS, CALIBRATION_PROMPT_LENS, cached_calibration, calibration_path
+    from jointbench.specdec.compute import (
+        CALIBRATION_KS,
+        CALIBRATION_PROMPT_LENS,
+        cached_calibration,
+        calibration_path,
+        compute_model,
+    )
     from jointbench.specdec.parts import POLICY, available
     from jointbench.specdec.session import SpecDecSession
     from jointbench.specdec.tracestore import get_pair
@@ -103,6 +189,7 @@ def main() -> int:
     json.dump(this_run.to_dict(), tmp)
     tmp.close()
     calibrations["this-run"] = tmp.name
+    fallback = compute_model(this_run)
     print(f"calibrations: this-run t_draft {this_run.draft_ms:.2f} ms, t_verify(3) {this_run.verify_ms[3]:.2f} ms, "
           f"t_decode {this_run.verify_ms[0]:.2f} ms; cached {calibrations['cached']}", flush=True)
 
@@ -117,15 +204,22 @@ def main() -> int:
                 tcp = SpecDecSession(transport="tcp", **common)
                 try:
                     tcp.predict(dict(queries[0]))  # warm-up: service start, first forwards
-                    real = [tcp.predict(dict(q)) for q in queries]
+                    real, outcomes = [], []
+                    for q in queries:
+                        real.append(tcp.predict(dict(q)))
+                        outcomes.append(tcp.last_outcome)
                 finally:
                     tcp.close()
                 over = overhead_ms_per_cycle(real)
                 if rtt == 0.0:
                     floors.append(f"{label} {over:+.2f}")
                 for clock in CLOCKS:
-                    virtual = SpecDecSession(transport="inprocess", calibration_file=calibrations[clock], **common)
-                    virt = [virtual.predict(dict(q)) for q in queries]
+                    if clock == "measured":
+                        virt = [measured_virtual(o, r["extras"]["prompt_tokens"], tcp, fallback, args.max_new_tokens)
+                                for o, r in zip(outcomes, real)]
+                    else:
+                        virtual = SpecDecSession(transport="inprocess", calibration_file=calibrations[clock], **common)
+                        virt = [virtual.predict(dict(q)) for q in queries]
                     same = all(r["extras"]["tokens"] == v["extras"]["tokens"] and r["extras"]["agrees_with_cloud"]
                                for r, v in zip(real, virt))
                     rc, vc = per_cycle_ms(real), per_cycle_ms(virt)

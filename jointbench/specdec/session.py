@@ -165,6 +165,8 @@ class SpecDecSession:
         self.meter = BandwidthMeter()
         self._compute: ComputeModel | None = None
         self.clock_ms = 0.0
+        self.last_outcome: Outcome | None = None
+        """The last query's :class:`~jointbench.specdec.loop.Outcome` (timeline, cycles), for benchmarks."""
         self.transport = check_transport(transport, strategy, self.edge_hardware, self.cloud_hardware)
         self.remote = RemoteCloud(self.pair, self.link, self.temperature, codec_name, int(torch_threads)) \
             if self.transport == "tcp" else None
@@ -238,6 +240,7 @@ class SpecDecSession:
             edge = self.strategy.name == "edge_only"
             text_out = trace.meta.get("edge_text" if edge else "target_text") if (edge or same) else None
         self.clock_ms += outcome.timeline.latency_ms
+        self.last_outcome = outcome
         rec = outcome_record(outcome, reference, self.strategy, str(q.get("id", idx)),
                              int(idx) if idx is not None else None, windows, self.keep_exchanges)
         rec["prediction"] = parse_answer(kind, text_out or "") or ""
