@@ -16,6 +16,7 @@ process never outlives the edge process (see :mod:`~jointbench.specdec.transport
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -167,7 +168,12 @@ class RemoteCloud:
         if svc is None:
             state = "not running"
         else:
-            code = svc.proc.poll() if svc.proc is not None else None
+            code = None
+            if svc.proc is not None:
+                try:  # a killed process closes its sockets a moment before it can be reaped
+                    code = svc.proc.wait(timeout=1.0)
+                except subprocess.TimeoutExpired:
+                    code = None
             state = f"pid {svc.pid} on 127.0.0.1:{svc.port}, " + (
                 "still running" if code is None else f"exited with code {code}")
         return (f"transport tcp: the cloud service failed a request ({type(err).__name__}: {err}); service "
