@@ -32,10 +32,12 @@ from jointbench.specdec.compute import (
 )
 from jointbench.specdec.loop import BandwidthMeter, Outcome, run_query
 from jointbench.specdec.policy import make_policy
-from jointbench.specdec.sampled import finish_live, link_digest, sampled_fields, source_for
+from jointbench.specdec.sampled import decode_text, finish_live, link_digest, sampled_fields, source_for
 from jointbench.specdec.sources import LiveSource, TokenSource, TraceSource
 from jointbench.specdec.strategy import Strategy, outcome_record
-from jointbench.specdec.tracestore import RECORDING_S, get_pair, get_trace, record_all
+from jointbench.specdec.tracestore import RECORDING_S, encode_prompt, get_pair, get_trace, record_all
+from jointbench.specdec.transport.client import CloudError, CloudUnavailable
+from jointbench.specdec.transport.remote import RemoteCloud, check_transport
 
 _CALIBRATIONS: dict[str, tuple[Calibration, str]] = {}
 _COMPUTE: dict[tuple[str, str, str, str], ComputeModel] = {}
@@ -117,6 +119,13 @@ class SpecDecSession:
         or runs compare like with like).
     network : dict, optional
         ``network_profile``, ``network_seed`` and any ``network_*`` key (checked by netsim).
+    transport : {"inprocess", "tcp"}
+        ``inprocess``: one process, the virtual clock (calibrated compute, analytic link).
+        ``tcp``: the same strategy across two processes in real time: the target in a cloud
+        service process this session starts (and :meth:`close` stops), the link applied
+        by a shaping proxy on the loopback socket path, the draft here; timings are
+        measured wall time (:mod:`jointbench.specdec.transport`). ``tcp`` runs
+        ``cloud_only``, ``edge_only`` and ``edge_cloud`` on the ``this-cpu`` profiles.
     """
 
     def __init__(self, strategy: str = "cloud_only", pair: str = "smollm2-135m-int8", policy: str = "fixed",
@@ -126,7 +135,7 @@ class SpecDecSession:
                  cloud_hardware: str = "this-cpu", chat: bool = True, temperature: float = 0.0,
                  sample_seed: int = 0, keep_exchanges: bool = False, bandwidth_mbps: float | None = None,
                  torch_threads: int = 1, calibration_file: str | None = None,
-                 network: Mapping[str, Any] | None = None) -> None:
+                 network: Mapping[str, Any] | None = None, transport: str = "inprocess") -> None:
         if float(temperature) < 0.0:
             raise ValueError(f"temperature={temperature!r}: must be >= 0")
         # The calibration (and so every timing) depends on the thread count: pin it, so the
@@ -156,6 +165,16 @@ class SpecDecSession:
         self.meter = BandwidthMeter()
         self._compute: ComputeModel | None = None
         self.clock_ms = 0.0
+        self.last_outcome: Outcome | None = None
+        """The last query's :class:`~jointbench.specdec.loop.Outcome` (timeline, cycles), for benchmarks."""
+        self.transport = check_transport(transport, strategy, self.edge_hardware, self.cloud_hardware)
+        self.remote = RemoteCloud(self.pair, self.link, self.temperature, codec_name, int(torch_threads)) \
+            if self.transport == "tcp" else None
+
+    def close(self) -> None:
+        """Stop the cloud service of ``transport: tcp`` (idempotent; nothing to do in process)."""
+        if self.remote is not None:
+            self.remote.close()
 
     @property
     def compute(self) -> ComputeModel:
@@ -169,17 +188,22 @@ class SpecDecSession:
         return self._compute
 
     def provenance(self) -> dict[str, Any]:
-        """Calibration values, hash and load average; strategy parts (for ``env.json``)."""
-        cal, source = get_calibration(self.pair, self.calibration_file)
-        return {"calibration": calibration_provenance(cal, source),
+        """Calibration values, hash and load average (in process); strategy parts and transport (``env.json``)."""
+        if self.remote is not None:
+            calibration: dict[str, Any] = {"used": False, "why": "transport tcp measures compute"}
+        else:
+            calibration = calibration_provenance(*get_calibration(self.pair, self.calibration_file))
+        return {"calibration": calibration,
                 "strategy": {"placement": self.strategy.name, "policy": repr(self.strategy.policy),
-                             "codec": self.strategy.codec.name}}
+                             "codec": self.strategy.codec.name},
+                "transport": self.transport}
 
     def prepare(self, texts: Sequence[str], progress: bool = True) -> None:
         """Record every missing trace up front (one progress bar) and calibrate."""
         if self.temperature == 0.0:
             record_all(self.pair, texts, self.max_new_tokens, self.chat, progress)
-        _ = self.compute
+        if self.remote is None:  # tcp measures compute: no calibration needed
+            _ = self.compute
 
     def predict(self, question: Mapping[str, Any] | str, index: int | None = None) -> dict[str, Any]:
         """Serve one query; return its :class:`~jointbench.records.SampleRecord` dict.
@@ -195,7 +219,10 @@ class SpecDecSession:
         text = str(q["prompt"])
         kind = str(q.get("kind", "teleqna"))
         idx = q.get("index", index)
-        if self.temperature > 0.0:
+        if self.remote is not None:
+            outcome, text_out, n_prompt, reference = self._remote_query(text, int(idx or 0))
+            windows = 0
+        elif self.temperature > 0.0:
             outcome, text_out, n_prompt = self._sampled(text, int(idx or 0))
             reference, windows = None, 0
         else:
@@ -213,6 +240,7 @@ class SpecDecSession:
             edge = self.strategy.name == "edge_only"
             text_out = trace.meta.get("edge_text" if edge else "target_text") if (edge or same) else None
         self.clock_ms += outcome.timeline.latency_ms
+        self.last_outcome = outcome
         rec = outcome_record(outcome, reference, self.strategy, str(q.get("id", idx)),
                              int(idx) if idx is not None else None, windows, self.keep_exchanges)
         rec["prediction"] = parse_answer(kind, text_out or "") or ""
@@ -224,6 +252,39 @@ class SpecDecSession:
     def _run(self, strategy: Strategy, source: Any) -> Outcome:
         return run_query(strategy, source, self.compute, self.link, self.max_new_tokens, self.clock_ms,
                          self.keep_exchanges, self.meter)
+
+    def _remote_query(self, text: str, index: int) -> tuple[Outcome, str | None, int, list[int] | None]:
+        """``transport: tcp``: the loop runs the query across the two processes in real time.
+
+        At T=0 the prompt and the reference (cloud-only) tokens come from the query's trace.
+        The compute model is not used (times are measured), so no calibration is loaded.
+        """
+        assert self.remote is not None
+        loaded = get_pair(self.pair)
+        reference: list[int] | None = None
+        trace = None
+        if self.temperature == 0.0:
+            trace = get_trace(self.pair, text, self.max_new_tokens, self.chat)
+            prompt, reference = list(trace.prompt_ids), list(trace.target_tokens[:self.max_new_tokens])
+        else:
+            prompt = encode_prompt(loaded, text, self.chat)
+        strategy = self.strategy
+        if self.temperature > 0.0 and strategy.speculative:  # as in process: a fresh policy per sampled query
+            strategy = Strategy(strategy.placement, self._sampled_policy(), strategy.codec)
+        real, source = self.remote.query(strategy, prompt, self.max_new_tokens, loaded, self.sample_seed + index)
+        try:
+            outcome = run_query(real, source, None, self.link, self.max_new_tokens,  # type: ignore[arg-type]
+                                self.clock_ms, self.keep_exchanges, self.meter)
+        except (CloudUnavailable, CloudError) as err:
+            raise RuntimeError(self.remote.describe_failure(err)) from err
+        if trace is not None and list(outcome.tokens) == reference:
+            text_out = trace.meta.get("target_text")
+        elif trace is not None and self.strategy.name == "edge_only" and list(outcome.tokens) == list(
+                trace.edge_tokens[:self.max_new_tokens]):
+            text_out = trace.meta.get("edge_text")
+        else:
+            text_out = decode_text(self.pair, outcome.tokens)
+        return outcome, text_out, len(prompt), reference
 
     def _sampled(self, text: str, index: int) -> tuple[Outcome, str, int]:
         """A sampled (T > 0) query: cached cycles replayed, or generated live through the loop."""

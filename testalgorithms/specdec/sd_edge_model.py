@@ -103,6 +103,10 @@ class SDSessionEdgeModel:
         Keep every message in the records.
     prompts_file : str
         The test set, read once per process to record missing traces up front.
+    transport : {"inprocess", "tcp"}
+        ``inprocess``: the virtual clock in this process. ``tcp``: the same strategy across two
+        processes in real time; this module starts the cloud service process (readiness check,
+        an error naming its command if it does not come up) and :meth:`cleanup` stops it.
     network_profile, network_seed, network_* : Any
         Network keys of :data:`jointbench.netsim.VALID_KEYS`; any other name is rejected
         (:func:`jointbench.netsim.network_kwargs`, the suite's one network-key guard).
@@ -114,9 +118,9 @@ class SDSessionEdgeModel:
                  edge_hardware: str = "this-cpu", cloud_hardware: str = "this-cpu", chat: bool = True,
                  temperature: float = 0.0, sample_seed: int = 0, bandwidth_mbps: float | None = None,
                  torch_threads: int = 1, calibration_file: str | None = None, keep_exchanges: bool = False,
-                 prompts_file: str = DEFAULT_PROMPTS, **network: Any) -> None:
+                 prompts_file: str = DEFAULT_PROMPTS, transport: str = "inprocess", **network: Any) -> None:
         network = network_kwargs("SDSessionEdgeModel", network)
-        for name, value in (("strategy", strategy), ("policy", policy), ("pair", pair)):
+        for name, value in (("strategy", strategy), ("policy", policy), ("pair", pair), ("transport", transport)):
             _check(name, value, str)
         _check("codec", codec, str, optional=True)
         _check("k", k, int, 0)
@@ -137,7 +141,7 @@ class SDSessionEdgeModel:
             policy_params=policy_params, codec=codec, max_new_tokens=max_new_tokens, hardware=hardware,
             edge_hardware=edge_hardware, cloud_hardware=cloud_hardware, chat=chat, temperature=temperature,
             sample_seed=sample_seed, keep_exchanges=keep_exchanges, bandwidth_mbps=bandwidth_mbps,
-            torch_threads=torch_threads, calibration_file=calibration_file, network=network)
+            torch_threads=torch_threads, calibration_file=calibration_file, network=network, transport=transport)
         self.prompts_file = str(prompts_file)
         self._prepared = False
         prepare_edge_environment(self.prompts_file if os.path.exists(self.prompts_file) else os.getcwd())
@@ -156,6 +160,10 @@ class SDSessionEdgeModel:
 
     def load(self, model_url: str | None = None, **kwargs: Any) -> None:
         """Called by sedna with ``model_path``; preparation happens on the first query."""
+
+    def cleanup(self) -> None:
+        """Runner/Ianvs hook after the test case (also after a failed one): stop the cloud process (tcp)."""
+        self.session.close()
 
     def provenance(self) -> dict[str, Any]:
         """Runner hook: calibration values and hash, load average, strategy parts."""

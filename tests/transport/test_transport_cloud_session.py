@@ -10,36 +10,33 @@ from jointbench.specdec.engine import SpecDecoder
 from jointbench.specdec.policies.fixed import FixedK
 from jointbench.specdec.policies.heuristic import HeuristicK
 from jointbench.specdec.transport.cloud import CloudSession
-from jointbench.specdec.transport.edge import remote_cloud_only, remote_speculative
 from jointbench.specdec.transport.frames import Frame, MsgType
 
-from transport_helpers import PROMPT, InProcessClient
+from transport_helpers import PROMPT, InProcessClient, serve
 
 
 @pytest.mark.parametrize("policy", [FixedK(3), FixedK(0), HeuristicK(start=2, transient=True)])
 def test_greedy_session_matches_cloud_only(tiny_pair, policy) -> None:
     ref = SpecDecoder(tiny_pair.target, None, tiny_pair.eos_token_ids).cloud_only(PROMPT, 30)
     client = InProcessClient(CloudSession(tiny_pair.target, tiny_pair.eos_token_ids))
-    out = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, 30, policy)
-    assert out.error is None and out.tokens == ref.tokens
+    out, _ = serve(client, tiny_pair, PROMPT, 30, policy=policy)
+    assert out.tokens == ref.tokens
     assert sum(c.accepted for c in out.cycles) > 0 or isinstance(policy, FixedK) and policy.k == 0
     # control: a draft that IS the target accepts everything; the noisy draft must not
     assert any(c.accepted < c.drafted for c in out.cycles) or policy.k == 0
-    assert remote_cloud_only(client, PROMPT, 30).tokens == ref.tokens
+    assert serve(client, tiny_pair, PROMPT, 30, strategy="cloud_only")[0].tokens == ref.tokens
 
 
 def test_sampled_session_reproduces_the_engine(tiny_pair) -> None:
     """T > 0: the same seeds give the same tokens and cycles as SpecDecoder.speculative."""
     t, seed = 0.8, 5
-    dec = SpecDecoder(tiny_pair.target, tiny_pair.draft, tiny_pair.eos_token_ids, temperature=t)
+    dec = SpecDecoder(tiny_pair.target, tiny_pair.draft, tiny_pair.eos_token_ids, temperature=t, draft_feed="token")
     ref = dec.speculative(PROMPT, 20, FixedK(3), seed=seed)
     client = InProcessClient(CloudSession(tiny_pair.target, tiny_pair.eos_token_ids, temperature=t))
-    out = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, 20, FixedK(3),
-                             temperature=t, seed=seed)
+    out, _ = serve(client, tiny_pair, PROMPT, 20, codec="dense_fp32", temperature=t, seed=seed)
     assert out.tokens == ref.tokens
     assert [c.accepted for c in out.cycles] == [c.accepted for c in ref.cycles]
-    other = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, 20, FixedK(3),
-                               temperature=t, seed=seed + 1)
+    other, _ = serve(client, tiny_pair, PROMPT, 20, codec="dense_fp32", temperature=t, seed=seed + 1)
     assert other.tokens != ref.tokens  # control: the seed matters
 
 
@@ -100,16 +97,12 @@ class DiesAfter(InProcessClient):
         return super().request(kind, data, arg)
 
 
-def test_edge_only_fallback_continues_from_the_committed_tokens(tiny_pair) -> None:
+def test_a_cloud_that_dies_mid_query_fails_it_with_the_clients_error(tiny_pair) -> None:
+    from jointbench.specdec.transport.client import CloudUnavailable
+
+    healthy = DiesAfter(CloudSession(tiny_pair.target, tiny_pair.eos_token_ids), 100)
+    assert len(serve(healthy, tiny_pair, PROMPT, 20, policy=FixedK(2))[0].tokens) == 20  # control
     client = DiesAfter(CloudSession(tiny_pair.target, tiny_pair.eos_token_ids), 3)
-    out = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, 20, FixedK(2),
-                             fallback_edge_only=True)
-    done = [t for c in out.cycles for t in c.tokens]
-    assert len(out.cycles) == 3 and out.fell_back and not out.failed
-    ref = SpecDecoder(tiny_pair.target, None, tiny_pair.eos_token_ids).cloud_only(PROMPT, 20).tokens
-    assert done == ref[: len(done)]  # lossless while the cloud answered
-    rest = SpecDecoder(tiny_pair.draft, None, tiny_pair.eos_token_ids).cloud_only(PROMPT + done, 20 - len(done))
-    assert out.tokens == done + rest.tokens and len(out.tokens) == 20
-    client = DiesAfter(CloudSession(tiny_pair.target, tiny_pair.eos_token_ids), 3)
-    failed = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, 20, FixedK(2))
-    assert failed.failed and failed.tokens == done  # control: without the fallback the case fails
+    with pytest.raises(CloudUnavailable, match="VERIFY failed"):
+        serve(client, tiny_pair, PROMPT, 20, policy=FixedK(2))
+    assert client.left == 0

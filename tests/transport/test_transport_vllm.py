@@ -13,7 +13,7 @@ import torch
 
 from jointbench.specdec.engine import SpecDecoder
 from jointbench.specdec.policies.fixed import FixedK
-from jointbench.specdec.transport.edge import remote_cloud_only, remote_speculative
+from jointbench.specdec.transport.client import CloudError
 from jointbench.specdec.transport.vllm_backend import (
     OpenAICompletions,
     VllmSession,
@@ -22,7 +22,7 @@ from jointbench.specdec.transport.vllm_backend import (
     vllm_python,
 )
 
-from transport_helpers import PROMPT, InProcessClient
+from transport_helpers import PROMPT, InProcessClient, serve
 
 
 def reply(rows: list[Any], token_ids: list[int]) -> dict[str, Any]:
@@ -99,17 +99,16 @@ def test_speculative_against_the_engine_equals_cloud_only(tiny_pair, engine) -> 
     n_new = 16
     ref = SpecDecoder(tiny_pair.target, None, tiny_pair.eos_token_ids).cloud_only(PROMPT, n_new).tokens
     client = InProcessClient(VllmSession(OpenAICompletions(engine.url), tiny_pair.eos_token_ids))
-    out = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, n_new, FixedK(3))
-    assert out.error is None and out.tokens == ref
+    out, _ = serve(client, tiny_pair, PROMPT, n_new, policy=FixedK(3))
+    assert out.tokens == ref
     assert any(c.accepted < c.drafted for c in out.cycles)  # rejections were exercised
-    assert remote_cloud_only(client, PROMPT, n_new).tokens == ref
+    assert serve(client, tiny_pair, PROMPT, n_new, strategy="cloud_only")[0].tokens == ref
 
 
 def test_sampling_mode_is_refused(tiny_pair, engine) -> None:
     client = InProcessClient(VllmSession(OpenAICompletions(engine.url), tiny_pair.eos_token_ids))
-    out = remote_speculative(tiny_pair.draft, tiny_pair.eos_token_ids, client, PROMPT, 8, FixedK(2),
-                             temperature=1.0)
-    assert out.failed and "greedily only" in out.error
+    with pytest.raises(CloudError, match="greedily only"):
+        serve(client, tiny_pair, PROMPT, 8, policy=FixedK(2), codec="dense_fp32", temperature=1.0)
 
 
 @pytest.mark.skipif(vllm_python() is None,
@@ -137,5 +136,5 @@ def test_real_vllm_greedy_sd_equals_cloud_only() -> None:  # pragma: no cover - 
         for text in ("What does a base station do?", "Explain uplink and downlink."):
             prompt = encode_prompt(pair, text)
             ref = dec.cloud_only(prompt, 32).tokens
-            out = remote_speculative(pair.draft, pair.eos_token_ids, client, prompt, 32, FixedK(3))
-            assert out.error is None and out.tokens == ref
+            out, _ = serve(client, pair, prompt, 32, policy=FixedK(3))
+            assert out.tokens == ref

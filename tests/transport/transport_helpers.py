@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Iterator
 
 from jointbench.specdec.transport.client import CloudError
@@ -9,6 +10,21 @@ from jointbench.specdec.transport.frames import Frame, MsgType
 
 PROMPT = list(range(1, 20))
 """Prompt of the end-to-end tests (token ids of the tiny vocabulary)."""
+
+
+def serve(client: Any, pair: Any, prompt: list[int], n_new: int, strategy: str = "edge_cloud", policy: Any = None,
+          shaper: Any = None, codec: str = "ids_only", temperature: float = 0.0, seed: int = 0) -> Any:
+    """One query through the suite's loop with the two-process source: ``(outcome, source)``."""
+    from jointbench.specdec.loop import run_query
+    from jointbench.specdec.policies.fixed import FixedK
+    from jointbench.specdec.strategy import Strategy
+    from jointbench.specdec.transport.remote import remote_strategy
+
+    base = Strategy.build(strategy, policy or FixedK(3), codec)
+    vocab = min(int(m.config.get_text_config().vocab_size) for m in (pair.target, pair.draft))
+    real, source = remote_strategy(base, client, pair.draft, pair.eos_token_ids, prompt, n_new,
+                                   temperature=temperature, seed=seed, vocab_limit=vocab, shaper=shaper)
+    return run_query(real, source, None, None, n_new), source
 
 
 def process_gone(pid: int) -> bool:
@@ -19,6 +35,27 @@ def process_gone(pid: int) -> bool:
     except FileNotFoundError:
         return True
     return state in ("Z", "X")
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below ``pid`` (children, grandchildren, ...), from ``/proc``; zombies count."""
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if fields[0] != "X":
+            parent[int(entry)] = int(fields[1])
+    out, frontier = [], [pid]
+    while frontier:
+        kids = [p for p, pp in parent.items() if pp in frontier]
+        out.extend(kids)
+        frontier = kids
+    return sorted(out)
 
 
 

@@ -99,7 +99,14 @@ def _session_factory(args: argparse.Namespace) -> Callable[[], Any]:
         eos = tuple(int(i) for i in args.eos_ids.split(",")) if args.eos_ids else load_target(args.pair)[1]
         return lambda: VllmSession(api, eos)
     model, eos, vocab = load_target(args.pair)
-    return lambda: CloudSession(model, eos, temperature, vocab)
+    decode = None
+    if args.codec:
+        from jointbench.specdec.codec import make_codec
+
+        codec = make_codec(args.codec)
+        codec.check_temperature(temperature)
+        decode = codec.decode
+    return lambda: CloudSession(model, eos, temperature, vocab, decode_draft=decode)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
     parser.add_argument("--temperature", type=float, default=0.0, help="0: greedy verification")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of the target")
+    parser.add_argument("--codec", default=None,
+                        help="registered draft codec the edge sends (default: ids_only at T=0, dense_fp32 at T>0)")
     parser.add_argument("--exit-with-parent", action="store_true", help="exit when stdin reaches EOF")
     parser.add_argument("--backend", choices=("hf", "vllm"), default="hf",
                         help="hf: the target in this process; vllm: bridge to an OpenAI-compatible server")

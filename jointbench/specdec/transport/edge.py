@@ -1,256 +1,247 @@
-"""The edge side of a two-process session: draft locally, verify in the cloud over TCP.
+"""The edge side of a two-process session: the loop's :class:`~jointbench.specdec.loop.CycleSource` s over TCP.
 
-A minimal stand-in for the per-cycle loop (INTERFACES.md §E, built elsewhere), which
-will take :class:`~jointbench.specdec.transport.client.CloudClient` as its ``tcp`` transport:
+The per-cycle loop (:func:`~jointbench.specdec.loop.run_query`) is the only loop: with
+``transport: tcp`` its source sends each cycle to the cloud process and its placement
+(:mod:`~jointbench.specdec.transport.realtime`) puts the cycle on the timeline at the
+wall-clock times the source measured. Each source has ``begin()`` (called by the placement
+when the query starts), ``done``, ``next_cycle(k)`` and ``marks``: one
+:class:`CycleMarks` per cycle.
 
-- :func:`remote_speculative`: PREFILL the prompt (no reply; the cloud prefills while
-  the edge prefills its draft), then per cycle draft ``K`` tokens (``K`` from a
-  draft-length policy), send the draft block (the codec's :meth:`~jointbench.specdec.codec.DraftCodec.encode`),
-  wait for the verdict, commit, roll the draft cache back. After a lost connection the
-  client's retry re-sends PREFILL of the committed sequence on the new connection.
-- :func:`remote_cloud_only`: one DECODE request; the cloud streams every token.
+- :class:`RemoteSpeculativeSource` (``edge_cloud``): PREFILL the prompt (no reply; the cloud
+  prefills while the edge prefills its draft), then per cycle draft ``K`` tokens with the
+  draft model, send the codec's draft block as VERIFY, commit the verdict. The draft is fed
+  as ``SpecDecoder(draft_feed="token")`` feeds it (the chunking the recorded T=0 traces
+  replay), so at T=0 a tcp run drafts exactly the tokens the in-process run replays.
+  After a lost connection the client's retry re-sends PREFILL of the committed sequence.
+- :class:`RemoteDecodeSource` (``cloud_only``): one DECODE request; the cloud streams every
+  token as it is decoded.
+- :class:`LocalDecodeSource` (``edge_only``): the draft decodes alone, nothing crosses the link.
 
-Both return a :class:`RemoteResult` with wall-clock marks (ms since the request
-started) for a comparison with the virtual clock; a cloud that stops answering ends
-the query with ``error`` set (no exception unless ``raise_errors``), or, with
-``fallback_edge_only``, the draft finishes the query alone (``fell_back`` set).
+A cloud that stops answering raises :class:`~jointbench.specdec.transport.client.CloudUnavailable`
+(after the client's timeouts and retries; the failed request is in the client's log) and the
+query fails; nothing here blocks for longer than the client's bounds.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
 
 import torch
 
 from jointbench.specdec import payload
+from jointbench.specdec.codec import DraftCodec
+from jointbench.specdec.engine import SpecDecoder
 from jointbench.specdec.lm import CachedLM
-from jointbench.specdec.codec import DraftCodec, make_codec
-from jointbench.specdec.policy import CycleOutcome, DraftLengthPolicy, DraftState, clip_k
+from jointbench.specdec.placement import Cycle
 from jointbench.specdec.sampling import probs_from_logits, sample
-from jointbench.specdec.transport.client import CloudClient, CloudError, CloudUnavailable
+from jointbench.specdec.transport.client import CloudClient
 from jointbench.specdec.transport.cloud import decode_token
-from jointbench.specdec.transport.frames import MsgType
+from jointbench.specdec.transport.frames import Frame, MsgType
 
 
-@dataclass
-class RemoteCycle:
-    """One draft/verify cycle measured on the edge.
+@dataclass(frozen=True)
+class CycleMarks:
+    """Wall-clock marks of one cycle, as the edge measured them (``time.perf_counter`` seconds).
 
     Attributes
     ----------
-    k, drafted, accepted : int
-        Requested draft length, tokens drafted, drafts accepted.
-    tokens : tuple of int
-        Tokens committed by the cycle.
-    edge_ms : float
-        Drafting time (ms).
-    round_trip_ms : float
-        Draft block sent -> verdict received (ms): network both ways + cloud verify.
+    start_s : float
+        The cycle began (drafting starts; cloud-only: the previous token arrived).
+    compute_end_s : float
+        Edge compute done (``== start_s`` when the edge computed nothing); the request left then.
+    done_s : float
+        The cycle's tokens were committed at the edge.
     cloud_ms : float
-        The cloud's verify compute time as it reported it (ms).
-    done_ms : float
-        When the cycle's tokens were committed, ms since the query started.
-    bytes_up, bytes_down : int
-        Payload bytes of the draft block and the verdict.
+        The cloud's compute for this cycle as it reported it (ms; 0 when none).
     """
 
-    k: int
-    drafted: int
-    accepted: int
-    tokens: tuple[int, ...]
-    edge_ms: float
-    round_trip_ms: float
-    cloud_ms: float
-    done_ms: float
-    bytes_up: int
-    bytes_down: int
+    start_s: float
+    compute_end_s: float
+    done_s: float
+    cloud_ms: float = 0.0
 
 
-@dataclass
-class RemoteResult:
-    """One query served across two processes.
-
-    Attributes
-    ----------
-    tokens : list of int
-        Generated tokens (partial when ``error`` is set).
-    cycles : list of RemoteCycle
-        Empty for cloud-only.
-    token_times_ms : list of float
-        Arrival of each token at the edge, ms since the query started.
-    cloud_ms : list of float
-        Cloud-only: the cloud's compute time of each token (ms; the first includes the prefill).
-    edge_prefill_ms : float
-        Speculative: the draft's prefill on the edge (ms).
-    latency_ms : float
-        Query start -> last token (or failure), ms.
-    error : str or None
-        Why the cloud part failed (``CloudUnavailable`` / ``CloudError`` text).
-    fell_back : bool
-        The draft finished the query alone after ``error`` (edge-only quality from there).
-    """
-
-    tokens: list[int] = field(default_factory=list)
-    cycles: list[RemoteCycle] = field(default_factory=list)
-    token_times_ms: list[float] = field(default_factory=list)
-    cloud_ms: list[float] = field(default_factory=list)
-    edge_prefill_ms: float = 0.0
-    latency_ms: float = 0.0
-    error: str | None = None
-    fell_back: bool = False
-
-    @property
-    def failed(self) -> bool:
-        """True when the cloud stopped answering or refused a request and nothing finished the query."""
-        return self.error is not None and not self.fell_back
-
-
-def _ms(t0: float) -> float:
-    return (time.perf_counter() - t0) * 1e3
-
-
-def remote_cloud_only(client: CloudClient, prompt_ids: Sequence[int], max_new_tokens: int,
-                      raise_errors: bool = False) -> RemoteResult:
-    """The target decodes alone in the cloud and streams each token (one DECODE request)."""
+def _check_query(prompt_ids: Sequence[int], max_new_tokens: int) -> list[int]:
     prompt = [int(t) for t in prompt_ids]
-    result = RemoteResult()
-    t0 = time.perf_counter()
-    try:
-        for frame in client.stream(MsgType.DECODE, payload.encode_prompt(prompt), arg=int(max_new_tokens)):
-            result.tokens.append(decode_token(frame.payload))
-            result.token_times_ms.append(_ms(t0))
-            result.cloud_ms.append(frame.arg / 1e3)
-    except (CloudUnavailable, CloudError) as err:
-        result.error = f"{type(err).__name__}: {err}"
-        if raise_errors:
-            raise
-    result.latency_ms = _ms(t0)
-    return result
+    if not prompt or max_new_tokens < 1:
+        raise ValueError(f"need a non-empty prompt and max_new_tokens >= 1, got {len(prompt)} prompt tokens "
+                         f"and max_new_tokens={max_new_tokens}")
+    return prompt
 
 
-def remote_speculative(draft: Any, eos_token_ids: Sequence[int], client: CloudClient,
-                       prompt_ids: Sequence[int], max_new_tokens: int, policy: DraftLengthPolicy,
-                       temperature: float = 0.0, seed: int = 0, vocab_limit: int | None = None,
-                       raise_errors: bool = False, fallback_edge_only: bool = False,
-                       codec: DraftCodec | None = None) -> RemoteResult:
-    """Edge drafts with ``draft``, the cloud behind ``client`` verifies, until the limit or EOS.
+class _Marked:
+    """Start time, prefill span and per-cycle marks shared by the sources."""
+
+    def __init__(self) -> None:
+        self.t0_s = 0.0
+        self.prefill_end_s = 0.0
+        self.marks: list[CycleMarks] = []
+
+
+class RemoteSpeculativeSource(_Marked):
+    """Edge-cloud cycles: draft here, verify in the cloud process behind ``client``.
 
     Parameters
     ----------
     draft : transformers.PreTrainedModel
-        The edge's draft model (same vocabulary as the cloud's target).
+        The edge's draft model.
     eos_token_ids : sequence of int
     client : CloudClient
-        A session with the cloud service (whose temperature must equal ``temperature``).
+        A session with the cloud service, whose temperature and codec equal these.
     prompt_ids : sequence of int
-        Non-empty prompt.
     max_new_tokens : int
-        ``>= 1``.
-    policy : DraftLengthPolicy
-        Reset first; asked for ``K`` before every cycle, told the outcome after it.
+    codec : DraftCodec
+        What the draft block carries (the cloud decodes with the same codec).
     temperature : float
-        0: greedy drafts, ids only; > 0: sampled drafts sent with their distributions.
+        0: greedy drafts; > 0: sampled from the codec's sampling distribution.
     seed : int
         Seeds the edge's drafting generator; the cloud's acceptance generator gets it in PREFILL.
     vocab_limit : int, optional
         Common vocabulary size of the pair.
-    raise_errors : bool
-        Re-raise ``CloudUnavailable`` / ``CloudError`` instead of recording them.
-    fallback_edge_only : bool
-        After a cloud failure, let the draft decode the rest alone (lossy) instead of
-        ending the query; the error is still recorded.
-    codec : DraftCodec, optional
-        What the draft block carries; ``ids_only`` at T=0 and ``dense_fp32`` at T>0 by
-        default (the cloud session must decode with the same codec). The edge samples from
-        the codec's :meth:`~jointbench.specdec.codec.DraftCodec.sampling_distribution`.
     """
-    prompt = [int(t) for t in prompt_ids]
-    if not prompt or max_new_tokens < 1:
-        raise ValueError("need a non-empty prompt and max_new_tokens >= 1")
-    eos = frozenset(int(i) for i in eos_token_ids)
-    lm = CachedLM(draft, vocab_limit)
-    gen = torch.Generator().manual_seed(seed)
-    committed = list(prompt)
-    result = RemoteResult()
-    codec = codec or make_codec("ids_only" if temperature == 0 else "dense_fp32")
-    codec.check_temperature(temperature)
-    last: CycleOutcome | None = None
-    policy.reset()
 
-    def pick(logits: torch.Tensor) -> tuple[int, torch.Tensor | None]:
-        if temperature == 0.0:
-            return int(logits.argmax()), None
-        q = codec.sampling_distribution(probs_from_logits(logits, temperature))
-        return sample(q, gen), q
+    def __init__(self, draft: Any, eos_token_ids: Sequence[int], client: CloudClient, prompt_ids: Sequence[int],
+                 max_new_tokens: int, codec: DraftCodec, temperature: float = 0.0, seed: int = 0,
+                 vocab_limit: int | None = None) -> None:
+        super().__init__()
+        self.prompt = _check_query(prompt_ids, max_new_tokens)
+        codec.check_temperature(temperature)
+        self.n_prompt, self.limit = len(self.prompt), int(max_new_tokens)
+        self.client, self.codec, self.temperature, self.seed = client, codec, float(temperature), int(seed)
+        self.eos = frozenset(int(i) for i in eos_token_ids)
+        self.lm = CachedLM(draft, vocab_limit)
+        self.gen = torch.Generator().manual_seed(self.seed)
+        self.committed = list(self.prompt)
+        self._ended = False
 
-    def resume(c: CloudClient) -> None:  # a new connection: rebuild the cloud's session state
-        c.post(MsgType.PREFILL, payload.encode_prompt(committed), arg=seed)
+    def begin(self) -> None:
+        """PREFILL the cloud (no reply) and prefill the draft meanwhile."""
+        self.t0_s = time.perf_counter()
+        self.client.post(MsgType.PREFILL, payload.encode_prompt(self.prompt), arg=self.seed)
+        self.lm.reset()
+        self.lm.prefill(self.prompt[:-1])
+        self.prefill_end_s = time.perf_counter()
 
-    t0 = time.perf_counter()
-    try:
-        client.post(MsgType.PREFILL, payload.encode_prompt(prompt), arg=seed)
-        lm.prefill(prompt[:-1])
-        result.edge_prefill_ms = _ms(t0)
-        while len(committed) - len(prompt) < max_new_tokens:
-            generated = len(committed) - len(prompt)
-            state = DraftState(len(result.cycles), generated, max_new_tokens - generated, now_ms=_ms(t0),
-                               last=last, history=tuple((c.drafted, c.accepted) for c in result.cycles))
-            k = clip_k(policy.next_k(state), max_new_tokens - generated)
-            t_draft = time.perf_counter()
-            feed, drafts, q_rows = committed[lm.length:], [], []
-            for _ in range(k):
-                tok, q = pick(lm.forward(feed, 1)[-1])
-                if q is not None:
-                    q_rows.append(q)
-                drafts.append(tok)
-                feed = [tok]
-                if tok in eos:
-                    break
-            up = codec.encode(drafts, torch.stack(q_rows) if q_rows else None)
-            edge_ms = _ms(t_draft)
-            t_send = time.perf_counter()
-            reply = client.request(MsgType.VERIFY, up, resume=resume)
-            round_trip_ms, down = _ms(t_send), reply.payload
-            n, nxt = payload.decode_verdict(down)
-            new = drafts[:n] if n and drafts[n - 1] in eos else [*drafts[:n], nxt]
-            committed.extend(new)
-            lm.crop(min(lm.length, len(committed) - 1))
-            done = _ms(t0)
-            result.tokens.extend(new)
-            result.token_times_ms.extend([done] * len(new))
-            result.cycles.append(RemoteCycle(k, len(drafts), n, tuple(new), edge_ms, round_trip_ms,
-                                             reply.arg / 1e3, done, len(up), len(down)))
-            last = CycleOutcome(k, len(drafts), n, len(up), len(down),
-                                rtt_ms=max(0.0, round_trip_ms - reply.arg / 1e3), transmit_ms=None,
-                                cycle_ms=edge_ms + round_trip_ms, end_ms=done)
-            policy.update(last)
-            if new[-1] in eos:
+    @property
+    def done(self) -> bool:
+        """EOS or ``max_new_tokens``."""
+        return self._ended or len(self.committed) - self.n_prompt >= self.limit
+
+    def _resume(self, client: CloudClient) -> None:
+        """A new connection lost the cloud's session: rebuild it from the committed tokens."""
+        client.post(MsgType.PREFILL, payload.encode_prompt(self.committed), arg=self.seed)
+
+    def _draft(self, k: int) -> tuple[list[int], bytes]:
+        lm, eos = self.lm, self.eos
+        feed = self.committed[lm.length:]
+        if k > 0:
+            feed = SpecDecoder._catch_up(lm, feed, self.n_prompt)
+        drafts: list[int] = []
+        q_rows: list[torch.Tensor] = []
+        for _ in range(k):
+            logits = lm.forward(feed, 1)[-1]
+            if self.temperature == 0.0:
+                tok = int(logits.argmax())
+            else:
+                q = probs_from_logits(logits, self.temperature)
+                q_rows.append(q)
+                tok = sample(self.codec.sampling_distribution(q), self.gen)
+            drafts.append(tok)
+            feed = [tok]
+            if tok in eos:
                 break
-    except (CloudUnavailable, CloudError) as err:
-        result.error = f"{type(err).__name__}: {err}"
-        if raise_errors:
-            raise
-        if fallback_edge_only:
-            _finish_on_edge(lm, pick, committed, len(prompt) + max_new_tokens, eos, result, t0)
-    result.latency_ms = _ms(t0)
-    return result
+        return drafts, self.codec.encode(drafts, torch.stack(q_rows) if q_rows else None)
+
+    def next_cycle(self, k: int) -> Cycle:
+        """Draft ``k`` tokens, send them, wait for the verdict, commit."""
+        start = time.perf_counter()
+        drafts, up = self._draft(k)
+        sent = time.perf_counter()
+        reply = self.client.request(MsgType.VERIFY, up, resume=self._resume)
+        n, nxt = payload.decode_verdict(reply.payload)
+        new = drafts[:n] if n and drafts[n - 1] in self.eos else [*drafts[:n], nxt]
+        self.committed.extend(new)
+        self.lm.crop(max(0, min(self.lm.length, len(self.committed) - 1)))
+        self.marks.append(CycleMarks(start, sent, time.perf_counter(), reply.arg / 1e3))
+        self._ended = new[-1] in self.eos
+        return Cycle(k, len(drafts), n, tuple(new), len(up))
 
 
-def _finish_on_edge(lm: CachedLM, pick: Any, committed: list[int], total: int, eos: frozenset[int],
-                    result: RemoteResult, t0: float) -> None:
-    """Decode with the draft alone until ``len(committed) == total`` or EOS (edge-only fallback)."""
-    result.fell_back = True
-    if committed[-1] in eos and result.tokens:
-        return
-    lm.crop(min(lm.length, len(committed) - 1))
-    feed = committed[lm.length:]
-    while len(committed) < total:
-        tok, _ = pick(lm.forward(feed, 1)[-1])
-        committed.append(tok)
-        result.tokens.append(tok)
-        result.token_times_ms.append(_ms(t0))
-        feed = [tok]
-        if tok in eos:
-            return
+class RemoteDecodeSource(_Marked):
+    """Cloud-only: the target decodes in the cloud process and streams each token (one DECODE)."""
+
+    def __init__(self, client: CloudClient, prompt_ids: Sequence[int], max_new_tokens: int,
+                 eos_token_ids: Sequence[int] = ()) -> None:
+        super().__init__()
+        self.prompt = _check_query(prompt_ids, max_new_tokens)
+        self.n_prompt, self.limit, self.client = len(self.prompt), int(max_new_tokens), client
+        self.eos = frozenset(int(i) for i in eos_token_ids)
+        self.tokens: list[int] = []
+        self._stream: Iterator[Frame] | None = None
+        self._ended = False
+
+    def begin(self) -> None:
+        """Send the DECODE request (the prompt goes up)."""
+        self.t0_s = self.prefill_end_s = time.perf_counter()
+        self._stream = self.client.stream(MsgType.DECODE, payload.encode_prompt(self.prompt), arg=self.limit)
+
+    @property
+    def done(self) -> bool:
+        """The cloud sent its final token."""
+        return self._ended
+
+    def next_cycle(self, k: int) -> Cycle:
+        """The next streamed token (``k`` is 0)."""
+        assert self._stream is not None, "begin() first"
+        start = self.marks[-1].done_s if self.marks else self.t0_s
+        frame = next(self._stream)
+        tok = decode_token(frame.payload)
+        self.tokens.append(tok)
+        self._ended = frame.is_final
+        if self._ended:
+            self._stream.close()
+        self.marks.append(CycleMarks(start, start, time.perf_counter(), frame.arg / 1e3))
+        return Cycle(0, 0, 0, (tok,))
+
+
+class LocalDecodeSource(_Marked):
+    """Edge-only: the draft decodes alone on the edge (no link)."""
+
+    def __init__(self, draft: Any, eos_token_ids: Sequence[int], prompt_ids: Sequence[int], max_new_tokens: int,
+                 temperature: float = 0.0, seed: int = 0, vocab_limit: int | None = None) -> None:
+        super().__init__()
+        self.prompt = _check_query(prompt_ids, max_new_tokens)
+        self.n_prompt, self.limit, self.temperature = len(self.prompt), int(max_new_tokens), float(temperature)
+        self.eos = frozenset(int(i) for i in eos_token_ids)
+        self.lm = CachedLM(draft, vocab_limit)
+        self.gen = torch.Generator().manual_seed(int(seed))
+        self.tokens: list[int] = []
+
+    def _pick(self, logits: torch.Tensor) -> int:
+        if self.temperature == 0.0:
+            return int(logits.argmax())
+        return sample(probs_from_logits(logits, self.temperature), self.gen)
+
+    def begin(self) -> None:
+        """Prefill the prompt: its forward yields the first token."""
+        self.t0_s = time.perf_counter()
+        self.lm.reset()
+        self._next = self._pick(self.lm.forward(self.prompt, 1)[-1])
+        self.prefill_end_s = time.perf_counter()
+
+    @property
+    def done(self) -> bool:
+        """EOS or ``max_new_tokens``."""
+        return len(self.tokens) >= self.limit or bool(self.tokens and self.tokens[-1] in self.eos)
+
+    def next_cycle(self, k: int) -> Cycle:
+        """One token (the first comes from the prefill)."""
+        start = time.perf_counter()
+        if self.tokens:
+            self._next = self._pick(self.lm.forward([self.tokens[-1]], 1)[-1])
+        self.tokens.append(self._next)
+        end = time.perf_counter()
+        self.marks.append(CycleMarks(start, end, end))
+        return Cycle(0, 0, 0, (self._next,))

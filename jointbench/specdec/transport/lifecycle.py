@@ -76,11 +76,16 @@ def _unregister(proc: ServiceProcess) -> None:
             _PREVIOUS_SIGTERM = None
 
 
-def cloud_command(pair: str, *, temperature: float = 0.0, threads: int = 1, port: int = 0) -> list[str]:
-    """The command line of the cloud service for ``pair`` (this Python, loopback, exit with parent)."""
-    return [sys.executable, "-m", "jointbench.specdec.transport.cloud_server", "--pair", str(pair),
-            "--port", str(int(port)), "--temperature", repr(float(temperature)),
-            "--threads", str(int(threads)), "--exit-with-parent"]
+def cloud_command(pair: str, *, temperature: float = 0.0, threads: int = 1, port: int = 0,
+                  codec: str | None = None) -> list[str]:
+    """The command line of the cloud service for ``pair`` (this Python, loopback, exit with parent).
+
+    ``codec``: the registered draft codec the edge sends (default: ``ids_only`` at T=0, ``dense_fp32`` at T>0).
+    """
+    command = [sys.executable, "-m", "jointbench.specdec.transport.cloud_server", "--pair", str(pair),
+               "--port", str(int(port)), "--temperature", repr(float(temperature)),
+               "--threads", str(int(threads)), "--exit-with-parent"]
+    return command + (["--codec", str(codec)] if codec else [])
 
 
 class ServiceProcess:

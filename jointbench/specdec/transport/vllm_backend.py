@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -50,9 +51,20 @@ def default_vllm_venv() -> Path:
 
 
 def vllm_python() -> Path | None:
-    """The Python that runs vLLM (``$JOINTBENCH_VLLM_PYTHON`` or the default venv's), ``None`` if absent."""
+    """The Python that runs vLLM (``$JOINTBENCH_VLLM_PYTHON`` or the default venv's), ``None`` if absent.
+
+    Absent also when that Python exists but cannot find the ``vllm`` package (an install that
+    failed or is still running).
+    """
     path = Path(os.environ.get(VLLM_PYTHON_ENV) or default_vllm_venv() / "bin" / "python")
-    return path if path.is_file() else None
+    if not path.is_file():
+        return None
+    probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('vllm') is None)"
+    try:
+        found = subprocess.run([str(path), "-c", probe], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        found = False
+    return path if found else None
 
 
 def parse_greedy_verdict(response: dict[str, Any], prefix_len: int, draft_ids: Sequence[int]) -> tuple[int, int]:
