@@ -10,36 +10,35 @@
 
 Converted models are cached through :mod:`jointbench.cache`. The small image models the CRC+APS
 method trains itself live with that method (``jointbench/patchoffload/nets.py``).
-Importing this package imports torch but not transformers.
+Importing this package imports neither torch nor transformers: each name is loaded from its
+submodule on first use (:mod:`jointbench.lazy`).
 """
 
 from __future__ import annotations
 
-from jointbench.models.causal_lm import PACKAGED, eos_token_ids, load_causal_lm, load_hf_local
-from jointbench.models.errors import ModelUnavailable, require_transformers
-from jointbench.models.image import ImageNetNormalised, load_efficientnet_lite0, load_timm_model
-from jointbench.models.gguf_models import convert_gguf_once, load_gemma3_270m, load_smollm2, smollm2_gguf_path
-from jointbench.models.quantize import bf16_copy, int8_dynamic_copy
-from jointbench.models.sentence_encoder import load_minilm
-from jointbench.models.tiny_lm import char_tokenizer, tiny_random_lm
+from jointbench.lazy import lazy_exports
 
-__all__ = [
-    "PACKAGED",
-    "ImageNetNormalised",
-    "ModelUnavailable",
-    "bf16_copy",
-    "char_tokenizer",
-    "convert_gguf_once",
-    "eos_token_ids",
-    "int8_dynamic_copy",
-    "load_causal_lm",
-    "load_efficientnet_lite0",
-    "load_gemma3_270m",
-    "load_hf_local",
-    "load_minilm",
-    "load_smollm2",
-    "load_timm_model",
-    "require_transformers",
-    "smollm2_gguf_path",
-    "tiny_random_lm",
-]
+_EXPORTS = {
+    "ImageNetNormalised": "image",
+    "ModelUnavailable": "errors",
+    "PACKAGED": "causal_lm",
+    "bf16_copy": "quantize",
+    "char_tokenizer": "tiny_lm",
+    "convert_gguf_once": "gguf_models",
+    "eos_token_ids": "causal_lm",
+    "int8_dynamic_copy": "quantize",
+    "load_causal_lm": "causal_lm",
+    "load_efficientnet_lite0": "image",
+    "load_gemma3_270m": "gguf_models",
+    "load_hf_local": "causal_lm",
+    "load_minilm": "sentence_encoder",
+    "load_smollm2": "gguf_models",
+    "load_timm_model": "image",
+    "require_transformers": "errors",
+    "smollm2_gguf_path": "gguf_models",
+    "tiny_random_lm": "tiny_lm",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+__all__ = sorted(_EXPORTS)
