@@ -74,17 +74,17 @@ def rejection_analytic_pct(y_pred: Sequence[Any] | None) -> float:
 
 def dropped_mass_pct(y_pred: Sequence[Any] | None) -> float:
     """Long-run (time-averaged) draft mass outside the coded support, in % (sparse codecs)."""
-    return 100.0 * _mean([m for _, _, st in _cycles(y_pred) for m in st.get("dropped_mass", [])])
+    return 100.0 * _mean([m for _, _, st in _cycles(y_pred) for m in st.get("dropped_mass", []) if m is not None])
 
 
 def support_size_mean(y_pred: Sequence[Any] | None) -> float:
     """Mean coded support size per drafted position (tokens; bit-coded codecs)."""
-    return _mean([n for _, _, st in _cycles(y_pred) for n in st.get("support_size", [])])
+    return _mean([n for _, _, st in _cycles(y_pred) for n in st.get("support_size", []) if n is not None])
 
 
 def position_series(extras: dict[str, Any], key: str) -> list[float]:
     """One sample's per-position values of ``key`` (``beta``, ``dropped_mass``, …) in drafting order."""
-    return [float(v) for st in extras.get("codec_stats") or [] for v in st.get(key, [])]
+    return [float(v) for st in extras.get("codec_stats") or [] for v in st.get(key, []) if v is not None]
 
 
 __all__ = ["bits_per_accepted_token", "dropped_mass_pct", "position_series", "rejection_analytic_pct",

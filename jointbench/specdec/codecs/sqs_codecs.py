@@ -72,11 +72,12 @@ class _SchemeCodec:
 
     def draft_step(self, q: torch.Tensor, generator: torch.Generator) -> DraftStep:
         """Quantise ``q`` (shape (V,)), sample from ``q_hat``, encode (the draws seeded from ``generator``)."""
-        beta = float(getattr(self.scheme, "beta", float("nan")))
+        beta = getattr(self.scheme, "beta", None)  # C-SQS: the threshold this position uses
         rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
         d = self.scheme.encode(q.detach().to(torch.float64).reshape(-1).numpy(), rng)
-        stats = {"bits": float(d.bits), "support_size": float(d.support_size), "dropped_mass": d.dropped_mass,
-                 "beta": beta}
+        stats = {"bits": float(d.bits), "support_size": float(d.support_size), "dropped_mass": d.dropped_mass}
+        if beta is not None:
+            stats["beta"] = float(beta)
         return DraftStep(d.token, code=(d.payload, d.bits), stats=stats)
 
     def encode_steps(self, steps: Sequence[DraftStep], vocab: int) -> bytes:
