@@ -127,3 +127,36 @@ def test_codec_params_are_checked_by_name():
     with pytest.raises(ValueError, match="unknown key 'k' for codec 'dense_fp16'. Allowed: none"):
         make_codec("dense_fp16", {"k": 3})
     assert make_codec("k_sqs", {"k": 8}).params["k"] == 8  # control: a valid key passes
+
+
+Q5 = torch.tensor([0.5, 0.25, 0.15, 0.07, 0.03])
+P5 = torch.tensor([0.1, 0.2, 0.3, 0.25, 0.15])
+LOSSLESS = [("dense_fp16", {}), ("dense_lattice", {"ell": 4}), ("ids_k1", {}), ("k_sqs", {"k": 2, "ell": 4}),
+            ("c_sqs", {"alpha": 0.3, "eta": 0.05, "beta1": 0.1, "ell": 4})]
+
+
+def _first_emitted_pvalue(codec, sample_then_quantise: bool = False, draws: int = 3000) -> float:
+    """Draft one position through the codec's edge/wire/cloud path; chi-squared of the committed token vs p."""
+    from scipy.stats import chisquare
+
+    from jointbench.specdec.sampling import sample, speculative_verify
+
+    gen_edge, gen_cloud = torch.Generator().manual_seed(5), torch.Generator().manual_seed(6)
+    counts = torch.zeros(5)
+    for _ in range(draws):
+        step = codec.draft_step(Q5, gen_edge)
+        ids, q_hat = codec.decode(codec.encode_steps([step], 5))
+        if sample_then_quantise:  # the biased order: the token drawn from q, verified against q_hat
+            ids = [sample(Q5, gen_edge)]
+        n, nxt = speculative_verify(ids, q_hat, torch.stack([P5, P5]), gen_cloud)
+        counts[ids[0] if n == 1 else nxt] += 1
+    return float(chisquare(counts.numpy(), draws * P5.numpy()).pvalue)
+
+
+@pytest.mark.parametrize(("codec", "params"), LOSSLESS)
+def test_codec_path_is_lossless(codec, params):
+    assert _first_emitted_pvalue(make_codec(codec, params)) > 1e-3
+
+
+def test_codec_path_control_sample_then_quantise_is_biased():
+    assert _first_emitted_pvalue(make_codec("k_sqs", {"k": 2, "ell": 4}), sample_then_quantise=True) < 1e-6
