@@ -174,10 +174,11 @@ class SpecDecSession:
     def provenance(self) -> dict[str, Any]:
         """Calibration values, hash and load average; strategy parts (for ``env.json``)."""
         cal, source = get_calibration(self.pair, self.calibration_file)
-        return {"calibration": calibration_provenance(cal, source),
-                "strategy": {"placement": self.strategy.name, "policy": repr(self.strategy.policy),
-                             "codec": self.strategy.codec.name,
-                             "codec_params": dict(getattr(self.strategy.codec, "params", {}))}}
+        strategy = {"placement": self.strategy.name, "policy": repr(self.strategy.policy),
+                    "codec": self.strategy.codec.name}
+        if getattr(self.strategy.codec, "params", None):
+            strategy["codec_params"] = dict(self.strategy.codec.params)
+        return {"calibration": calibration_provenance(cal, source), "strategy": strategy}
 
     def prepare(self, texts: Sequence[str], progress: bool = True) -> None:
         """Record every missing trace up front (one progress bar) and calibrate."""

@@ -160,3 +160,20 @@ def test_codec_path_is_lossless(codec, params):
 
 def test_codec_path_control_sample_then_quantise_is_biased():
     assert _first_emitted_pvalue(make_codec("k_sqs", {"k": 2, "ell": 4}), sample_then_quantise=True) < 1e-6
+
+
+def test_edge_model_shim_passes_and_checks_codec_params():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "testalgorithms" / "specdec" / "sd_edge_model.py"
+    spec = importlib.util.spec_from_file_location("sd_edge_model_sqs_test", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    base = {"strategy": "edge_cloud", "pair": "tiny-random", "temperature": 1.0, "codec": "k_sqs"}
+    with pytest.raises(TypeError, match="codec_params: expected dict"):
+        mod.SDSessionEdgeModel(**base, codec_params="k=3")
+    with pytest.raises(ValueError, match="unknown key 'kk' for codec 'k_sqs'"):
+        mod.SDSessionEdgeModel(**base, codec_params={"kk": 3})
+    ok = mod.SDSessionEdgeModel(**base, codec_params={"k": 8})  # control
+    assert ok.session.strategy.codec.params["k"] == 8
