@@ -153,6 +153,14 @@ def plot_csqs_beta(df: pd.DataFrame, rank_csv: str, path: str) -> str | None:
                                  for line in fh if line.strip()]
     if not series:
         return None
+    return draw_csqs_beta(series, path, float(d[COL["t"]].max()))
+
+
+def draw_csqs_beta(series: dict[str, list[dict[str, Any]]], path: str, temperature: float) -> str:
+    """Two panels: ``beta`` and running-mean dropped mass per drafted position, a line per query.
+
+    ``series`` maps a codec label to its queries' record ``extras`` (with ``codec_stats``).
+    """
     plt = _plt()
     fig, axes = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
     for (label, extras), color in zip(sorted(series.items()), ("tab:blue", "tab:orange", "tab:green", "tab:red")):
@@ -165,7 +173,7 @@ def plot_csqs_beta(df: pd.DataFrame, rank_csv: str, path: str) -> str | None:
     axes[1].set_ylabel("running mean dropped mass")
     axes[1].set_xlabel("drafted position within the query")
     axes[0].legend(fontsize=8)
-    axes[0].set_title(f"C-SQS at T = {d[COL['t']].max()}: beta and long-run dropped mass per query")
+    axes[0].set_title(f"C-SQS at T = {temperature:g}: beta and long-run dropped mass per query")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
