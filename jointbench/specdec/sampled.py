@@ -5,7 +5,7 @@ cannot be derived from a greedy trace. Each query is generated live once (the en
 loop's :class:`~jointbench.specdec.sources.LiveSource`, seeded) and its cycles are cached in
 process and on disk (:class:`jointbench.cache.JsonCache` ``specdec-sampled``), keyed by
 everything that decides them: pair, prompt, limit, chat template, placement kind, policy,
-codec, temperature and seed, and, when the policy or the codec reads the link, the link's
+codec and its parameters, temperature and seed, and, when the policy or the codec reads the link, the link's
 configuration and random state, the hardware pair, the calibration, the query's start time
 and the session's bandwidth estimate. Every other network and hardware profile of a sweep
 replays the cached cycles on the virtual clock (a :class:`~.sources.RecordedSource`, which
@@ -29,7 +29,7 @@ from jointbench.specdec.sources import LiveSource, RecordedSource, TokenSource
 from jointbench.specdec.strategy import Strategy
 from jointbench.specdec.tracestore import RECORDING_S, encode_prompt, get_pair
 
-SAMPLED_FORMAT = 2
+SAMPLED_FORMAT = 3  # 3: per-cycle codec statistics, codec parameters in the key
 CACHE = JsonCache("specdec-sampled", SAMPLED_FORMAT)
 _RUNS: dict[str, SampledRun] = {}
 _DECODERS: dict[tuple[str, float], SpecDecoder] = {}
@@ -43,17 +43,21 @@ class SampledRun:
     tokens: tuple[int, ...]
     cycles: tuple[Cycle, ...]
     text: str = ""
+    codec_stats: tuple[dict[str, Any], ...] = ()
+    """Per speculative cycle: :func:`~jointbench.specdec.engine.cycle_codec_stats`."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""
         return {"prompt_ids": list(self.prompt_ids), "tokens": list(self.tokens), "text": self.text,
-                "cycles": [[c.k, c.drafted, c.accepted, list(c.tokens), c.bytes_up] for c in self.cycles]}
+                "cycles": [[c.k, c.drafted, c.accepted, list(c.tokens), c.bytes_up] for c in self.cycles],
+                "codec_stats": list(self.codec_stats)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SampledRun:
         """Inverse of :meth:`to_dict`."""
         cycles = tuple(Cycle(k, d, a, tuple(t), b) for k, d, a, t, b in data["cycles"])
-        return cls(tuple(data["prompt_ids"]), tuple(data["tokens"]), cycles, data.get("text", ""))
+        return cls(tuple(data["prompt_ids"]), tuple(data["tokens"]), cycles, data.get("text", ""),
+                   tuple(data.get("codec_stats", ())))
 
 
 def link_digest(link: Link | None) -> str:
@@ -78,6 +82,7 @@ def sampled_fields(pair: str, text: str, max_new_tokens: int, chat: bool, strate
         "pair": pair, "text": text, "max_new_tokens": int(max_new_tokens), "chat": bool(chat),
         "mode": "speculative" if spec else strategy.name, "policy": policy_desc if spec else "",
         "codec": strategy.codec.name if spec else "", "temperature": float(temperature), "seed": int(seed),
+        "codec_params": dict(getattr(strategy.codec, "params", {})) if spec else {},
     }
     if strategy.reads_link:
         fields["network"] = dict(network or {}, placement=strategy.name)
@@ -147,7 +152,7 @@ def finish_live(fields: dict[str, Any], source: LiveSource, pair: str, record_s:
     RECORDING_S["record_s"] += record_s
     r = source.run
     cycles = tuple(Cycle(c.k, c.drafted, c.accepted, tuple(c.tokens), c.bytes_up) for c in r.cycles)
-    run = SampledRun(tuple(r.prompt), tuple(r.tokens), cycles, decode_text(pair, r.tokens))
+    run = SampledRun(tuple(r.prompt), tuple(r.tokens), cycles, decode_text(pair, r.tokens), tuple(r.codec_stats))
     store_run(fields, run)
     return run
 

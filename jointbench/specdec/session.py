@@ -94,6 +94,8 @@ class SpecDecSession:
         Policy-specific parameters, checked by the policy.
     codec : str, optional
         Registered draft codec; default ``ids_only`` at T=0, ``dense_fp32`` at T>0.
+    codec_params : dict, optional
+        The codec's parameters (e.g. ``{"k": 3}`` for ``k_sqs``), checked by the codec.
     max_new_tokens : int
         Generation limit (tokens).
     hardware : str, optional
@@ -131,6 +133,7 @@ class SpecDecSession:
     def __init__(self, strategy: str = "cloud_only", pair: str = "smollm2-135m-int8", policy: str = "fixed",
                  k: int = 3, k_max: int | None = None, transient: bool = False,
                  policy_params: Mapping[str, Any] | None = None, codec: str | None = None,
+                 codec_params: Mapping[str, Any] | None = None,
                  max_new_tokens: int = 64, hardware: str | None = None, edge_hardware: str = "this-cpu",
                  cloud_hardware: str = "this-cpu", chat: bool = True, temperature: float = 0.0,
                  sample_seed: int = 0, keep_exchanges: bool = False, bandwidth_mbps: float | None = None,
@@ -151,7 +154,7 @@ class SpecDecSession:
         self.edge_hardware, self.cloud_hardware = split_hardware(hardware, edge_hardware, cloud_hardware)
         codec_name = codec or ("ids_only" if self.temperature == 0.0 else "dense_fp32")
         self.strategy = Strategy.build(strategy, make_policy(policy, k, k_max, transient, policy_params),
-                                       codec_name)
+                                       codec_name, codec_params)
         if self.strategy.speculative:
             self.strategy.codec.check_temperature(self.temperature)
         self.policy_desc = f"{policy}:{k}:{k_max}:{json.dumps(dict(policy_params or {}), sort_keys=True)}"
@@ -193,10 +196,11 @@ class SpecDecSession:
             calibration: dict[str, Any] = {"used": False, "why": "transport tcp measures compute"}
         else:
             calibration = calibration_provenance(*get_calibration(self.pair, self.calibration_file))
-        return {"calibration": calibration,
-                "strategy": {"placement": self.strategy.name, "policy": repr(self.strategy.policy),
-                             "codec": self.strategy.codec.name},
-                "transport": self.transport}
+        strategy = {"placement": self.strategy.name, "policy": repr(self.strategy.policy),
+                    "codec": self.strategy.codec.name}
+        if getattr(self.strategy.codec, "params", None):
+            strategy["codec_params"] = dict(self.strategy.codec.params)
+        return {"calibration": calibration, "strategy": strategy, "transport": self.transport}
 
     def prepare(self, texts: Sequence[str], progress: bool = True) -> None:
         """Record every missing trace up front (one progress bar) and calibrate."""
@@ -219,11 +223,12 @@ class SpecDecSession:
         text = str(q["prompt"])
         kind = str(q.get("kind", "teleqna"))
         idx = q.get("index", index)
+        codec_stats: list[dict[str, Any]] = []
         if self.remote is not None:
             outcome, text_out, n_prompt, reference = self._remote_query(text, int(idx or 0))
             windows = 0
         elif self.temperature > 0.0:
-            outcome, text_out, n_prompt = self._sampled(text, int(idx or 0))
+            outcome, text_out, n_prompt, codec_stats = self._sampled(text, int(idx or 0))
             reference, windows = None, 0
         else:
             trace = get_trace(self.pair, text, self.max_new_tokens, self.chat)
@@ -247,6 +252,8 @@ class SpecDecSession:
         rec["extras"].update({"text": text_out, "kind": kind, "prompt_tokens": n_prompt,
                               "temperature": self.temperature,
                               "edge_hardware": self.edge_hardware, "cloud_hardware": self.cloud_hardware})
+        if self.strategy.speculative and codec_stats:
+            rec["extras"]["codec_stats"] = codec_stats
         return rec
 
     def _run(self, strategy: Strategy, source: Any) -> Outcome:
@@ -286,7 +293,7 @@ class SpecDecSession:
             text_out = decode_text(self.pair, outcome.tokens)
         return outcome, text_out, len(prompt), reference
 
-    def _sampled(self, text: str, index: int) -> tuple[Outcome, str, int]:
+    def _sampled(self, text: str, index: int) -> tuple[Outcome, str, int, list[dict[str, Any]]]:
         """A sampled (T > 0) query: cached cycles replayed, or generated live through the loop."""
         seed = self.sample_seed + index
         strategy = Strategy(self.strategy.placement, self._sampled_policy() if self.strategy.speculative else None,
@@ -307,4 +314,4 @@ class SpecDecSession:
             run = finish_live(fields, source, self.pair, time.perf_counter() - t0)
         # Sampled outputs match cloud-only in distribution, not token by token (the chi-squared
         # tests check that); there is no per-query reference.
-        return outcome, run.text, len(run.prompt_ids)
+        return outcome, run.text, len(run.prompt_ids), [dict(c) for c in run.codec_stats]

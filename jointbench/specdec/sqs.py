@@ -105,6 +105,10 @@ class DraftScheme:
 
     def decode(self, payload: bytes, vocab: int) -> tuple[int, np.ndarray]:
         """``(token, q_hat)`` from a payload; ``q_hat`` bit-identical to the encoder's."""
+        return self.decode_from(ec.BitReader(payload), vocab)
+
+    def decode_from(self, reader: ec.BitReader, vocab: int) -> tuple[int, np.ndarray]:
+        """:meth:`decode` reading the fields from ``reader`` (messages concatenated bit by bit)."""
         raise NotImplementedError
 
     def reset(self) -> None:
@@ -177,8 +181,7 @@ class DenseLattice(DraftScheme):
         writer.write(lt.lattice_rank(counts), lt.lattice_bits(qn.size, self.ell))
         return EncodedDraft(token, counts / float(self.ell), writer.to_bytes(), writer.bits, qn.size, 0.0)
 
-    def decode(self, payload: bytes, vocab: int) -> tuple[int, np.ndarray]:
-        reader = ec.BitReader(payload)
+    def decode_from(self, reader: ec.BitReader, vocab: int) -> tuple[int, np.ndarray]:
         token = reader.read(ec.index_bits(vocab))
         counts = lt.lattice_unrank(reader.read(lt.lattice_bits(vocab, self.ell)), vocab, self.ell)
         return token, counts / float(self.ell)
@@ -210,8 +213,8 @@ class IdsOnly(DraftScheme):
         writer.write(token, ec.index_bits(qn.size))
         return EncodedDraft(token, q_hat, writer.to_bytes(), writer.bits, 1, float(1.0 - qn[token]))
 
-    def decode(self, payload: bytes, vocab: int) -> tuple[int, np.ndarray]:
-        token = ec.BitReader(payload).read(ec.index_bits(vocab))
+    def decode_from(self, reader: ec.BitReader, vocab: int) -> tuple[int, np.ndarray]:
+        token = reader.read(ec.index_bits(vocab))
         q_hat = np.zeros(vocab, dtype=np.float64)
         q_hat[token] = 1.0
         return token, q_hat
@@ -269,9 +272,9 @@ class KSQS(DraftScheme):
         ell = lt.resolution(self.ell, self.ell_per_token, self.k)
         return _sparse_draft(qn, top_ids(qn, self.k), ell, ec.BitWriter(), rng)
 
-    def decode(self, payload: bytes, vocab: int) -> tuple[int, np.ndarray]:
+    def decode_from(self, reader: ec.BitReader, vocab: int) -> tuple[int, np.ndarray]:
         ell = lt.resolution(self.ell, self.ell_per_token, self.k)
-        return _decode_support(ec.BitReader(payload), self.k, ell, vocab)
+        return _decode_support(reader, self.k, ell, vocab)
 
 
 @dataclass
@@ -318,8 +321,7 @@ class CSQS(DraftScheme):
         self.controller.update(draft.dropped_mass)
         return draft
 
-    def decode(self, payload: bytes, vocab: int) -> tuple[int, np.ndarray]:
-        reader = ec.BitReader(payload)
+    def decode_from(self, reader: ec.BitReader, vocab: int) -> tuple[int, np.ndarray]:
         n = ec.read_size(reader, self.k_max, self.size_code)
         return _decode_support(reader, n, lt.resolution(self.ell, self.ell_per_token, n), vocab)
 

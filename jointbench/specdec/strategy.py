@@ -10,7 +10,7 @@ strategy but ``edge_only`` outputs exactly the cloud-only tokens.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from jointbench.records import SampleRecord
 from jointbench.specdec.codec import DraftCodec, make_codec
@@ -44,10 +44,12 @@ class Strategy:
             raise ValueError(f"strategy '{self.placement.name}' needs a draft-length policy")
 
     @classmethod
-    def build(cls, name: str, policy: DraftLengthPolicy | None = None, codec: str = "ids_only") -> Strategy:
-        """Look ``name`` and ``codec`` up in the registry (policy only kept for speculative placements)."""
+    def build(cls, name: str, policy: DraftLengthPolicy | None = None, codec: str = "ids_only",
+              codec_params: Mapping[str, Any] | None = None) -> Strategy:
+        """Look ``name`` and ``codec`` (with its ``codec_params``) up in the registry (policy only kept
+        for speculative placements)."""
         placement = make_placement(name)
-        return cls(placement, policy if placement.speculative else None, make_codec(codec))
+        return cls(placement, policy if placement.speculative else None, make_codec(codec, codec_params))
 
     @property
     def name(self) -> str:

@@ -79,6 +79,8 @@ class SDSessionEdgeModel:
         Policy-specific parameters.
     codec : str, optional
         Registered draft codec (default ``ids_only`` at T=0, ``dense_fp32`` at T>0).
+    codec_params : dict, optional
+        The codec's typed parameters (``{"k": 3}`` for ``k_sqs``); an unknown key is rejected by name.
     pair : str
         Model pair of ``configs/models.yaml``.
     max_new_tokens : int
@@ -114,7 +116,7 @@ class SDSessionEdgeModel:
 
     def __init__(self, strategy: str = "cloud_only", policy: str = "fixed", k: int = 3, k_max: int | None = None,
                  transient: bool = False, policy_params: dict | None = None, codec: str | None = None,
-                 pair: str = "smollm2-135m-int8", max_new_tokens: int = 64, hardware: str | None = None,
+                 codec_params: dict | None = None, pair: str = "smollm2-135m-int8", max_new_tokens: int = 64, hardware: str | None = None,
                  edge_hardware: str = "this-cpu", cloud_hardware: str = "this-cpu", chat: bool = True,
                  temperature: float = 0.0, sample_seed: int = 0, bandwidth_mbps: float | None = None,
                  torch_threads: int = 1, calibration_file: str | None = None, keep_exchanges: bool = False,
@@ -131,6 +133,7 @@ class SDSessionEdgeModel:
         _check("torch_threads", torch_threads, int, 1)
         _check("sample_seed", sample_seed, int)
         _check("policy_params", policy_params, dict, optional=True)
+        _check("codec_params", codec_params, dict, optional=True)
         for name, value in (("transient", transient), ("chat", chat), ("keep_exchanges", keep_exchanges)):
             _check(name, value, bool)
         if calibration_file is not None and not os.path.isfile(str(calibration_file)):
@@ -138,7 +141,7 @@ class SDSessionEdgeModel:
         _check_pair_available(pair)
         self.session = SpecDecSession(
             strategy=strategy, pair=pair, policy=policy, k=k, k_max=k_max, transient=transient,
-            policy_params=policy_params, codec=codec, max_new_tokens=max_new_tokens, hardware=hardware,
+            policy_params=policy_params, codec=codec, codec_params=codec_params, max_new_tokens=max_new_tokens, hardware=hardware,
             edge_hardware=edge_hardware, cloud_hardware=cloud_hardware, chat=chat, temperature=temperature,
             sample_seed=sample_seed, keep_exchanges=keep_exchanges, bandwidth_mbps=bandwidth_mbps,
             torch_threads=torch_threads, calibration_file=calibration_file, network=network, transport=transport)

@@ -7,7 +7,8 @@ import torch
 
 from jointbench.registry import UnknownAliasError
 from jointbench.specdec import payload
-from jointbench.specdec.codec import make_codec
+from jointbench.specdec.codec import RowCodec, make_codec
+from jointbench.specdec.codecs.sqs_codecs import message_bits
 from jointbench.specdec.parts import CODEC, available
 
 Q = torch.softmax(3 * torch.randn(3, 11, generator=torch.Generator().manual_seed(0)), -1)
@@ -18,12 +19,24 @@ Q = torch.softmax(3 * torch.randn(3, 11, generator=torch.Generator().manual_seed
 def test_every_codec_reports_its_real_encoded_length(name: str, k: int) -> None:
     codec = make_codec(name)
     ids = [5, 0, 49151][:k]
-    q = Q[:k] if codec.sends_distribution and k else None
-    data = codec.encode(ids, q)
-    assert codec.encoded_len(k, 11) == len(data)
+    if isinstance(codec, RowCodec):
+        q = Q[:k] if codec.sends_distribution and k else None
+        data = codec.encode(ids, q)
+        assert codec.encoded_len(k, 11) == len(data)
+        back_ids, back_q = codec.decode(data)
+        assert back_ids == ids
+        assert (back_q is None) == (q is None)
+        return
+    # bit-coded codecs: the T=0 form is exact, the T>0 message is what the steps add up to
+    assert len(codec.encode(ids, None)) == codec.encoded_len(k, 0)
+    assert codec.decode(codec.encode(ids, None)) == (ids, None)
+    gen = torch.Generator().manual_seed(k)
+    steps = [codec.draft_step(Q[i], gen) for i in range(k)]
+    data = codec.encode_steps(steps, 11)
+    assert len(data) == (message_bits(steps) + 7) // 8 <= codec.encoded_len(k, 11)
     back_ids, back_q = codec.decode(data)
-    assert back_ids == ids
-    assert (back_q is None) == (q is None)
+    assert back_ids == [s.token for s in steps]
+    assert (back_q is None) == (k == 0)
 
 
 def test_dense_sizes_are_header_ids_and_v_floats() -> None:
@@ -50,7 +63,7 @@ def test_codecs_check_the_temperature_and_unknown_names_list_the_registered_ones
         make_codec("ids_only").check_temperature(1.0)
     with pytest.raises(ValueError, match="needs temperature > 0"):
         make_codec("dense_fp16").check_temperature(0.0)
-    with pytest.raises(UnknownAliasError, match="Available: dense_fp16, dense_fp32, ids_only"):
+    with pytest.raises(UnknownAliasError, match="Available: c_sqs, dense_fp16, dense_fp32, dense_lattice, ids_k1, ids_only, k_sqs"):
         make_codec("dense_fp8")
 
 

@@ -12,11 +12,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from jointbench.specdec.codec import decode_ids, encode_ids, ids_len
+from jointbench.specdec.codec import RowCodec, decode_ids, encode_ids, ids_len
 from jointbench.specdec.parts import CODEC, register
 
 
-class _Dense:
+class _Dense(RowCodec):
     """Header, ids, then ``K x V`` probabilities as :attr:`dtype` (little-endian)."""
 
     name = ""

@@ -6,12 +6,12 @@ from typing import Sequence
 
 import torch
 
-from jointbench.specdec.codec import decode_ids, encode_ids, ids_len
+from jointbench.specdec.codec import RowCodec, decode_ids, encode_ids, ids_len
 from jointbench.specdec.parts import CODEC, register
 
 
 @register(CODEC, "ids_only")
-class IdsOnly:
+class IdsOnly(RowCodec):
     """``8 + 4K`` bytes: header and ids; no distribution (T=0 only)."""
 
     name = "ids_only"
