@@ -109,6 +109,12 @@ def get_pair(name: str) -> LoadedPair:
     return _PAIRS[name]
 
 
+def decode_text(pair: str, tokens: Sequence[int]) -> str | None:
+    """The text of ``tokens`` (special tokens skipped), ``None`` for a pair without a tokenizer."""
+    tok = get_pair(pair).tokenizer
+    return None if tok is None else str(tok.decode(list(tokens), skip_special_tokens=True))
+
+
 def encode_prompt(pair: LoadedPair, text: str, chat: bool = True, max_prompt_tokens: int = 48) -> list[int]:
     """Token ids of a user message (with the chat template when the pair has a tokenizer).
 
