@@ -118,6 +118,9 @@ class TraceSource:
         if len(self._dcont) < rel + n and not (self._dcont and self._dcont[-1] in self.eos):
             prefix = self.trace.prompt + c[: self._dbase]
             self._dcont = self._need_store().draft_greedy(prefix, self.n_prompt, rel + n)
+            if self._dcont[:rel] != c[self._dbase:]:  # recomputed in another chunking: restart here
+                self._dbase, rel = len(c), 0
+                self._dcont = self._need_store().draft_greedy(self.trace.prompt + c, self.n_prompt, n)
         out = self._dcont[rel: rel + n]
         for i, tok in enumerate(out):
             if tok in self.eos:

@@ -77,8 +77,8 @@ def outcome_record(outcome: Outcome, reference: Sequence[int] | None, strategy: 
     :mod:`~jointbench.specdec.tracestore`); per cycle ``committed_per_cycle``,
     ``fallback_per_cycle`` (``None``, ``"edge_only"`` or ``"cloud_only"``), ``rtt_per_cycle``
     (measured round trip, ms, ``None`` without one) and ``network_overhead_per_cycle`` (RTT +
-    serialisation over the cycle time); ``lossy`` (an edge-only fallback step committed
-    tokens: draft quality) and ``cycle_log`` (the policy's own per-cycle log, e.g. NASD's
+    serialisation over the cycle time); ``lossy`` (draft-model output: the edge-only
+    strategy, or an edge-only fallback step committed tokens) and ``cycle_log`` (the policy's own per-cycle log, e.g. NASD's
     K, RTT seen and estimated, cutoff state, probe, drafted, accepted, overhead share).
     """
     tl = outcome.timeline
@@ -116,7 +116,7 @@ def outcome_record(outcome: Outcome, reference: Sequence[int] | None, strategy: 
         "rtt_per_cycle": [o.rtt_ms for o in outcome.outcomes],
         "network_overhead_per_cycle": [((o.rtt_ms or 0.0) + (o.transmit_ms or 0.0)) / o.cycle_ms if o.cycle_ms > 0
                                        else 0.0 for o in outcome.outcomes],
-        "lossy": outcome.lossy,
+        "lossy": outcome.lossy or strategy.name == "edge_only",
         "cycle_log": list(outcome.policy_log),
     }
     return rec
