@@ -110,6 +110,9 @@ def plot_nasd(rank_csv: str, out_dir: str) -> list[str]:
         for y, ls in ((0.99, ":"), (0.96, "-.")):
             ax.axhline(y, color="grey", lw=0.8, ls=ls)
         ax.set_xscale("symlog", linthresh=10)
+        ax.set_xlim(0, 600)
+        ax.set_xticks([0, 10, 25, 50, 100, 200, 500])
+        ax.set_xticklabels(["0", "10", "25", "50", "100", "200", "500"], fontsize=8)
         ax.set_title(f"{hw}, 10 Mbit/s", fontsize=9)
         ax.set_xlabel("RTT (ms)")
         ax.grid(alpha=0.3)
