@@ -63,6 +63,7 @@ class PrefixStore:
         self._cache = cache if cache is not None else _CACHE
         self._memo: dict[tuple[Any, ...], Any] = {}
         self._decoder: Any = None
+        self._eos_ids: frozenset[int] = frozenset()
         self.model_calls = 0
         """Answers computed with the models in this process (cache misses)."""
 
@@ -164,11 +165,7 @@ class PrefixStore:
         return have[:n]
 
     def _eos(self) -> frozenset[int]:
-        if self._decoder is not None:
-            return frozenset(self._decoder.eos)
-        return self._eos_ids
-
-    _eos_ids: frozenset[int] = frozenset()
+        return frozenset(self._decoder.eos) if self._decoder is not None else self._eos_ids
 
     def with_eos(self, eos_token_ids: Sequence[int]) -> PrefixStore:
         """Tell the store the pair's EOS ids (from a trace), so a cached answer ending at EOS is complete."""

@@ -134,3 +134,19 @@ def test_fallback_steps_are_on_the_clock(trace, table):
     first, later = steps[0][1], [o for _, o in steps[1:]]
     assert first.bytes_up > 0 and all(o.bytes_up == 0 for o in later)
     assert all(o.committed == len(c.tokens) for c, o in steps)
+
+
+def test_edge_steps_cost_draft_steps_and_the_cloud_catches_up(pair, trace, table, tmp_path):
+    comp = _compute()
+    policy = NasdPolicy({"cutoff_margin": 1.0, "fallback_tokens": 4, "probe_interval_ms": 6.0}, table=table)
+    out, _ = _run(policy, trace, _store(tmp_path, pair))
+    pending = 0
+    for c, o in zip(out.cycles, out.outcomes):
+        if c.fallback == "edge_only":
+            assert o.rtt_ms is None and o.bytes_up == o.bytes_down == 0
+            assert o.cycle_ms == pytest.approx(len(c.tokens) * comp.draft_ms())
+            pending += len(c.tokens)
+        else:  # the draft message also carries the edge-only tokens the cloud has not seen
+            assert o.bytes_up == c.bytes_up + 4 * pending
+            pending = 0
+    assert any(c.fallback is None for c in out.cycles[1:]) and any(c.fallback for c in out.cycles)
