@@ -31,8 +31,9 @@ HARDWARE = ("this-cpu/this-cpu", "edge-board-4x/cloud-gpu-7b", "edge-npu-4x/this
 RTTS = (0, 10, 25, 50, 100, 200, 500)
 TRACES = ("oscillating", "handover", "markov")
 ORACLE_KS = tuple(range(1, 13))
-VARIANTS = {"cloud": {"rtt_mode": "srtt", "fallback": "cloud_only"}, "nocutoff": {"rtt_mode": "srtt", "cutoff": False},
-            "edge": {"rtt_mode": "srtt"}}
+VARIANTS = {"cloud": {"rtt_mode": "srtt", "fallback": "cloud_only", "probe_backoff": 2},
+            "nocutoff": {"rtt_mode": "srtt", "cutoff": False},
+            "edge": {"rtt_mode": "srtt", "probe_backoff": 2}}
 TARGET, FLOOR = 0.99, 0.96
 
 

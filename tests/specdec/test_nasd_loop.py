@@ -150,3 +150,27 @@ def test_edge_steps_cost_draft_steps_and_the_cloud_catches_up(pair, trace, table
             assert o.bytes_up == c.bytes_up + 4 * pending
             pending = 0
     assert any(c.fallback is None for c in out.cycles[1:]) and any(c.fallback for c in out.cycles)
+
+
+@pytest.mark.parametrize("backoff", [1.0, 2.0])
+def test_probe_interval_backs_off_while_the_link_stays_bad(table, backoff):
+    """Under a stable bad link every probe fails: intervals double with backoff 2, stay fixed with 1 (control)."""
+    from jointbench.specdec.nasd import Nasd
+    from jointbench.specdec.nasd_types import CycleOutcome as LinkOutcome, LinkAwareState
+
+    ctrl = Nasd(table, cutoff_margin=1.0, probe_interval_ms=100.0, probe_backoff=backoff,
+                probe_interval_max_ms=1000.0)
+    t, probes = 0.0, []
+    while t < 5000.0:
+        k = ctrl.next_k(LinkAwareState(t, 300.0))
+        ms = 400.0 if k else 10.0
+        ctrl.update(LinkOutcome(k, 0, 1 if k else 1, ms, 300.0 if k else None))
+        if k:
+            probes.append(t)
+        t += ms
+    gaps = [b - a for a, b in zip(probes, probes[1:])]
+    assert ctrl.in_cutoff and len(gaps) >= 3
+    if backoff == 1.0:
+        assert max(gaps) < 600.0  # probe (400 ms) + interval (100 ms) + one fallback step
+    else:
+        assert gaps[2] > gaps[1] > gaps[0] and max(gaps) <= 400.0 + 1000.0 + 10.0

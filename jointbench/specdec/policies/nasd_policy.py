@@ -13,9 +13,10 @@ the default as in the seed; or ``cloud_only``, lossless), see :mod:`~jointbench.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Mapping
 
-from jointbench.specdec.nasd import RTT_MODES, SRTT_ALPHA, Nasd
+from jointbench.specdec.nasd import RTT_MODES, Nasd
 from jointbench.specdec.nasd_model import FALLBACKS, FORMULAS
 from jointbench.specdec.nasd_table import NasdTable
 from jointbench.specdec.parts import POLICY, register
@@ -23,25 +24,21 @@ from jointbench.specdec.policies.link_adapter import check_params, link_outcome,
 from jointbench.specdec.policy import CycleOutcome, DraftState
 
 COST_SOURCES: tuple[str, ...] = ("run", "table")
+_CONTROLLER_TYPES: dict[str, Any] = {
+    "rtt_mode": str, "fallback": str, "cutoff": bool, "cutoff_margin": float, "hysteresis": float,
+    "enter_after": int, "release_after": int, "probe_interval_ms": float, "fallback_tokens": int,
+    "initial_rtt_ms": float, "rtt_alpha": float, "probe_backoff": float, "probe_interval_max_ms": (float, type(None)),
+}
+_CONTROLLER_DEFAULTS = inspect.signature(Nasd.__init__).parameters
 NASD_PARAMS: dict[str, tuple[Any, Any]] = {
     "table": ((str, type(None)), None),
     "formula": (str, "corrected"),
     "costs": (str, "run"),
-    "rtt_mode": (str, "srtt"),
-    "fallback": (str, "edge_only"),
-    "cutoff": (bool, True),
-    "cutoff_margin": (float, 1.0),
-    "hysteresis": (float, 0.1),
-    "enter_after": (int, 1),
-    "release_after": (int, 2),
-    "probe_interval_ms": (float, 1000.0),
-    "fallback_tokens": (int, 8),
-    "initial_rtt_ms": (float, 0.0),
-    "rtt_alpha": (float, SRTT_ALPHA),
+    **{k: (t, _CONTROLLER_DEFAULTS[k].default) for k, t in _CONTROLLER_TYPES.items()},
 }
-"""Declared ``policy_params`` of ``nasd``: name -> (type(s), default). See :class:`~jointbench.specdec.nasd.Nasd`."""
-_CONTROLLER_KEYS = ("rtt_mode", "fallback", "cutoff", "cutoff_margin", "hysteresis", "enter_after", "release_after",
-                    "probe_interval_ms", "fallback_tokens", "initial_rtt_ms", "rtt_alpha")
+"""Declared ``policy_params`` of ``nasd``: name -> (type(s), default); the controller's defaults are
+:class:`~jointbench.specdec.nasd.Nasd`'s own."""
+_CONTROLLER_KEYS = tuple(_CONTROLLER_TYPES)
 _RUN_TABLES: dict[tuple[str, str], NasdTable] = {}
 
 
