@@ -136,9 +136,10 @@ def plot_nasd(rank_csv: str, out_dir: str) -> list[str]:
             g = jl[jl["rtt"] == rtt]
             for i, col in enumerate((P95, P99)):
                 ax = axes[i][j]
-                for lab, s in g.groupby("label"):
+                for n, (lab, s) in enumerate(g.groupby("label")):
                     s = s.sort_values("loss")
-                    ax.plot(s["loss"], s[col] / 1000.0, marker="o", ms=3, lw=1.2, label=lab)
+                    ax.plot(s["loss"], s[col] / 1000.0, marker="os^Dv"[n % 5], ms=3, lw=1.2,
+                            color=plt.get_cmap("tab20")(n % 20), label=lab)
                 ax.set_title(f"{col.split(' (')[0]}, RTT {rtt:g} ms (this-cpu)", fontsize=9)
                 ax.set_ylabel("s")
                 ax.grid(alpha=0.3)
