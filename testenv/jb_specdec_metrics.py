@@ -5,6 +5,8 @@ from jointbench.metrics.generation import (
     accepted_per_cycle,
     cloud_agreement_pct,
     downlink_bytes_per_token,
+    fallback_token_pct,
+    lossy_pct,
     network_overhead_pct,
     tokens_per_s_percentile,
     uplink_bytes_per_drafted_token,
@@ -14,7 +16,7 @@ from jointbench.registry import ClassFactory, ClassType
 
 __all__ = ["throughput_p50", "throughput_p95", "acceptance_rate", "accepted_tokens_per_cycle",
            "network_overhead", "uplink_per_token", "uplink_per_drafted_token", "downlink_per_token",
-           "cloud_agreement"]
+           "cloud_agreement", "lossy_queries", "fallback_tokens"]
 
 
 @ClassFactory.register(ClassType.GENERAL, alias="Throughput P50 (tokens/s)")
@@ -69,3 +71,15 @@ def downlink_per_token(y_true, y_pred):
 def cloud_agreement(y_true, y_pred):
     """Queries whose output equals the cloud-only greedy output, in % (lossless check)."""
     return cloud_agreement_pct(y_pred)
+
+
+@ClassFactory.register(ClassType.GENERAL, alias="Lossy queries (%)")
+def lossy_queries(y_true, y_pred):
+    """Queries served at least partly by draft-model-only decoding, in % (0 = lossless strategy)."""
+    return lossy_pct(y_pred)
+
+
+@ClassFactory.register(ClassType.GENERAL, alias="Fallback tokens (%)")
+def fallback_tokens(y_true, y_pred):
+    """Output tokens committed by a policy's fallback steps (NASD's cutoff), in %."""
+    return fallback_token_pct(y_pred)

@@ -85,3 +85,27 @@ def cloud_agreement_pct(y_pred: Sequence[Any] | None) -> float:
     """
     flags = [bool(v) for v in _extra(y_pred, "agrees_with_cloud")]
     return 100.0 * sum(flags) / len(flags) if flags else math.nan
+
+
+def lossy_pct(y_pred: Sequence[Any] | None) -> float:
+    """Share of samples served (at least partly) by a quality-changing mode, in %.
+
+    A sample is lossy when its record says ``extras.lossy`` (edge-only decoding, or an
+    edge-only fallback step of NASD's cutoff); 0 for every lossless strategy.
+    """
+    flags = [bool(v) for v in _extra(y_pred, "lossy")]
+    return 100.0 * sum(flags) / len(flags) if flags else math.nan
+
+
+def fallback_token_pct(y_pred: Sequence[Any] | None) -> float:
+    """Share of output tokens committed by fallback steps (no draft/verify), in %."""
+    done = total = 0
+    for view in views(y_pred):
+        extras = (view.result or {}).get("extras") or {}
+        per = extras.get("committed_per_cycle")
+        kinds = extras.get("fallback_per_cycle")
+        if per is None or kinds is None:
+            continue
+        done += sum(n for n, f in zip(per, kinds) if f)
+        total += sum(per)
+    return 100.0 * done / total if total else math.nan

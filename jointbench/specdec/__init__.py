@@ -23,6 +23,10 @@
 - :mod:`.session` — one leaderboard test case (what the Ianvs module wraps).
 - :mod:`.answers` — parse option letters and final numbers out of generated text.
 - :mod:`.leaderboard_plots` — leaderboard plots and the reversal RTT per hardware pair.
+- :mod:`.nasd`, :mod:`.nasd_table`, :mod:`.nasd_calibrate`, :mod:`.bandit`, :mod:`.oracle` — NASD's
+  controller and RTT → K* table, the UCB bandit and the best-fixed-K oracle; on the loop as the
+  ``nasd`` and ``ucb`` policies (:mod:`.policies`); :mod:`.nasd_plots` — oracle table and NASD plots.
+- :mod:`.prefixstore` — model answers for prefixes a lossy fallback step took off a T=0 trace.
 
 Importing this package does not import transformers; loading models does.
 """

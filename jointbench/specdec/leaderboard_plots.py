@@ -12,6 +12,7 @@ always wins (still faster at the largest RTT).
 
 from __future__ import annotations
 
+import ast
 import glob
 import math
 import os
@@ -33,7 +34,19 @@ ACC_CYCLE = "Accepted per cycle (tokens)"
 ACC_RATE = "Acceptance rate (%)"
 COLS = {"strategy": "edgemodel-strategy", "policy": "edgemodel-policy", "k": "edgemodel-k",
         "hardware": "edgemodel-hardware", "rtt": "edgemodel-network_rtt_ms",
-        "bw": "edgemodel-bandwidth_mbps", "profile": "edgemodel-network_profile", "codec": "edgemodel-codec"}
+        "bw": "edgemodel-bandwidth_mbps", "profile": "edgemodel-network_profile", "codec": "edgemodel-codec",
+        "params": "edgemodel-policy_params", "jitter": "edgemodel-network_jitter_ms",
+        "loss": "edgemodel-network_loss_pct"}
+BASELINE_POLICIES = ("fixed", "heuristic")
+"""Policies whose edge-cloud rows decide the reversal RTT (the README's baseline definition)."""
+
+
+def policy_params(row: pd.Series) -> dict[str, Any]:
+    """The row's ``policy_params`` (the rank CSV holds ``str(dict)``), ``{}`` when absent."""
+    v = _cell(row, "params")
+    if v is None or v == "None":
+        return {}
+    return dict(ast.literal_eval(str(v))) if isinstance(v, str) else dict(v)
 
 
 def _cell(row: pd.Series, col: str) -> Any:
@@ -51,7 +64,8 @@ def strategy_label(row: pd.Series) -> str:
     if not placement.speculative:
         return placement.label
     k = _cell(row, "k")
-    policy = make_policy(str(_cell(row, "policy") or "fixed"), int(float(k)) if k is not None else 1)
+    policy = make_policy(str(_cell(row, "policy") or "fixed"), int(float(k)) if k is not None else 1,
+                         params=policy_params(row))
     label = f"{placement.label} {policy.label()}"
     codec = _cell(row, "codec")
     return label if codec in (None, "ids_only") else f"{label} {codec}"
@@ -61,7 +75,8 @@ def load_rank(path: str) -> pd.DataFrame:
     """Read ``all_rank.csv`` (a file, or a job workspace containing ``rank/all_rank.csv``).
 
     Adds ``label`` (:func:`strategy_label`) and ``grid`` (False for preset profiles such as
-    ``oscillating``); when the file holds several runs, keeps the latest row per setting.
+    ``oscillating`` and for rows with jitter or loss keys); when the file holds several runs,
+    keeps the latest row per setting.
     """
     if os.path.isdir(path):
         found = sorted(glob.glob(os.path.join(path, "**", "all_rank.csv"), recursive=True))
@@ -73,11 +88,14 @@ def load_rank(path: str) -> pd.DataFrame:
         if c not in df.columns:
             df[c] = np.nan
     df["label"] = df.apply(strategy_label, axis=1)
-    df["grid"] = df[COLS["profile"]].isna() | (df[COLS["profile"]].astype(str) == "nan")
+    def absent(col: str) -> pd.Series:
+        return df[COLS[col]].isna() | (df[COLS[col]].astype(str) == "nan")
+
+    df["grid"] = absent("profile") & absent("jitter") & absent("loss")
     # all_rank.csv accumulates over runs of the same job (as in Ianvs): keep each setting's latest row.
     if "time" in df.columns:
         df = df.sort_values("time", kind="stable")
-    keys = ["label", COLS["hardware"], COLS["rtt"], COLS["bw"], COLS["profile"]]
+    keys = ["label", COLS["hardware"], COLS["rtt"], COLS["bw"], COLS["profile"], COLS["jitter"], COLS["loss"]]
     return df.drop_duplicates(subset=[k for k in keys if k in df.columns], keep="last").reset_index(drop=True)
 
 
@@ -108,7 +126,8 @@ def reversal_rtt(rank: str | pd.DataFrame) -> pd.DataFrame:
     for (hw, bw), g in grid.groupby([COLS["hardware"], COLS["bw"]]):
         g = g.assign(rtt=g[COLS["rtt"]].astype(float))
         cloud = g[g[COLS["strategy"]] == "cloud_only"].set_index("rtt")[TPS].sort_index()
-        sd = g[g[COLS["strategy"]] == "edge_cloud"]
+        policy = g[COLS["policy"]].astype(str).replace("nan", "fixed")
+        sd = g[(g[COLS["strategy"]] == "edge_cloud") & policy.isin(BASELINE_POLICIES)]
         if cloud.empty or sd.empty:
             continue
         best = sd.groupby("rtt")[TPS].max().reindex(cloud.index)

@@ -8,6 +8,14 @@ trace, a cached sampled generation, or the live engine); the placement puts the 
 the timeline; the policy is told the outcome. Single-model placements run the same loop
 with one token per cycle and no policy.
 
+**Fallback steps.** A policy with a ``fallback`` attribute (NASD) that answers
+``next_k == 0`` asks for one fallback step, not a target-only cycle (``FixedK(0)`` keeps
+that meaning): the source commits up to ``fallback_tokens`` tokens decoded by the draft
+alone on the edge (``edge_only``, nothing sent, lossy) or by the target alone in the cloud
+and streamed down (``cloud_only``, lossless), and the placement puts them on the clock.
+The policy is told ``CycleOutcome(k=0, drafted=0, accepted=0, committed=n,
+fallback=...)`` with no RTT.
+
 At T=0 the source is a recorded trace (:class:`~jointbench.specdec.sources.TraceSource`):
 what a draft of ``K`` accepts from a committed prefix is a function of the prefix, so one
 recording per (pair, prompt) serves every policy and network profile, network-aware
@@ -74,12 +82,20 @@ class Outcome:
         Draft/verify cycles (empty for single-model placements).
     outcomes : list of CycleOutcome
         What the policy was told after each cycle (empty for single-model placements).
+    policy_log : list of dict
+        The policy's own per-cycle log of the query (``query_log()``), empty if it keeps none.
     """
 
     timeline: Timeline
     tokens: list[int]
     cycles: list[Cycle] = field(default_factory=list)
     outcomes: list[CycleOutcome] = field(default_factory=list)
+    policy_log: list[dict] = field(default_factory=list)
+
+    @property
+    def lossy(self) -> bool:
+        """True when an edge-only fallback step committed tokens (draft quality, not the target's)."""
+        return any(c.fallback == "edge_only" and c.tokens for c in self.cycles)
 
 
 def run_query(strategy: Strategy, source: CycleSource, compute: ComputeModel, link: Link | None,
@@ -116,19 +132,31 @@ def run_query(strategy: Strategy, source: CycleSource, compute: ComputeModel, li
     out = Outcome(tl, [])
     last: CycleOutcome | None = None
     history: list[tuple[int, int]] = []
+    fallback = getattr(policy, "fallback", None) if placement.speculative else None
+    if fallback is not None and not getattr(placement, "fallbacks", False):
+        raise ValueError(f"policy {policy!r} asks for {fallback} fallback steps, which placement "
+                         f"'{placement.name}' cannot run (use strategy edge_cloud)")
     if placement.speculative:
         assert policy is not None
         policy.reset()
     index = 0
     while not source.done:
-        k = 0
+        k, step = 0, None
         if placement.speculative:
             generated = len(out.tokens)
             remaining = max_new_tokens - generated
             state = DraftState(len(out.cycles), generated, remaining, placed.now_ms, last, meter.mbps,
                                tuple(history))
-            k = clip_k(policy.next_k(state), remaining)  # type: ignore[union-attr]
-        cycle = source.next_cycle(k)
+            asked = int(policy.next_k(state))  # type: ignore[union-attr]
+            step = fallback if (fallback is not None and asked == 0) else None
+            k = clip_k(asked, remaining)
+        if step is not None:
+            if not hasattr(source, "fallback_step"):
+                raise ValueError(f"policy {policy!r} asked for a {step} fallback step, which a "
+                                 f"{type(source).__name__} cannot serve (T=0 traces only)")
+            cycle = source.fallback_step(step, int(policy.fallback_tokens))  # type: ignore[attr-defined,union-attr]
+        else:
+            cycle = source.next_cycle(k)
         timing = placed.place(cycle, index)
         index += 1
         out.tokens.extend(cycle.tokens)
@@ -137,9 +165,13 @@ def run_query(strategy: Strategy, source: CycleSource, compute: ComputeModel, li
         if timing.draft_message is not None:
             meter.observe(timing.draft_message)
         last = CycleOutcome(cycle.k, cycle.drafted, cycle.accepted, timing.bytes_up, timing.bytes_down,
-                            timing.rtt_ms, timing.transmit_ms, timing.end_ms - timing.start_ms, timing.end_ms)
+                            timing.rtt_ms, timing.transmit_ms, timing.end_ms - timing.start_ms, timing.end_ms,
+                            len(cycle.tokens), cycle.fallback)
         history.append((cycle.drafted, cycle.accepted))
         out.cycles.append(cycle)
         out.outcomes.append(last)
         policy.update(last)  # type: ignore[union-attr]
+    query_log = getattr(policy, "query_log", None) if placement.speculative else None
+    if query_log is not None:
+        out.policy_log = list(query_log())
     return out

@@ -16,7 +16,9 @@ decision while the latest probe's own RTT sample predicts a rate above the relea
 level (the link looks recovered). The cutoff releases after ``release_after``
 consecutive probes whose *estimate* predicts a rate above
 ``(1 + hysteresis) x cutoff_margin x`` the fallback's; any probe below that level
-restarts the count.
+restarts the count. With ``probe_backoff > 1`` every probe that does not count towards
+release multiplies the interval (up to ``probe_interval_max_ms``), as TCP backs off its
+retransmission timer; entering the cutoff or a counting probe restores ``probe_interval_ms``.
 
 **How the loop interprets** ``next_k(state) == 0``: not a target-only cycle
 (``FixedK(0)``, one round trip per token) but one *fallback step*: with
@@ -36,6 +38,8 @@ edge-only path speculation may be before the cutoff trades quality for speed.
 """
 
 from __future__ import annotations
+
+import math
 
 from jointbench.specdec.nasd_model import FALLBACKS
 from jointbench.specdec.nasd_table import NasdTable
@@ -129,6 +133,10 @@ class Nasd:
         Consecutive decisions / probes needed to enter / release the cutoff (>= 1).
     probe_interval_ms : float
         Virtual time between probes while in cutoff (ms, > 0).
+    probe_backoff : float
+        Factor (>= 1) applied to the interval after a probe that saw no recovery (1 = fixed interval).
+    probe_interval_max_ms : float or None
+        Cap of the backed-off interval (ms, >= ``probe_interval_ms``); ``None`` = no cap.
     fallback_tokens : int
         Tokens one fallback step should decode (the loop reads it).
     initial_rtt_ms : float
@@ -140,7 +148,8 @@ class Nasd:
     def __init__(self, table: NasdTable, rtt_mode: str = "srtt", fallback: str = "edge_only", cutoff: bool = True,
                  cutoff_margin: float = 1.0, hysteresis: float = 0.1, enter_after: int = 1, release_after: int = 2,
                  probe_interval_ms: float = 1000.0, fallback_tokens: int = 8, initial_rtt_ms: float = 0.0,
-                 rtt_alpha: float = SRTT_ALPHA) -> None:
+                 rtt_alpha: float = SRTT_ALPHA, probe_backoff: float = 1.0,
+                 probe_interval_max_ms: float | None = None) -> None:
         if not isinstance(table, NasdTable):
             raise TypeError(f"table: expected a NasdTable, got {type(table).__name__}")
         if fallback not in FALLBACKS:
@@ -160,6 +169,14 @@ class Nasd:
         self.probe_interval_ms = _nonneg_float("probe_interval_ms", probe_interval_ms)
         if self.probe_interval_ms <= 0:
             raise ValueError(f"probe_interval_ms: must be > 0, got {probe_interval_ms!r}")
+        self.probe_backoff = _nonneg_float("probe_backoff", probe_backoff)
+        if self.probe_backoff < 1.0:
+            raise ValueError(f"probe_backoff: must be >= 1, got {probe_backoff!r}")
+        self.probe_interval_max_ms = (math.inf if probe_interval_max_ms is None
+                                      else _nonneg_float("probe_interval_max_ms", probe_interval_max_ms))
+        if self.probe_interval_max_ms < self.probe_interval_ms:
+            raise ValueError(f"probe_interval_max_ms: must be >= probe_interval_ms ({self.probe_interval_ms}), "
+                             f"got {probe_interval_max_ms!r}")
         self.fallback_tokens = _positive_int("fallback_tokens", fallback_tokens)
         self.initial_rtt_ms = _nonneg_float("initial_rtt_ms", initial_rtt_ms)
         self.enter_level = self.cutoff_margin * table.fallback_rate(fallback)
@@ -183,6 +200,7 @@ class Nasd:
         self._above = 0
         self._reprobe = False
         self._last_probe_ms = 0.0
+        self._interval_ms = self.probe_interval_ms
         self._bw: float | None = None
         self.reset()
 
@@ -226,8 +244,9 @@ class Nasd:
                 self.in_cutoff, self._below, self._above = True, 0, 0
                 self.cutoff_entries += 1
                 self._last_probe_ms = float(state.t_ms)
+                self._interval_ms = self.probe_interval_ms
             k = 0 if self.in_cutoff else k_best
-        elif self._reprobe or state.t_ms - self._last_probe_ms >= self.probe_interval_ms:
+        elif self._reprobe or state.t_ms - self._last_probe_ms >= self._interval_ms:
             probe, k = True, k_best
         else:
             k = 0
@@ -259,6 +278,8 @@ class Nasd:
         assert est is not None
         good = self.best(est, bw)[1] > self.release_level
         self._above = self._above + 1 if good else 0
+        self._interval_ms = (self.probe_interval_ms if good
+                             else min(self._interval_ms * self.probe_backoff, self.probe_interval_max_ms))
         self._reprobe = self.best(sample_ms, bw)[1] > self.release_level
         if self._above >= self.release_after:
             self.in_cutoff, self._above, self._reprobe = False, 0, False

@@ -177,23 +177,31 @@ def replay_tokens_per_cycle(traces: Sequence[Any], k: int, max_new_tokens: int) 
     return float(np.mean([len(c.tokens) for t in traces for c in _replay(t, k, max_new_tokens)]))
 
 
+def costs_from_compute(cm: Any, k_max: int, dist_bytes_per_token: int = 0) -> CycleCosts:
+    """:class:`CycleCosts` of a :class:`~jointbench.specdec.compute.ComputeModel` for ``K = 0..k_max``.
+
+    The draft message is the codecs' common head (header + ``K`` ids) plus
+    ``dist_bytes_per_token`` per token, priced as wire bytes by a default netsim link.
+    """
+    from jointbench.specdec.codec import ids_len
+    from jointbench.specdec.payload import VERDICT_BYTES
+
+    link = Link(LinkConfig())
+    return CycleCosts(cm.draft_ms(), tuple(cm.verify_ms(k) for k in range(k_max + 1)), cm.decode_ms(),
+                      tuple(link.wire_bytes(ids_len(k) + int(dist_bytes_per_token) * k)[0]
+                            for k in range(k_max + 1)),
+                      link.wire_bytes(VERDICT_BYTES)[0])
+
+
 def measured_costs(pair: str, edge_hardware: str, cloud_hardware: str, k_max: int,
                    dist_bytes_per_token: int = 0) -> tuple[CycleCosts, dict[str, Any]]:
     """Costs from the pair's cached calibration and two hardware profiles; the calibration dict."""
     from jointbench.specdec.compute import compute_model
     from jointbench.specdec.session import get_calibration
-    from jointbench.specdec.codec import ids_len
-    from jointbench.specdec.payload import VERDICT_BYTES
 
-    cal = get_calibration(pair)
+    cal, _ = get_calibration(pair)
     cm = compute_model(cal, edge_hardware, cloud_hardware)
-    link = Link(LinkConfig())
-    # Draft message = the codecs' common head (header + K ids) + the distribution bytes per token.
-    costs = CycleCosts(cm.draft_ms(), tuple(cm.verify_ms(k) for k in range(k_max + 1)), cm.decode_ms(),
-                       tuple(link.wire_bytes(ids_len(k) + int(dist_bytes_per_token) * k)[0]
-                             for k in range(k_max + 1)),
-                       link.wire_bytes(VERDICT_BYTES)[0])
-    return costs, cal.to_dict()
+    return costs_from_compute(cm, k_max, dist_bytes_per_token), cal.to_dict()
 
 
 def calibrate_table(pair: str, edge_hardware: str, cloud_hardware: str, *, n_teleqna: int = 24, n_gsm8k: int = 8,

@@ -36,6 +36,10 @@ class Cycle:
         Tokens committed by this cycle.
     bytes_up : int
         Encoded draft message (the codec's length; 0 for single-model steps).
+    fallback : {"edge_only", "cloud_only"} or None
+        Set for a policy's fallback step in a speculative placement (no draft, no verify):
+        the edge's draft or the cloud's target decoded ``tokens`` alone
+        (see :func:`~jointbench.specdec.loop.run_query`).
     """
 
     k: int
@@ -43,6 +47,7 @@ class Cycle:
     accepted: int
     tokens: tuple[int, ...]
     bytes_up: int = 0
+    fallback: str | None = None
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,11 @@ class CycleOutcome:
         Virtual time from the start of drafting to the commit (ms).
     end_ms : float
         Virtual time of the commit (ms).
+    committed : int or None
+        Tokens the cycle committed (``None`` when the caller did not say; then
+        ``accepted + 1`` unless the length limit or EOS cut it).
+    fallback : {"edge_only", "cloud_only"} or None
+        Set for a policy's fallback step (``k == 0``, nothing drafted or verified).
     """
 
     k: int
@@ -62,6 +67,8 @@ class CycleOutcome:
     transmit_ms: float | None = None
     cycle_ms: float = 0.0
     end_ms: float = 0.0
+    committed: int | None = None
+    fallback: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,13 @@ class DraftLengthPolicy(Protocol):
         True when :meth:`next_k` reads the link fields of :class:`DraftState` (``now_ms``,
         ``last.rtt_ms``, ``bandwidth_mbps``, …); sampled generations are then cached per
         network and hardware profile too.
+
+    Optional members the loop looks for (``getattr``): ``fallback`` (``"edge_only"`` or
+    ``"cloud_only"``; then ``next_k == 0`` asks for one *fallback step* of
+    ``fallback_tokens`` tokens instead of a target-only cycle), ``query_log()`` (the
+    policy's per-cycle log of the query, a list of dicts, copied into the record) and
+    ``bind(pair, edge_hardware, cloud_hardware, compute)`` (called by the session with the
+    run's pair, hardware pair and a zero-argument function returning its compute model).
     """
 
     reads_link: bool

@@ -35,6 +35,7 @@ from jointbench.specdec.policy import make_policy
 from jointbench.specdec.sampled import decode_text, finish_live, link_digest, sampled_fields, source_for
 from jointbench.specdec.sources import LiveSource, TokenSource, TraceSource
 from jointbench.specdec.strategy import Strategy, outcome_record
+from jointbench.specdec.prefixstore import PrefixStore
 from jointbench.specdec.tracestore import RECORDING_S, encode_prompt, get_pair, get_trace, record_all
 from jointbench.specdec.transport.client import CloudError, CloudUnavailable
 from jointbench.specdec.transport.remote import RemoteCloud, check_transport
@@ -157,6 +158,10 @@ class SpecDecSession:
                                        codec_name, codec_params)
         if self.strategy.speculative:
             self.strategy.codec.check_temperature(self.temperature)
+            bind = getattr(self.strategy.policy, "bind", None)
+            if bind is not None:  # link-aware policies (NASD) pick their table by pair and hardware pair
+                bind(self.pair, self.edge_hardware, self.cloud_hardware, lambda: self.compute)
+        self.prefix_store = PrefixStore(self.pair)
         self.policy_desc = f"{policy}:{k}:{k_max}:{json.dumps(dict(policy_params or {}), sort_keys=True)}"
         # T>0: a fresh (transient) policy per query, so a query's draws never depend on the ones before.
         self._sampled_policy = (lambda: make_policy(policy, k, k_max, True, policy_params))
@@ -234,7 +239,8 @@ class SpecDecSession:
             trace = get_trace(self.pair, text, self.max_new_tokens, self.chat)
             n_prompt = len(trace.prompt_ids)
             if self.strategy.speculative:
-                source: Any = TraceSource(trace.greedy, self.strategy.codec, self.max_new_tokens)
+                source: Any = TraceSource(trace.greedy, self.strategy.codec, self.max_new_tokens,
+                                          self.prefix_store)
             else:
                 out = trace.edge_tokens if self.strategy.name == "edge_only" else trace.target_tokens
                 source = TokenSource(n_prompt, out[:self.max_new_tokens])
@@ -244,6 +250,8 @@ class SpecDecSession:
             same = list(outcome.tokens) == list(reference)
             edge = self.strategy.name == "edge_only"
             text_out = trace.meta.get("edge_text" if edge else "target_text") if (edge or same) else None
+            if text_out is None and outcome.lossy:  # a lossy fallback left the trace: decode its own text
+                text_out = decode_text(self.pair, outcome.tokens)
         self.clock_ms += outcome.timeline.latency_ms
         self.last_outcome = outcome
         rec = outcome_record(outcome, reference, self.strategy, str(q.get("id", idx)),
@@ -296,8 +304,11 @@ class SpecDecSession:
     def _sampled(self, text: str, index: int) -> tuple[Outcome, str, int, list[dict[str, Any]]]:
         """A sampled (T > 0) query: cached cycles replayed, or generated live through the loop."""
         seed = self.sample_seed + index
-        strategy = Strategy(self.strategy.placement, self._sampled_policy() if self.strategy.speculative else None,
-                            self.strategy.codec)
+        policy = self._sampled_policy() if self.strategy.speculative else None
+        bind = getattr(policy, "bind", None)
+        if bind is not None:
+            bind(self.pair, self.edge_hardware, self.cloud_hardware, lambda: self.compute)
+        strategy = Strategy(self.strategy.placement, policy, self.strategy.codec)
         network = None
         if strategy.reads_link:
             network = {"link": link_digest(self.link), "hardware": [self.edge_hardware, self.cloud_hardware],

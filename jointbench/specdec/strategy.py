@@ -76,7 +76,12 @@ def outcome_record(outcome: Outcome, reference: Sequence[int] | None, strategy: 
     ``k``, ``drafted`` and ``accepted`` lists, ``agrees_with_cloud`` (output == cloud-only
     greedy output), ``messages`` (exchanges on the link), ``codec`` and
     ``estimated_windows`` (cycles whose drafted count assumed no EOS; see
-    :mod:`~jointbench.specdec.tracestore`).
+    :mod:`~jointbench.specdec.tracestore`); per cycle ``committed_per_cycle``,
+    ``fallback_per_cycle`` (``None``, ``"edge_only"`` or ``"cloud_only"``), ``rtt_per_cycle``
+    (measured round trip, ms, ``None`` without one) and ``network_overhead_per_cycle`` (RTT +
+    serialisation over the cycle time); ``lossy`` (draft-model output: the edge-only
+    strategy, or an edge-only fallback step committed tokens) and ``cycle_log`` (the policy's own per-cycle log, e.g. NASD's
+    K, RTT seen and estimated, cutoff state, probe, drafted, accepted, overhead share).
     """
     tl = outcome.timeline
     messages = len(tl.tally.raw)
@@ -108,5 +113,12 @@ def outcome_record(outcome: Outcome, reference: Sequence[int] | None, strategy: 
         "tokens": list(outcome.tokens),
         "messages": messages,
         "estimated_windows": int(estimated_windows) if spec else 0,
+        "committed_per_cycle": [len(c.tokens) for c in cycles],
+        "fallback_per_cycle": [c.fallback for c in cycles],
+        "rtt_per_cycle": [o.rtt_ms for o in outcome.outcomes],
+        "network_overhead_per_cycle": [((o.rtt_ms or 0.0) + (o.transmit_ms or 0.0)) / o.cycle_ms if o.cycle_ms > 0
+                                       else 0.0 for o in outcome.outcomes],
+        "lossy": outcome.lossy or strategy.name == "edge_only",
+        "cycle_log": list(outcome.policy_log),
     }
     return rec

@@ -5,6 +5,17 @@
 - edge-cloud: prompt up while the edge prefills the draft; per cycle the edge drafts
   ``drafted`` tokens, sends the codec's draft message up, the cloud verifies
   (``t_verify(drafted)``) and sends the verdict down; the edge commits on arrival.
+
+Fallback steps (edge-cloud only; a policy's ``next_k == 0`` with a ``fallback``):
+
+- ``edge_only``: the edge decodes the step's tokens with the draft, one draft step each,
+  delivered as decoded; nothing is sent. The cloud has not seen them: the next draft
+  message carries them too (ids) and its verify pass covers them
+  (``t_verify(pending + drafted)``).
+- ``cloud_only``: the edge asks once (a small request up), the cloud decodes the tokens
+  with the target (one decode step each) and streams each down; consecutive cloud steps
+  continue the stream without a new request. The edge's draft catches up on the streamed
+  tokens in one extra draft step before it drafts again.
 """
 
 from __future__ import annotations
@@ -12,7 +23,7 @@ from __future__ import annotations
 from jointbench.netsim import Timeline
 from jointbench.specdec.compute import ComputeModel
 from jointbench.specdec.parts import PLACEMENT, register
-from jointbench.specdec.payload import VERDICT_BYTES, prompt_bytes, tokens_bytes
+from jointbench.specdec.payload import TOKEN_BYTES, VERDICT_BYTES, prompt_bytes, tokens_bytes
 from jointbench.specdec.placement import Cycle, PlacedCycle, round_trip_ms
 
 
@@ -39,9 +50,18 @@ class _ColocatedQuery:
         return PlacedCycle(start, self.t_cloud, 0, down)
 
 
+FALLBACK_REQUEST_BYTES = VERDICT_BYTES
+"""A cloud-only fallback request (\"decode on, stream down\"): as small as a verdict."""
+
+
 class _EdgeCloudQuery:
     def __init__(self, tl: Timeline, n_prompt: int, compute: ComputeModel) -> None:
         self.tl, self.compute = tl, compute
+        self.cloud_behind = 0
+        """Edge-only fallback tokens the cloud has not seen yet."""
+        self.edge_behind = False
+        """The cloud streamed tokens the edge's draft has not processed yet."""
+        self.streaming = False
         start = tl.start_ms
         up = tl.send("up", prompt_bytes(n_prompt), kind="prompt", at_ms=start)
         self.t_edge = tl.compute("edge", compute.edge_prefill_ms(max(1, n_prompt - 1)), stage="prefill", at_ms=start)
@@ -53,17 +73,55 @@ class _EdgeCloudQuery:
         return self.t_edge
 
     def place(self, cycle: Cycle, index: int) -> PlacedCycle:
+        if cycle.fallback == "edge_only":
+            return self._edge_step(cycle)
+        if cycle.fallback == "cloud_only":
+            return self._cloud_step(cycle)
+        if cycle.fallback is not None:
+            raise ValueError(f"fallback={cycle.fallback!r}: unknown. Available: edge_only, cloud_only")
         tl, start = self.tl, self.t_edge
-        if cycle.drafted:
-            self.t_edge = tl.compute("edge", cycle.drafted * self.compute.draft_ms(), stage="draft", at_ms=self.t_edge)
-        draft = tl.send("up", cycle.bytes_up, kind="draft", at_ms=self.t_edge)
-        self.t_cloud = tl.compute("cloud", self.compute.verify_ms(cycle.drafted), stage="verify",
+        steps = cycle.drafted + (1 if self.edge_behind and cycle.drafted else 0)
+        if steps:
+            self.t_edge = tl.compute("edge", steps * self.compute.draft_ms(), stage="draft", at_ms=self.t_edge)
+        up_bytes = cycle.bytes_up + tokens_bytes(self.cloud_behind)
+        draft = tl.send("up", up_bytes, kind="draft", at_ms=self.t_edge)
+        self.t_cloud = tl.compute("cloud", self.compute.verify_ms(cycle.drafted + self.cloud_behind), stage="verify",
                                   at_ms=max(self.t_cloud, draft.arrival_ms))
         verdict = tl.send("down", VERDICT_BYTES, kind="verdict", at_ms=self.t_cloud)
         tl.emit(len(cycle.tokens))
         self.t_edge = tl.now_ms
-        return PlacedCycle(start, self.t_edge, cycle.bytes_up, VERDICT_BYTES, round_trip_ms(draft, verdict),
+        self.cloud_behind, self.streaming = 0, False
+        self.edge_behind = self.edge_behind and not cycle.drafted
+        return PlacedCycle(start, self.t_edge, up_bytes, VERDICT_BYTES, round_trip_ms(draft, verdict),
                            draft.serialisation_ms, draft)
+
+    def _edge_step(self, cycle: Cycle) -> PlacedCycle:
+        tl, start = self.tl, self.t_edge
+        for _ in cycle.tokens:
+            self.t_edge = tl.compute("edge", self.compute.draft_ms(), stage="fallback", at_ms=self.t_edge)
+            tl.emit(1)
+        self.cloud_behind += len(cycle.tokens)
+        self.streaming = False
+        return PlacedCycle(start, self.t_edge)
+
+    def _cloud_step(self, cycle: Cycle) -> PlacedCycle:
+        tl, start = self.tl, self.t_edge
+        up = 0
+        if not self.streaming:
+            req = tl.send("up", FALLBACK_REQUEST_BYTES, kind="fallback", at_ms=self.t_edge)
+            self.t_cloud = max(self.t_cloud, req.arrival_ms)
+            if self.cloud_behind:  # only reachable if a policy mixed both fallbacks
+                self.t_cloud = tl.compute("cloud", self.compute.verify_ms(self.cloud_behind - 1), stage="verify",
+                                          at_ms=self.t_cloud)
+                self.cloud_behind = 0
+            up = FALLBACK_REQUEST_BYTES
+        for _ in cycle.tokens:
+            self.t_cloud = tl.compute("cloud", self.compute.decode_ms(), stage="decode", at_ms=self.t_cloud)
+            tl.send("down", TOKEN_BYTES, kind="token", at_ms=self.t_cloud)
+            tl.emit(1)
+        self.t_edge = tl.now_ms
+        self.streaming, self.edge_behind = True, True
+        return PlacedCycle(start, self.t_edge, up, TOKEN_BYTES * len(cycle.tokens))
 
 
 @register(PLACEMENT, "colocated")
@@ -92,6 +150,7 @@ class EdgeCloud:
     speculative = True
     uses_link = True
     route = "both"
+    fallbacks = True
 
     def begin(self, tl: Timeline, n_prompt: int, compute: ComputeModel) -> _EdgeCloudQuery:
         """Prompt up while both sides prefill ``prompt[:-1]``."""
