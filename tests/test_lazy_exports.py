@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-LAZY_PACKAGES = ["jointbench.models"]
+LAZY_PACKAGES = ["jointbench.models", "jointbench.specdec"]
 
 
 @pytest.mark.parametrize("package", LAZY_PACKAGES)

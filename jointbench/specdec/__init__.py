@@ -28,55 +28,45 @@
   ``nasd`` and ``ucb`` policies (:mod:`.policies`); :mod:`.nasd_plots` — oracle table and NASD plots.
 - :mod:`.prefixstore` — model answers for prefixes a lossy fallback step took off a T=0 trace.
 
-Importing this package does not import transformers; loading models does.
+Importing this package imports neither torch nor transformers: each exported name is loaded from its
+submodule on first use (:mod:`jointbench.lazy`); loading models imports them.
 """
 
 from __future__ import annotations
 
-from jointbench.specdec.calibrate import Calibration, calibrate
-from jointbench.specdec.engine import SpecDecoder
-from jointbench.specdec.models import PAIRS, LoadedPair, ModelUnavailableError, PairSpec, load_pair
-from jointbench.specdec.codec import DraftCodec, make_codec
-from jointbench.specdec.placement import Cycle, make_placement
-from jointbench.specdec.policies.fixed import FixedK
-from jointbench.specdec.policies.heuristic import HeuristicK
-from jointbench.specdec.policy import CycleOutcome, DraftLengthPolicy, DraftState, make_policy
-from jointbench.specdec.results import DECODE_MODES, CycleRecord, GenerationResult
-from jointbench.specdec.strategy import Strategy
-from jointbench.specdec.sampling import (
-    expected_tokens_per_cycle,
-    greedy_verify,
-    speculative_verify,
-)
-from jointbench.specdec.trace import GreedyTrace, record_trace, replay
+from jointbench.lazy import lazy_exports
 
-__all__ = [
-    "DECODE_MODES",
-    "PAIRS",
-    "Calibration",
-    "Cycle",
-    "CycleOutcome",
-    "CycleRecord",
-    "DraftCodec",
-    "DraftLengthPolicy",
-    "DraftState",
-    "FixedK",
-    "GenerationResult",
-    "GreedyTrace",
-    "HeuristicK",
-    "LoadedPair",
-    "ModelUnavailableError",
-    "PairSpec",
-    "SpecDecoder",
-    "Strategy",
-    "make_codec",
-    "make_placement",
-    "make_policy",
-    "calibrate",
-    "expected_tokens_per_cycle",
-    "greedy_verify",
-    "load_pair",
-    "record_trace",
-    "replay",
-    "speculative_verify",
-]
+_EXPORTS = {
+    "Calibration": "calibrate",
+    "Cycle": "placement",
+    "CycleOutcome": "policy",
+    "CycleRecord": "results",
+    "DECODE_MODES": "results",
+    "DraftCodec": "codec",
+    "DraftLengthPolicy": "policy",
+    "DraftState": "policy",
+    "FixedK": "policies.fixed",
+    "GenerationResult": "results",
+    "GreedyTrace": "trace",
+    "HeuristicK": "policies.heuristic",
+    "LoadedPair": "models",
+    "ModelUnavailableError": "models",
+    "PAIRS": "models",
+    "PairSpec": "models",
+    "SpecDecoder": "engine",
+    "Strategy": "strategy",
+    "calibrate": "calibrate",
+    "expected_tokens_per_cycle": "sampling",
+    "greedy_verify": "sampling",
+    "load_pair": "models",
+    "make_codec": "codec",
+    "make_placement": "placement",
+    "make_policy": "policy",
+    "record_trace": "trace",
+    "replay": "trace",
+    "speculative_verify": "sampling",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+__all__ = sorted(_EXPORTS)

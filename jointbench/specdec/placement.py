@@ -13,11 +13,13 @@ size the codec decided.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TYPE_CHECKING
 
 from jointbench.netsim import Exchange, Link, Timeline
-from jointbench.specdec.compute import ComputeModel
 from jointbench.specdec.parts import PLACEMENT, lookup
+
+if TYPE_CHECKING:  # typing only: compute imports torch (via calibrate)
+    from jointbench.specdec.compute import ComputeModel
 
 
 @dataclass(frozen=True)

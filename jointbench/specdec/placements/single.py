@@ -9,11 +9,15 @@ The loop hands these placements one-token cycles; cycle 0 is the token the prefi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from jointbench.netsim import Timeline
-from jointbench.specdec.compute import ComputeModel
 from jointbench.specdec.parts import PLACEMENT, register
 from jointbench.specdec.payload import TOKEN_BYTES, prompt_bytes
 from jointbench.specdec.placement import Cycle, PlacedCycle
+
+if TYPE_CHECKING:  # typing only: compute imports torch (via calibrate)
+    from jointbench.specdec.compute import ComputeModel
 
 
 class _CloudQuery:

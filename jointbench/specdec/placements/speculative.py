@@ -20,11 +20,15 @@ Fallback steps (edge-cloud only; a policy's ``next_k == 0`` with a ``fallback``)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from jointbench.netsim import Timeline
-from jointbench.specdec.compute import ComputeModel
 from jointbench.specdec.parts import PLACEMENT, register
 from jointbench.specdec.payload import TOKEN_BYTES, VERDICT_BYTES, prompt_bytes, tokens_bytes
 from jointbench.specdec.placement import Cycle, PlacedCycle, round_trip_ms
+
+if TYPE_CHECKING:  # typing only: compute imports torch (via calibrate)
+    from jointbench.specdec.compute import ComputeModel
 
 
 class _ColocatedQuery:
