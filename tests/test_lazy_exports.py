@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import subprocess
 import sys
 
@@ -33,3 +34,11 @@ def test_every_export_resolves_to_its_submodule_object(package: str) -> None:
     assert sorted(pkg.__all__) == sorted(pkg._EXPORTS) and set(pkg._EXPORTS) <= set(dir(pkg))
     with pytest.raises(AttributeError, match="no attribute 'load_nothing'"):
         pkg.load_nothing  # noqa: B018
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_no_export_shares_a_submodule_name(package: str) -> None:
+    """Importing a submodule sets the package attribute of its name, shadowing a lazy export of that name."""
+    pkg = importlib.import_module(package)
+    submodules = {m.name for m in pkgutil.iter_modules(pkg.__path__)}
+    assert not set(pkg._EXPORTS) & submodules

@@ -55,7 +55,6 @@ _EXPORTS = {
     "PairSpec": "models",
     "SpecDecoder": "engine",
     "Strategy": "strategy",
-    "calibrate": "calibrate",
     "expected_tokens_per_cycle": "sampling",
     "greedy_verify": "sampling",
     "load_pair": "models",
