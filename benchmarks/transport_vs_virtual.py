@@ -178,7 +178,9 @@ def main() -> int:
     adaptive = "nasd" if "nasd" in available(POLICY) else "heuristic"
     strategies = {"cloud-only": {"strategy": "cloud_only"},
                   f"fixed K={args.k}": {"strategy": "edge_cloud", "policy": "fixed", "k": args.k},
-                  adaptive: {"strategy": "edge_cloud", "policy": adaptive, "k": args.k}}
+                  adaptive: {"strategy": "edge_cloud", "policy": adaptive, "k": args.k,
+                             # NASD picks K from the RTT; its cutoff's fallback steps do not run over tcp yet
+                             **({"policy_params": {"cutoff": False}} if adaptive == "nasd" else {})}}
     rows_in = [json.loads(line) for line in ROOT_PROMPTS.read_text().splitlines() if line.strip()]
     queries = [{**row["question"], "index": i} for i, row in enumerate(rows_in[: args.prompts])]
 

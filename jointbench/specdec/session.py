@@ -38,7 +38,7 @@ from jointbench.specdec.strategy import Strategy, outcome_record
 from jointbench.specdec.prefixstore import PrefixStore
 from jointbench.specdec.tracestore import RECORDING_S, encode_prompt, get_pair, get_trace, record_all
 from jointbench.specdec.transport.client import CloudError, CloudUnavailable
-from jointbench.specdec.transport.remote import RemoteCloud, check_transport
+from jointbench.specdec.transport.remote import RemoteCloud, check_tcp_strategy, check_transport
 
 _CALIBRATIONS: dict[str, tuple[Calibration, str]] = {}
 _COMPUTE: dict[tuple[str, str, str, str], ComputeModel] = {}
@@ -176,6 +176,8 @@ class SpecDecSession:
         self.last_outcome: Outcome | None = None
         """The last query's :class:`~jointbench.specdec.loop.Outcome` (timeline, cycles), for benchmarks."""
         self.transport = check_transport(transport, strategy, self.edge_hardware, self.cloud_hardware)
+        if self.transport == "tcp":
+            check_tcp_strategy(self.strategy)
         self.remote = RemoteCloud(self.pair, self.link, self.temperature, codec_name, int(torch_threads)) \
             if self.transport == "tcp" else None
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from jointbench.netsim import Link
+from jointbench.specdec.codec import RowCodec
 from jointbench.specdec.strategy import Strategy
 from jointbench.specdec.transport.client import CloudClient, CloudError, CloudUnavailable
 from jointbench.specdec.transport.edge import LocalDecodeSource, RemoteDecodeSource, RemoteSpeculativeSource
@@ -57,6 +58,25 @@ def check_transport(transport: Any, strategy: str, edge_hardware: str, cloud_har
                 raise ValueError(f"{key}: transport 'tcp' measures real compute on this machine, so the "
                                  f"profile must be {TCP_HARDWARE!r}, got {value!r} (or use transport: inprocess)")
     return str(transport)
+
+
+def check_tcp_strategy(strategy: Strategy) -> None:
+    """Refuse, before any sample, the parts the two-process path does not run yet.
+
+    Raises
+    ------
+    ValueError
+        A policy with fallback steps (NASD's cutoff: the cloud service has no catch-up for
+        edge-decoded tokens yet), or a per-position codec (K-SQS / C-SQS: the edge process samples
+        from ``sampling_distribution``, which they do not offer).
+    """
+    fallback = getattr(strategy.policy, "fallback", None) if strategy.speculative else None
+    if fallback is not None:
+        raise ValueError(f"policy_params: transport 'tcp' does not run {fallback} fallback steps yet; give "
+                         f"the policy cutoff: false (NASD then only picks K), or use transport: inprocess")
+    if strategy.speculative and not isinstance(strategy.codec, RowCodec):
+        raise ValueError(f"codec: transport 'tcp' runs the row codecs (ids_only, dense_fp32, dense_fp16), "
+                         f"not '{strategy.codec.name}' (use transport: inprocess)")
 
 
 def remote_strategy(strategy: Strategy, client: CloudClient | None, draft: Any, eos_token_ids: Sequence[int],
