@@ -257,6 +257,55 @@ class SpecDecoder:
         return self._autoregressive("edge", prompt_ids, max_new_tokens, seed)
 
 
+def draft_block(lm: CachedLM, committed: Sequence[int], k: int, feed_mode: Literal["chunk", "token"],
+                n_prompt: int, temperature: float, codec: DraftCodec, gen: torch.Generator,
+                eos: frozenset[int] | set[int]) -> tuple[list[int], list[DraftStep], bytes]:
+    """The edge's half of a cycle: draft up to ``k`` tokens from ``committed`` and encode the block.
+
+    The one drafting routine of the suite (the in-process engine and the two-process edge both
+    call it). ``feed_mode="chunk"`` re-feeds the last committed tokens as one chunk (as
+    transformers 5.x does; the catch-up costs about one draft step), ``"token"`` feeds them one by one
+    (the chunking the recorded T=0 traces replay). At T=0 the drafts are greedy; at T>0 each
+    position is quantised, then sampled (:meth:`DraftCodec.draft_step`).
+
+    Returns
+    -------
+    drafts : list of int
+    steps : list of DraftStep
+        Per-position codec steps (empty at T=0).
+    message : bytes
+        The codec's draft message.
+    """
+    if feed_mode == "chunk" and k > 0 and lm.length > len(committed) - 2:
+        lm.crop(max(0, len(committed) - 2))
+    feed = list(committed[lm.length:])
+    if feed_mode == "token" and k > 0:
+        feed = SpecDecoder._catch_up(lm, feed, n_prompt)
+    drafts: list[int] = []
+    steps: list[DraftStep] = []
+    for _ in range(k):
+        logits = lm.forward(feed, 1)[-1]
+        if temperature == 0.0:
+            tok = int(logits.argmax())
+        else:  # quantise, then sample from what the cloud will decode
+            steps.append(codec.draft_step(probs_from_logits(logits, temperature), gen))
+            tok = steps[-1].token
+        drafts.append(tok)
+        feed = [tok]
+        if tok in eos:
+            break
+    up = codec.encode(drafts, None) if temperature == 0.0 else codec.encode_steps(steps, lm.vocab_limit or 0)
+    return drafts, steps, up
+
+
+def commit_draft_cache(lm: CachedLM, n_committed: int, feed_mode: Literal["chunk", "token"]) -> None:
+    """Roll the draft's cache back to the committed prefix after a verdict.
+
+    ``"chunk"`` keeps one committed token fewer: the next draft step re-feeds the last two.
+    """
+    lm.crop(max(0, min(lm.length, n_committed - (2 if feed_mode == "chunk" else 1))))
+
+
 class SpecRun:
     """One speculative generation in progress (see :meth:`SpecDecoder.start`).
 
@@ -312,25 +361,8 @@ class SpecRun:
         committed, eos = self.committed, dec.eos
         # Edge: draft k tokens from the committed prefix.
         t0 = time.perf_counter()
-        if dec.draft_feed == "chunk" and k > 0 and draft_lm.length > len(committed) - 2:
-            draft_lm.crop(max(0, len(committed) - 2))
-        feed = committed[draft_lm.length:]
-        if dec.draft_feed == "token" and k > 0:
-            feed = dec._catch_up(draft_lm, feed, len(self.prompt))
-        drafts: list[int] = []
-        steps: list[DraftStep] = []
-        for _ in range(k):
-            logits = draft_lm.forward(feed, 1)[-1]
-            if dec.greedy:
-                tok = int(logits.argmax())
-            else:  # quantise, then sample from what the cloud will decode
-                steps.append(codec.draft_step(probs_from_logits(logits, dec.temperature), self.gen_edge))
-                tok = steps[-1].token
-            drafts.append(tok)
-            feed = [tok]
-            if tok in eos:
-                break
-        up = codec.encode(drafts, None) if dec.greedy else codec.encode_steps(steps, draft_lm.vocab_limit or 0)
+        drafts, steps, up = draft_block(draft_lm, committed, k, dec.draft_feed, len(self.prompt), dec.temperature,
+                                        codec, self.gen_edge, eos)
         edge_ms = _ms_since(t0)
 
         # Cloud: one forward over [uncached committed, drafts], accept, roll back.
@@ -352,8 +384,7 @@ class SpecRun:
         n, nxt = payload.decode_verdict(down)
         new = drafts[:n] if n and drafts[n - 1] in eos else [*drafts[:n], nxt]
         committed.extend(new)
-        # "chunk" keeps one committed token fewer: the next draft step re-feeds the last two.
-        draft_lm.crop(max(0, min(draft_lm.length, len(committed) - (2 if dec.draft_feed == "chunk" else 1))))
+        commit_draft_cache(draft_lm, len(committed), dec.draft_feed)
         record = CycleRecord(k, len(drafts), n, new, edge_ms, cloud_ms, len(up), len(down))
         self.cycles.append(record)
         if new[-1] in eos:

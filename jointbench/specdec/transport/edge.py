@@ -9,9 +9,11 @@ when the query starts), ``done``, ``next_cycle(k)`` and ``marks``: one
 
 - :class:`RemoteSpeculativeSource` (``edge_cloud``): PREFILL the prompt (no reply; the cloud
   prefills while the edge prefills its draft), then per cycle draft ``K`` tokens with the
-  draft model, send the codec's draft block as VERIFY, commit the verdict. The draft is fed
-  as ``SpecDecoder(draft_feed="token")`` feeds it (the chunking the recorded T=0 traces
-  replay), so at T=0 a tcp run drafts exactly the tokens the in-process run replays.
+  draft model (the suite's one drafting routine, :func:`~jointbench.specdec.engine.draft_block`),
+  send the codec's draft block as VERIFY, commit the verdict. By default the draft re-feeds
+  committed tokens as one chunk like the engines (``draft_feed="chunk"``; the catch-up costs about
+  one draft step, as the virtual clock assumes); ``"token"`` drafts exactly what the in-process
+  T=0 replay drafts, at one extra draft step per cycle.
   After a lost connection the client's retry re-sends PREFILL of the committed sequence.
 - :class:`RemoteDecodeSource` (``cloud_only``): one DECODE request; the cloud streams every
   token as it is decoded.
@@ -32,7 +34,7 @@ import torch
 
 from jointbench.specdec import payload
 from jointbench.specdec.codec import DraftCodec
-from jointbench.specdec.engine import SpecDecoder
+from jointbench.specdec.engine import commit_draft_cache, draft_block
 from jointbench.specdec.lm import CachedLM
 from jointbench.specdec.placement import Cycle
 from jointbench.specdec.sampling import probs_from_logits, sample
@@ -100,14 +102,22 @@ class RemoteSpeculativeSource(_Marked):
         Seeds the edge's drafting generator; the cloud's acceptance generator gets it in PREFILL.
     vocab_limit : int, optional
         Common vocabulary size of the pair.
+    draft_feed : {"chunk", "token"}
+        How the draft re-feeds committed tokens (:func:`~jointbench.specdec.engine.draft_block`):
+        ``"chunk"`` (the engines' way, what the virtual clock's draft cost assumes) or ``"token"``
+        (the recorded traces' chunking: the same drafts as the in-process replay, one extra draft
+        step per cycle).
     """
 
     def __init__(self, draft: Any, eos_token_ids: Sequence[int], client: CloudClient, prompt_ids: Sequence[int],
                  max_new_tokens: int, codec: DraftCodec, temperature: float = 0.0, seed: int = 0,
-                 vocab_limit: int | None = None) -> None:
+                 vocab_limit: int | None = None, draft_feed: str = "chunk") -> None:
         super().__init__()
         self.prompt = _check_query(prompt_ids, max_new_tokens)
         codec.check_temperature(temperature)
+        if draft_feed not in ("chunk", "token"):
+            raise ValueError(f"draft_feed: must be 'chunk' or 'token', got {draft_feed!r}")
+        self.draft_feed = draft_feed
         self.n_prompt, self.limit = len(self.prompt), int(max_new_tokens)
         self.client, self.codec, self.temperature, self.seed = client, codec, float(temperature), int(seed)
         self.eos = frozenset(int(i) for i in eos_token_ids)
@@ -134,25 +144,9 @@ class RemoteSpeculativeSource(_Marked):
         client.post(MsgType.PREFILL, payload.encode_prompt(self.committed), arg=self.seed)
 
     def _draft(self, k: int) -> tuple[list[int], bytes]:
-        lm, eos = self.lm, self.eos
-        feed = self.committed[lm.length:]
-        if k > 0:
-            feed = SpecDecoder._catch_up(lm, feed, self.n_prompt)
-        drafts: list[int] = []
-        q_rows: list[torch.Tensor] = []
-        for _ in range(k):
-            logits = lm.forward(feed, 1)[-1]
-            if self.temperature == 0.0:
-                tok = int(logits.argmax())
-            else:
-                q = probs_from_logits(logits, self.temperature)
-                q_rows.append(q)
-                tok = sample(self.codec.sampling_distribution(q), self.gen)
-            drafts.append(tok)
-            feed = [tok]
-            if tok in eos:
-                break
-        return drafts, self.codec.encode(drafts, torch.stack(q_rows) if q_rows else None)
+        drafts, _, up = draft_block(self.lm, self.committed, k, self.draft_feed, self.n_prompt, self.temperature,
+                                    self.codec, self.gen, self.eos)
+        return drafts, up
 
     def next_cycle(self, k: int) -> Cycle:
         """Draft ``k`` tokens, send them, wait for the verdict, commit."""
@@ -163,7 +157,7 @@ class RemoteSpeculativeSource(_Marked):
         n, nxt = payload.decode_verdict(reply.payload)
         new = drafts[:n] if n and drafts[n - 1] in self.eos else [*drafts[:n], nxt]
         self.committed.extend(new)
-        self.lm.crop(max(0, min(self.lm.length, len(self.committed) - 1)))
+        commit_draft_cache(self.lm, len(self.committed), self.draft_feed)
         self.marks.append(CycleMarks(start, sent, time.perf_counter(), reply.arg / 1e3))
         self._ended = new[-1] in self.eos
         return Cycle(k, len(drafts), n, tuple(new), len(up))
