@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from sd_tiny_job import write_tiny_testenv
 
 from jointbench.runner.config import parse_job
 from jointbench.runner.job import run_job
@@ -40,17 +41,7 @@ def _algorithm(hps: dict, prompts: str) -> dict:
 @pytest.fixture(scope="module")
 def tiny_job(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sdjob")
-    prompts = tmp / "prompts.jsonl"
-    with prompts.open("w") as fh:
-        for i in range(3):
-            fh.write(json.dumps({"question": {"index": i, "id": f"q{i}", "kind": "teleqna",
-                                              "prompt": f"Question {i}: which option?"}, "answer": "A"}) + "\n")
-    (tmp / "train.jsonl").write_text("")
-    testenv = yaml.safe_load((REPO / "examples" / "specdec" / "testenv" / "testenv.yaml").read_text())
-    testenv["testenv"]["dataset"] = {"train_data": str(tmp / "train.jsonl"), "test_data": str(prompts)}
-    for m in testenv["testenv"]["metrics"]:
-        m["url"] = str(REPO / m["url"])
-    (tmp / "testenv.yaml").write_text(yaml.safe_dump(testenv))
+    prompts, _ = write_tiny_testenv(tmp)
     algs = []
     for name, hps in STRATEGIES.items():
         (tmp / f"{name}.yaml").write_text(yaml.safe_dump(_algorithm(hps, str(prompts))))

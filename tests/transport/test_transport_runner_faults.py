@@ -8,7 +8,6 @@ SIGTERM or Ctrl-C (SIGINT) while a case runs leaves no cloud process either.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sd_tiny_job import write_tiny_testenv
 
 from jointbench.runner.job import run_job
 from jointbench.specdec.transport import remote as remote_mod
@@ -29,17 +29,7 @@ SD = REPO / "testalgorithms" / "specdec"
 
 
 def _job(tmp: Path) -> Path:
-    prompts = tmp / "prompts.jsonl"
-    with prompts.open("w") as fh:
-        for i in range(3):
-            fh.write(json.dumps({"question": {"index": i, "id": f"q{i}", "kind": "teleqna",
-                                              "prompt": f"Question {i}: which option?"}, "answer": "A"}) + "\n")
-    (tmp / "train.jsonl").write_text("")
-    testenv = yaml.safe_load((REPO / "examples" / "specdec" / "testenv" / "testenv.yaml").read_text())
-    testenv["testenv"]["dataset"] = {"train_data": str(tmp / "train.jsonl"), "test_data": str(prompts)}
-    for m in testenv["testenv"]["metrics"]:
-        m["url"] = str(REPO / m["url"])
-    (tmp / "testenv.yaml").write_text(yaml.safe_dump(testenv))
+    prompts, _ = write_tiny_testenv(tmp)
     grid = {"strategy": ["edge_cloud"], "policy": ["fixed"], "k": [1, 2, 3], "pair": ["tiny-random"],
             "max_new_tokens": [12], "chat": [False], "prompts_file": [str(prompts)], "transport": ["tcp"],
             "network_rtt_ms": [10]}
