@@ -28,18 +28,18 @@ from scipy import stats
 
 from jointbench.datasets.teleqna import load_teleqna
 from jointbench.netsim import Link, link_config_from_hyperparameters
-from jointbench.uncertainty.cloud import ReplayCloud
+from jointbench.uncertainty.cloud import REPLAY, make_cloud
 from jointbench.uncertainty.edge import EdgeLM
 from jointbench.uncertainty.lm import fresh_lm
 from jointbench.uncertainty.session import UTSConfig, UTSSession, questions_from_teleqna
 from jointbench.uncertainty.update import FinetuneConfig
 
 
-def run_system(name: str, cfg: UTSConfig, stream, heldout, network: str, tail: int) -> dict:
+def run_system(name: str, cfg: UTSConfig, stream, heldout, network: str, tail: int, cloud) -> dict:
     """Run one session from the pristine model; returns its summary."""
     model, tok = fresh_lm(name)
     edge = EdgeLM(model, tok, tail_layers=tail, model_name=name)
-    session = UTSSession(edge, ReplayCloud(load_teleqna(4)), cfg,
+    session = UTSSession(edge, cloud, cfg,
                          Link(link_config_from_hyperparameters({"network_profile": network,
                                                                 "network_seed": cfg.seed})), heldout)
     t0 = time.perf_counter()
@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tail-layers", type=int, default=2)
     ap.add_argument("--loss", default="ce+mse+wavelet")
     ap.add_argument("--network", default="4g")
+    ap.add_argument("--cloud", default=REPLAY, help="qwen2-7b-replay (default), or a model the cloud runs live: "
+                                                     "gemma3-270m (its package), smollm2-135m, a local folder")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", default=None, help="also write the per-seed results here")
     ap.add_argument("--report", default=None, help="only print the table of a --json file written earlier")
@@ -124,15 +126,17 @@ def main(argv: list[str] | None = None) -> int:
     pool = np.random.default_rng(0).permutation(len(data))[:args.stream + args.heldout]
     base = UTSConfig(tau=args.tau, m=args.m, rho=args.rho, bits=args.bits, update_every=args.update_every,
                      finetune=FinetuneConfig(loss=args.loss))
+    cloud = make_cloud(args.cloud, data)  # a live model loads once and serves every seed
     results = []
     for seed in args.seeds:
         rows = np.random.default_rng(1000 + seed).permutation(pool)
         stream = questions_from_teleqna(data, rows[:args.stream])
         heldout = questions_from_teleqna(data, rows[args.stream:])
-        uts = run_system(args.model, replace(base, seed=seed), stream, heldout, args.network, args.tail_layers)
+        uts = run_system(args.model, replace(base, seed=seed), stream, heldout, args.network, args.tail_layers,
+                         cloud)
         everything = run_system(args.model,
                                 replace(base, seed=seed, tau=1.0, m=1.0, codec="dense-fp16"),
-                                stream, heldout, args.network, args.tail_layers)
+                                stream, heldout, args.network, args.tail_layers, cloud)
         results.append({"seed": seed, "uts": uts, "all": everything})
         for tag, r in (("UTS", uts), ("ALL", everything)):
             print(f"seed {seed} {tag}: held-out {r['before']:.3f} -> {r['after']:.3f} "

@@ -43,6 +43,17 @@ def format_prompt(question: str, chatml: bool) -> str:
     return f"{body}\nAnswer: "
 
 
+def letter_token_ids(tokenizer: Any) -> list[int]:
+    """The token id of each option letter (A, B, …); each letter must be one token."""
+    out = []
+    for letter in LETTERS:
+        ids = tokenizer.encode(letter, add_special_tokens=False)
+        if len(ids) != 1:
+            raise ValueError(f"tokenizer splits option letter {letter!r} into {ids}; need one token")
+        out.append(int(ids[0]))
+    return out
+
+
 @dataclass
 class EdgeAnswer:
     """The edge's answer to one question.
@@ -91,12 +102,7 @@ class EdgeLM:
         self.lm = SplitLM(model, tail_layers)
         self.tokenizer = tokenizer
         self.chatml = "<|im_start|>" in tokenizer.get_vocab()
-        self.letter_ids = []
-        for letter in LETTERS:
-            ids = tokenizer.encode(letter, add_special_tokens=False)
-            if len(ids) != 1:
-                raise ValueError(f"tokenizer splits option letter {letter!r} into {ids}; need one token")
-            self.letter_ids.append(int(ids[0]))
+        self.letter_ids = letter_token_ids(tokenizer)
         self.disk_cache = disk_cache
         self._mem: dict[str, tuple[torch.Tensor, float]] = {}
         emb = model.model.embed_tokens.weight.detach().reshape(-1)[:4096].numpy().tobytes()

@@ -22,7 +22,7 @@ from jointbench.datasets.teleqna import TeleQnA
 from jointbench.netsim import Link, hardware_profile
 from jointbench.netsim.roundtrip import request_response
 from jointbench.records import SampleRecord
-from jointbench.uncertainty.cloud import ReplayCloud, answer_rule
+from jointbench.uncertainty.cloud import LiveCloud, ReplayCloud, answer_rule
 from jointbench.uncertainty.codec import DenseFP16Codec, apply_update, make_codec
 from jointbench.uncertainty.edge import LETTERS, TOKEN_SCORES, EdgeAnswer, EdgeLM
 from jointbench.uncertainty.payload import FEATURE_FORMATS, decode_uplink, encode_uplink
@@ -99,7 +99,8 @@ class UTSSession:
     Parameters
     ----------
     edge : EdgeLM
-    cloud : ReplayCloud
+    cloud : ReplayCloud or LiveCloud
+        Whose answer distribution serves an uploaded question (replayed Qwen2-7B, or a live model).
     cfg : UTSConfig
     link : Link
         Seeded; every uplink, answer and update message goes through it.
@@ -107,7 +108,7 @@ class UTSSession:
         Evaluated edge-alone before the first and after every update.
     """
 
-    def __init__(self, edge: EdgeLM, cloud: ReplayCloud, cfg: UTSConfig, link: Link,
+    def __init__(self, edge: EdgeLM, cloud: ReplayCloud | LiveCloud, cfg: UTSConfig, link: Link,
                  heldout: list[Question]) -> None:
         self.edge, self.cloud, self.heldout = edge, cloud, heldout
         self.params: dict[str, torch.nn.Parameter] | None = None

@@ -7,7 +7,7 @@ from typing import Any
 
 from jointbench.netsim import Link, hardware_profile, link_config_from_hyperparameters
 from jointbench.registry import ClassFactory, ClassType
-from jointbench.uncertainty.cloud import ANSWER_RULES
+from jointbench.uncertainty.cloud import ANSWER_RULES, REPLAY, make_cloud
 from jointbench.uncertainty.codec import CODECS, make_codec
 from jointbench.uncertainty.endpoint import edge_endpoint
 from jointbench.params import check_choice, check_float, check_int, check_str
@@ -48,13 +48,17 @@ class UTSCloudUpdater:
     network_seed : int
     session : str
         Name shared with the edge module.
+    cloud_model : str
+        ``"qwen2-7b-replay"`` (the cached Qwen2-7B answers, default) or a model the cloud runs live:
+        ``"gemma3-270m"`` (needs its PyPI package), ``"smollm2-135m"``, ``"tiny-random"``, a local folder.
     """
 
     def __init__(self, answer_rule: str = "replace", fusion_weight: float = 0.7, update_every: int = 8,
                  subset: str = "lora", lora_rank: int = 4, loss: str = "ce+mse+wavelet", epochs: int = 2,
                  lr: float = 2e-3, codec: str = "topk-quant", rho: float = 0.1, bits: int = 4,
                  cloud_hardware: str = "cloud-gpu-7b", query_interval_ms: float = 1000.0,
-                 network_profile: str = "4g", network_seed: int = 0, session: str = "uts") -> None:
+                 network_profile: str = "4g", network_seed: int = 0, session: str = "uts",
+                 cloud_model: str = REPLAY) -> None:
         codec = check_choice("codec", codec, CODECS)
         self.fields = {
             "answer_rule": check_choice("answer_rule", answer_rule, ANSWER_RULES),
@@ -78,6 +82,7 @@ class UTSCloudUpdater:
                         "network_seed": check_int("network_seed", network_seed, lo=0)}
         link_config_from_hyperparameters(self.network)  # unknown profile: fails now, listing the presets
         self.session_name = check_str("session", session)
+        self.cloud_model = check_str("cloud_model", cloud_model)
 
     def inference(self, data: Any, **kwargs: Any) -> dict[str, Any]:
         """Serve one uploaded sample (the edge answered it just before); may run an update round."""
@@ -87,6 +92,8 @@ class UTSCloudUpdater:
             cfg = replace(session.cfg, **self.fields,
                           finetune=replace(self.finetune, seed=session.cfg.seed))
             session.reconfigure(cfg, Link(link_config_from_hyperparameters(self.network)))
+            if self.cloud_model != REPLAY:  # the model loads once, at the first uploaded sample
+                session.cloud = make_cloud(self.cloud_model, session.cloud.data)
             endpoint.cloud_configured = True
         if endpoint.last is None or endpoint.last[0].index != int(data.get("index", -1)):
             raise RuntimeError("UTSCloudUpdater: the edge has not answered this sample; the testenv must use "

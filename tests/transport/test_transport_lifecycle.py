@@ -13,7 +13,7 @@ import pytest
 
 from jointbench.specdec.transport.lifecycle import ServiceProcess, ServiceStartError
 
-from transport_helpers import process_gone
+from transport_helpers import default_sigint, process_gone
 
 HERE = Path(__file__).parent
 READY = "print('JOINTBENCH_CLOUD_READY port=4242 pid=0', flush=True)"
@@ -74,7 +74,7 @@ def test_an_exception_in_the_block_leaves_no_process() -> None:
 
 def start_parent(kind: str) -> tuple[subprocess.Popen[str], int]:
     parent = subprocess.Popen([sys.executable, str(HERE / "lifecycle_parent.py"), kind],
-                              stdout=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     line = parent.stdout.readline()
     assert line.startswith("CHILD "), line
     return parent, int(line.split()[1])

@@ -22,7 +22,7 @@ from sd_tiny_job import write_tiny_testenv
 from jointbench.runner.job import run_job
 from jointbench.specdec.transport import remote as remote_mod
 
-from transport_helpers import descendants, process_gone
+from transport_helpers import default_sigint, descendants, process_gone
 
 REPO = Path(__file__).resolve().parents[2]
 SD = REPO / "testalgorithms" / "specdec"
@@ -96,7 +96,7 @@ def test_a_signalled_job_stops_its_cloud_process(tmp_path, sig) -> None:
     job = _job(tmp_path)
     env = {**os.environ, "JOINTBENCH_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
     runner = subprocess.Popen([sys.executable, "-m", "jointbench", "run", "--no-progress", str(job)], cwd=REPO,
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=default_sigint)
     try:
         clouds: list[int] = []
         deadline = time.monotonic() + 240.0

@@ -123,7 +123,7 @@ def test_real_vllm_greedy_sd_equals_cloud_only() -> None:  # pragma: no cover - 
     from jointbench.specdec.transport.vllm_backend import vllm_command
 
     pair = get_pair("smollm2-135m-int8")  # converts the GGUF into the cached fp32 directory once
-    model_dir = next(p for p in default_cache_dir().glob("smollm2-135m-instruct-*") if (p / "config.json").is_file())
+    model_dir = next(p for p in default_cache_dir().rglob("smollm2-135m-instruct-*") if (p / "config.json").is_file())
     with socket.create_server(("127.0.0.1", 0)) as s:
         port = s.getsockname()[1]
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2", "HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1",

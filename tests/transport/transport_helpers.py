@@ -27,6 +27,17 @@ def serve(client: Any, pair: Any, prompt: list[int], n_new: int, strategy: str =
     return run_query(real, source, None, None, n_new), source
 
 
+def default_sigint() -> None:
+    """``preexec_fn`` restoring SIGINT's default in a child the test will interrupt.
+
+    A shell starts background jobs (``cmd &``, CI runners, ``nohup``) with SIGINT ignored and children
+    inherit that, so a test that sends SIGINT must not depend on how its own process was started.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def process_gone(pid: int) -> bool:
     """True if ``pid`` no longer exists or is a zombie (dead, awaiting its reaper)."""
     try:

@@ -37,6 +37,8 @@ def test_constructors_validate_and_name_the_key() -> None:
         cloud.UTSCloudUpdater(codec="zip")
     with pytest.raises(ValueError, match="network_profile"):
         cloud.UTSCloudUpdater(network_profile="moon")
+    with pytest.raises(TypeError, match="cloud_model: must be a non-empty string, got 3"):
+        cloud.UTSCloudUpdater(cloud_model=3)
     assert hem.UTSSampleSelection(tau=0.5)({"extras": {"confidence": 0.49}}) is True
     assert hem.UTSSampleSelection(tau=0.5)({"extras": {"confidence": 0.5}}) is False
 
