@@ -11,7 +11,8 @@
 - :mod:`.strategy` — the one ``Strategy`` type (placement × policy × codec) and per-query records.
 - :mod:`.loop` — the one per-cycle loop: policy → source → placement → policy.
 - :mod:`.sources` — cycle sources: recorded trace (T=0), cached or live sampled generation (T>0).
-- :mod:`.engine` — :class:`~.engine.SpecDecoder`: speculative (cycle by cycle), cloud-only, edge-only.
+- :mod:`.engine` — :class:`~.engine.SpecDecoder`: speculative (cycle by cycle), cloud-only, edge-only;
+  :mod:`.drafting` — the one drafting routine (engine and two-process edge).
 - :mod:`.results` — per-cycle records (compute times, payload sizes) and per-query results.
 - :mod:`.payload` — wire format of the fixed messages (prompt, verdict, tokens).
 - :mod:`.lm` — a model bound to its own KV cache, with rollback.

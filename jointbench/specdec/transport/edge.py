@@ -9,7 +9,7 @@ when the query starts), ``done``, ``next_cycle(k)`` and ``marks``: one
 
 - :class:`RemoteSpeculativeSource` (``edge_cloud``): PREFILL the prompt (no reply; the cloud
   prefills while the edge prefills its draft), then per cycle draft ``K`` tokens with the
-  draft model (the suite's one drafting routine, :func:`~jointbench.specdec.engine.draft_block`),
+  draft model (the suite's one drafting routine, :func:`~jointbench.specdec.drafting.draft_block`),
   send the codec's draft block as VERIFY, commit the verdict. By default the draft re-feeds
   committed tokens as one chunk like the engines (``draft_feed="chunk"``; the catch-up costs about
   one draft step, as the virtual clock assumes); ``"token"`` drafts exactly what the in-process
@@ -34,7 +34,7 @@ import torch
 
 from jointbench.specdec import payload
 from jointbench.specdec.codec import DraftCodec
-from jointbench.specdec.engine import commit_draft_cache, draft_block
+from jointbench.specdec.drafting import commit_draft_cache, draft_block
 from jointbench.specdec.lm import CachedLM
 from jointbench.specdec.placement import Cycle
 from jointbench.specdec.sampling import probs_from_logits, sample
@@ -103,7 +103,7 @@ class RemoteSpeculativeSource(_Marked):
     vocab_limit : int, optional
         Common vocabulary size of the pair.
     draft_feed : {"chunk", "token"}
-        How the draft re-feeds committed tokens (:func:`~jointbench.specdec.engine.draft_block`):
+        How the draft re-feeds committed tokens (:func:`~jointbench.specdec.drafting.draft_block`):
         ``"chunk"`` (the engines' way, what the virtual clock's draft cost assumes) or ``"token"``
         (the recorded traces' chunking: the same drafts as the in-process replay, one extra draft
         step per cycle).
