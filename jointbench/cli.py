@@ -13,6 +13,16 @@ import sys
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from jointbench.runner.errors import ConfigError, RunnerError
     from jointbench.runner.job import run_job
@@ -22,7 +32,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         extra = {} if args.max_repeated_failures is None else {"max_repeated_failures": args.max_repeated_failures}
         outcome = run_job(args.job, progress=not args.no_progress, full_records=args.full_records or None,
-                          wait_s=args.wait, **extra)
+                          wait_s=args.wait, jobs=args.jobs, **extra)
     except ConfigError as err:
         print(f"jointbench: invalid job: {err}", file=sys.stderr)
         return EXIT_CONFIG
@@ -37,7 +47,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.plot and outcome.leaderboard is not None:
         from jointbench.plots import plot_workspace
 
-        for path in plot_workspace(outcome.spec.job_dir):
+        for path in plot_workspace(outcome.spec.job_dir, jobs=args.jobs):
             print(f"[jointbench] plot written: {path}")
     return EXIT_FAILED if outcome.failures else EXIT_OK
 
@@ -58,7 +68,7 @@ def _cmd_rank(args: argparse.Namespace) -> int:
 def _cmd_plot(args: argparse.Namespace) -> int:
     from jointbench.plots import plot_workspace
 
-    paths = plot_workspace(args.workspace, out_dir=args.out, x_metric=args.x, y_metric=args.y)
+    paths = plot_workspace(args.workspace, out_dir=args.out, x_metric=args.x, y_metric=args.y, jobs=args.jobs)
     if not paths:
         print(f"jointbench: no rank/all_rank.csv found under {args.workspace}", file=sys.stderr)
         return EXIT_FAILED
@@ -88,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="wait this long for another run using the same job folder (default: refuse at once)")
     run.add_argument("--max-repeated-failures", type=int, default=None, metavar="N",
                      help="stop when the same error ends N test cases in a row (default 3)")
+    run.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N",
+                     help="run N test cases at once in forked worker processes (default 1, as Ianvs; results "
+                          "and rank do not depend on N; jobs that time real work want 1)")
     rank = sub.add_parser("rank", help="rebuild a job's rank CSVs from its finished test case folders")
     rank.add_argument("job_dir", help="the job folder <workspace>/<job name>")
     plot = sub.add_parser("plot", help="draw PNG plots from the rank CSVs under a workspace")
@@ -95,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--out", default=None, help="output folder (default: <job>/plots)")
     plot.add_argument("--x", default=None, help="metric for the x axis of the trade-off plot")
     plot.add_argument("--y", default=None, help="metric for the y axis of the trade-off plot")
+    plot.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N",
+                      help="draw N figures at once in forked processes (default 1)")
     sub.add_parser("doctor", help="check the installation and print fixes")
     return parser
 

@@ -6,6 +6,7 @@ registers with :func:`register_method_plot` (found by :func:`method_plots`; one 
 
 from __future__ import annotations
 
+import functools
 import glob
 import importlib
 import importlib.util
@@ -13,8 +14,11 @@ import os
 import pkgutil
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
+
+from jointbench.workers import fork_map
 
 MAX_GENERIC_ROWS = 60  # above this, only method-specific plots are drawn by default
 _QUALITY = re.compile(r"accuracy|agreement|satisfaction|coverage|tokens/s", re.I)
@@ -139,8 +143,11 @@ def plot_metric_bars(df: pd.DataFrame, path: str, metrics: list[str], title: str
 
 
 def plot_rank_file(rank_csv: str, out_dir: str | None = None, x_metric: str | None = None,
-                   y_metric: str | None = None) -> list[str]:
+                   y_metric: str | None = None, jobs: int = 1) -> list[str]:
     """Draw the trade-off and per-metric plots of one ``all_rank.csv``.
+
+    ``jobs`` > 1 draws the figures in that many forked processes (:func:`jointbench.workers.fork_map`);
+    the files are the same.
 
     Returns
     -------
@@ -160,17 +167,27 @@ def plot_rank_file(rank_csv: str, out_dir: str | None = None, x_metric: str | No
     for name, given in (("x", x_metric), ("y", y_metric)):
         if given is not None and given not in metrics:
             raise ValueError(f"--{name} {given!r} is not a metric of {rank_csv}. Metrics: {', '.join(metrics)}")
-    written = _method_plots(rank_csv, df, out_dir, job)
-    if len(df) > MAX_GENERIC_ROWS and not (x_metric or y_metric):
-        return written  # a bar per test case stops being readable; the method plots summarise
-    written.append(plot_metric_bars(df, os.path.join(out_dir, f"{job}_metrics.png"), metrics, job))
-    y = y_metric or _pick(metrics, _QUALITY)
-    xs = [x_metric] if x_metric else _cost_metrics(metrics)
-    for x in xs:
-        if y and x != y:
-            safe = re.sub(r"[^A-Za-z0-9]+", "_", f"{y}_vs_{x}").strip("_").lower()
-            written.append(plot_tradeoff(df, os.path.join(out_dir, f"{job}_{safe}.png"), x, y, job))
-    return written
+    figures: list[Callable[[], list[str]]] = [
+        functools.partial(fn, df, rank_csv, out_dir, job) for fn in method_plots().values()]
+    if len(df) <= MAX_GENERIC_ROWS or x_metric or y_metric:  # else a bar per test case is unreadable
+        figures.append(lambda: [plot_metric_bars(df, os.path.join(out_dir, f"{job}_metrics.png"), metrics, job)])
+        y = y_metric or _pick(metrics, _QUALITY)
+        xs = [x_metric] if x_metric else _cost_metrics(metrics)
+        for x in xs:
+            if y and x != y:
+                safe = re.sub(r"[^A-Za-z0-9]+", "_", f"{y}_vs_{x}").strip("_").lower()
+                figures.append(functools.partial(_one, plot_tradeoff, df, os.path.join(out_dir, f"{job}_{safe}.png"),
+                                                 x, y, job))
+    if jobs > 1:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot  # noqa: F401 - imported once here, not in every worker
+    return [path for paths in fork_map(figures, jobs) for path in paths]
+
+
+def _one(fn: Callable[..., str], *args: Any) -> list[str]:
+    return [fn(*args)]
 
 
 MethodPlot = Callable[[pd.DataFrame, str, str, str], list[str]]
@@ -213,20 +230,12 @@ def method_plots() -> dict[str, MethodPlot]:
     return dict(sorted(_METHOD_PLOTS.items()))
 
 
-def _method_plots(rank_csv: str, df: pd.DataFrame, out_dir: str, job: str) -> list[str]:
-    """Plots of the methods whose metrics the CSV holds (each draws nothing otherwise)."""
-    written: list[str] = []
-    for fn in method_plots().values():
-        written += fn(df, rank_csv, out_dir, job)
-    return written
-
-
 def plot_workspace(path: str, out_dir: str | None = None, x_metric: str | None = None,
-                   y_metric: str | None = None) -> list[str]:
-    """Plot every ``rank/all_rank.csv`` under ``path`` (a workspace or a job folder)."""
+                   y_metric: str | None = None, jobs: int = 1) -> list[str]:
+    """Plot every ``rank/all_rank.csv`` under ``path`` (a workspace or a job folder), ``jobs`` figures at once."""
     files = sorted(set(glob.glob(os.path.join(path, "rank", "all_rank.csv"))
                        + glob.glob(os.path.join(path, "**", "rank", "all_rank.csv"), recursive=True)))
     written: list[str] = []
     for f in files:
-        written += plot_rank_file(f, out_dir, x_metric, y_metric)
+        written += plot_rank_file(f, out_dir, x_metric, y_metric, jobs)
     return written

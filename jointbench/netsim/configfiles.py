@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from jointbench.yamlload import safe_load
 
 CONFIG_DIR_ENV = "JOINTBENCH_CONFIG_DIR"
 SUPPORTED_VERSIONS: frozenset[int] = frozenset({1})
@@ -37,8 +40,13 @@ def config_dir() -> Path:
     return PACKAGED_CONFIGS
 
 
+#: Parsed presets by (resolved path, mtime ns, size): every test case's modules look their
+#: profiles up again, and parsing the file dominated that. An edited file is read anew.
+_PARSED: dict[tuple[str, int, int], dict[str, dict[str, Any]]] = {}
+
+
 def read_profiles_file(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """Read a versioned presets file and return its ``profiles`` mapping.
+    """Read a versioned presets file and return its ``profiles`` mapping (a fresh copy per call).
 
     The file must be a YAML mapping with an integer ``version`` (one of
     :data:`SUPPORTED_VERSIONS`) and a ``profiles`` mapping of name to mapping.
@@ -66,8 +74,16 @@ def read_profiles_file(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]
         raise FileNotFoundError(
             f"{p}: preset file not found (set {CONFIG_DIR_ENV} to the folder that holds it)"
         )
+    st = p.stat()
+    key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _PARSED:
+        _PARSED[key] = _parse_profiles(p)
+    return copy.deepcopy(_PARSED[key])
+
+
+def _parse_profiles(p: Path) -> dict[str, dict[str, Any]]:
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ValueError(f"{p}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

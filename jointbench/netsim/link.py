@@ -28,7 +28,7 @@ import numpy as np
 from jointbench.netsim.config import LinkConfig
 from jointbench.netsim.exchange import DIRECTIONS, Direction, Exchange
 from jointbench.netsim.jitter import draw_jitter_ms
-from jointbench.netsim.loss import draw_losses, recovery, rto_ms, segment_payloads
+from jointbench.netsim.loss import Recovery, draw_losses, recovery, rto_ms, segment_payloads
 from jointbench.netsim.traces import ConstantTrace, LinkState, Trace, transfer_ms
 
 # spawn keys of the link's streams under SeedSequence(network_seed)
@@ -39,6 +39,10 @@ _STREAMS: dict[str, int] = {
     "down_loss": 3,
     "trace": 4,
 }
+
+
+#: A message's recovery on a loss-free link.
+_NO_RECOVERY = Recovery()
 
 
 def _stream(seed: int, name: str) -> np.random.Generator:
@@ -162,15 +166,17 @@ class Link:
         ser = transfer_ms(self.trace, direction, wire * 8, t_ms)
         jitter = draw_jitter_ms(self._rng[f"{direction}_jitter"], cfg.jitter_dist, cfg.jitter_ms)
         jitter = max(float(jitter), -prop)
-        losses = draw_losses(self._rng[f"{direction}_loss"], n_seg, cfg.loss_p)
-        rec = recovery(
-            losses,
-            full_segment_bytes=full + cfg.header_bytes,
-            last_segment_bytes=last + cfg.header_bytes,
-            rtt_ms=state.rtt_ms,
-            rto_ms=rto_ms(state.rtt_ms, cfg.jitter_ms, cfg.rto_floor_ms),
-            bandwidth_mbps=rate,
-        )
+        if cfg.loss_p <= 0.0:  # what draw_losses + recovery give without loss, drawing nothing
+            rec = _NO_RECOVERY
+        else:
+            rec = recovery(
+                draw_losses(self._rng[f"{direction}_loss"], n_seg, cfg.loss_p),
+                full_segment_bytes=full + cfg.header_bytes,
+                last_segment_bytes=last + cfg.header_bytes,
+                rtt_ms=state.rtt_ms,
+                rto_ms=rto_ms(state.rtt_ms, cfg.jitter_ms, cfg.rto_floor_ms),
+                bandwidth_mbps=rate,
+            )
         seq = self._seq[direction]
         self._seq[direction] = seq + 1
         delay = prop + ser + jitter + rec.delay_ms

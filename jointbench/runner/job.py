@@ -12,13 +12,16 @@ writes ends the job with one message.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import os
 import sys
 import time
 import traceback
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, TextIO
 
 import pandas as pd
@@ -32,6 +35,7 @@ from jointbench.runner.errors import ConfigError, RunnerError
 from jointbench.runner.heap import frozen_between_cases, settle
 from jointbench.runner.loader import get_registered
 from jointbench.runner.lock import job_lock
+from jointbench.runner.parallel import check_jobs, ordered_results
 from jointbench.runner.paradigm import run_test_case
 from jointbench.runner.plaincopy import copy_inputs
 from jointbench.runner.rank import RankRow, RankWriter
@@ -190,25 +194,58 @@ def _run_case(ctx: _Context, case: TestCaseSpec) -> RankRow | CaseFailure:
     return row
 
 
-def _run_cases(ctx: _Context, outcome: JobOutcome, max_repeated_failures: int) -> None:
+def _worker_died(ctx: _Context, case: TestCaseSpec, why: str) -> CaseFailure:
+    """The failure of a test case whose worker process died (``--jobs N``)."""
+    url = os.path.join(ctx.spec.job_dir, case.algorithm, str(uuid.uuid1()))
+    try:
+        write_error(url, f"RunnerError: {why}\n")
+    except OSError as err:
+        raise _workspace_error(url, err, ctx) from err
+    print(f"[{case.index + 1}/{len(ctx.spec.test_cases)}] {case.algorithm} FAILED: RunnerError: {why}", file=ctx.out)
+    return CaseFailure(case, f"RunnerError: {why}", url, ("RunnerError", why))
+
+
+def _case_results(ctx: _Context, jobs: int) -> Iterator[RankRow | CaseFailure]:
+    """Each test case's outcome in order: run here (``jobs`` = 1) or by ``jobs`` forked workers."""
+    cases = ctx.spec.test_cases
+    if jobs == 1:
+        for case in cases:
+            settle()  # earlier cases' survivors are not rescanned by this case's collections
+            yield _run_case(ctx, case)
+        return
+
+    def work(index: int, out: io.StringIO) -> RankRow | CaseFailure:
+        settle()
+        return _run_case(replace(ctx, out=out, progress=False), cases[index])
+
+    settle()  # the workers start from a frozen heap: their collections skip it, so pages stay shared
+    print(f"[jointbench] {min(jobs, len(cases))} worker processes run the test cases; results in order",
+          file=ctx.out)
+    results = ordered_results(len(cases), work, jobs, lambda i, why: _worker_died(ctx, cases[i], why))
+    with contextlib.closing(results):
+        for finished, text in results:
+            ctx.out.write(text)
+            yield finished
+
+
+def _run_cases(ctx: _Context, outcome: JobOutcome, max_repeated_failures: int, jobs: int = 1) -> None:
     streak = 0
-    for case in ctx.spec.test_cases:
-        settle()  # earlier cases' survivors are not rescanned by this case's collections
-        finished = _run_case(ctx, case)
-        outcome.n_done += 1
-        if isinstance(finished, RankRow):
-            streak = 0
-            ctx.writer.add(finished, force=False)
-            continue
-        last = outcome.failures[-1].signature if outcome.failures else None
-        streak = streak + 1 if streak and finished.signature == last else 1
-        outcome.failures.append(finished)
-        if streak >= max_repeated_failures:
-            outcome.stopped = (f"stopped: the same error ended {streak} test cases in a row "
-                               f"({finished.signature[0]}: {finished.signature[1]}); fix it and rerun "
-                               f"({len(ctx.spec.test_cases) - outcome.n_done} test case(s) not run)")
-            print(outcome.stopped, file=ctx.out)
-            return
+    with contextlib.closing(_case_results(ctx, jobs)) as results:
+        for finished in results:
+            outcome.n_done += 1
+            if isinstance(finished, RankRow):
+                streak = 0
+                ctx.writer.add(finished, force=False)
+                continue
+            last = outcome.failures[-1].signature if outcome.failures else None
+            streak = streak + 1 if streak and finished.signature == last else 1
+            outcome.failures.append(finished)
+            if streak >= max_repeated_failures:
+                outcome.stopped = (f"stopped: the same error ended {streak} test cases in a row "
+                                   f"({finished.signature[0]}: {finished.signature[1]}); fix it and rerun "
+                                   f"({len(ctx.spec.test_cases) - outcome.n_done} test case(s) not run)")
+                print(outcome.stopped, file=ctx.out)
+                return
 
 
 def _final_save(ctx: _Context, outcome: JobOutcome) -> str:
@@ -224,7 +261,7 @@ def _final_save(ctx: _Context, outcome: JobOutcome) -> str:
 
 def run_job(job_file: str, *, progress: bool = True, out: TextIO | None = None,
             full_records: bool | None = None, wait_s: float = 0.0,
-            max_repeated_failures: int = MAX_REPEATED_FAILURES) -> JobOutcome:
+            max_repeated_failures: int = MAX_REPEATED_FAILURES, jobs: int = 1) -> JobOutcome:
     """Validate and run ``job_file``; save each finished test case at once.
 
     Parameters
@@ -241,6 +278,9 @@ def run_job(job_file: str, *, progress: bool = True, out: TextIO | None = None,
         How long to wait for another run holding the job folder (0: refuse at once).
     max_repeated_failures : int
         Stop when the same error ends this many consecutive test cases.
+    jobs : int
+        Test cases run at once by forked worker processes (1: one after another, as Ianvs does;
+        see :mod:`jointbench.runner.parallel`). Results, rank and output order do not depend on it.
 
     Raises
     ------
@@ -255,6 +295,7 @@ def run_job(job_file: str, *, progress: bool = True, out: TextIO | None = None,
         after saving the rank.
     """
     out = out or sys.stdout
+    jobs = check_jobs(jobs)
     spec = parse_job(job_file)
     metrics = resolve_plugins(spec)
     dataset = load_checked_test_set(spec)
@@ -270,7 +311,7 @@ def run_job(job_file: str, *, progress: bool = True, out: TextIO | None = None,
         interrupted = False
         try:
             with frozen_between_cases():
-                _run_cases(ctx, outcome, max_repeated_failures)
+                _run_cases(ctx, outcome, max_repeated_failures, jobs)
         except KeyboardInterrupt:
             interrupted = True
             raise

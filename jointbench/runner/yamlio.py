@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from jointbench.runner.errors import ConfigError
+from jointbench.yamlload import safe_load
 
 
 def load_yaml(path: str, key: str = "(file)") -> dict[str, Any]:
@@ -30,7 +31,7 @@ def load_yaml(path: str, key: str = "(file)") -> dict[str, Any]:
                                      f"current directory {os.getcwd()})")
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = safe_load(fh)
     except yaml.YAMLError as err:
         raise ConfigError(path, key, f"not valid YAML: {err}") from err
     if not isinstance(data, dict):

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-import yaml
 
 from jointbench.cache import cache_dir as default_cache_dir
 from jointbench.models import (
@@ -33,6 +32,7 @@ from jointbench.models import (
     smollm2_gguf_path,
 )
 from jointbench.netsim.configfiles import config_dir
+from jointbench.yamlload import safe_load
 
 DraftVariant = Literal["model", "int8-dynamic", "bf16"]
 
@@ -92,7 +92,7 @@ def load_pairs(path: str | os.PathLike[str] | None = None) -> dict[str, PairSpec
     file = Path(path) if path is not None else config_dir() / MODELS_FILE
     if not file.is_file():
         raise FileNotFoundError(f"{file}: model pairs file not found (set JOINTBENCH_CONFIG_DIR to its folder)")
-    data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    data = safe_load(file.read_text(encoding="utf-8")) or {}
     pairs = data.get("pairs") if isinstance(data, dict) else None
     if not isinstance(pairs, dict) or not pairs:
         raise ValueError(f"{file}: expected a non-empty 'pairs:' mapping of name to pair")

@@ -39,6 +39,7 @@ from jointbench.specdec.prefixstore import PrefixStore
 from jointbench.specdec.tracestore import RECORDING_S, encode_prompt, get_pair, get_trace, record_all
 from jointbench.specdec.transport.client import CloudError, CloudUnavailable
 from jointbench.specdec.transport.remote import RemoteCloud, check_tcp_strategy, check_transport
+from jointbench.workers import refuse_in_parallel_worker
 
 _CALIBRATIONS: dict[str, tuple[Calibration, str]] = {}
 _COMPUTE: dict[tuple[str, str, str, str], ComputeModel] = {}
@@ -178,6 +179,7 @@ class SpecDecSession:
         self.transport = check_transport(transport, strategy, self.edge_hardware, self.cloud_hardware)
         if self.transport == "tcp":
             check_tcp_strategy(self.strategy)
+            refuse_in_parallel_worker("transport: tcp")
         self.remote = RemoteCloud(self.pair, self.link, self.temperature, codec_name, int(torch_threads)) \
             if self.transport == "tcp" else None
 

@@ -29,6 +29,7 @@ from jointbench.uncertainty.payload import FEATURE_FORMATS, decode_uplink, encod
 from jointbench.uncertainty.selection import confidence_rule, select_tokens
 from jointbench.uncertainty.update import FinetuneConfig, TrainExample, finetune, load_state, make_trainable
 from jointbench.uncertainty.update import snapshot
+from jointbench.workers import refuse_in_parallel_worker
 
 __all__ = ["Question", "UTSConfig", "UTSSession", "questions_from_teleqna"]
 
@@ -170,6 +171,7 @@ class UTSSession:
 
     def edge_step(self, q: Question) -> tuple[dict[str, Any], EdgeAnswer]:
         """The edge's answer and UTS-1 decision (``extras["uploaded"]``), as a record dict."""
+        refuse_in_parallel_worker("the uncertainty-token session (its edge latency is measured wall time)")
         if not self.history:
             self.start()
         cfg = self.cfg

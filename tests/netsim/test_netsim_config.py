@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,20 @@ def test_missing_presets_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(FileNotFoundError, match=CONFIG_DIR_ENV) as err:
         link_config_from_hyperparameters({"network_profile": "4g"})
     assert str(tmp_path / "network_profiles.yaml") in str(err.value)
+
+
+def test_presets_file_is_parsed_once_per_version_and_returned_as_a_fresh_copy(tmp_path, monkeypatch):
+    import jointbench.netsim.configfiles as configfiles
+
+    f = tmp_path / "presets.yaml"
+    f.write_text("version: 1\nprofiles:\n  a: {rtt_ms: 10, tags: [x]}\n")
+    parses = []
+    real = configfiles._parse_profiles
+    monkeypatch.setattr(configfiles, "_parse_profiles", lambda p: parses.append(p) or real(p))
+    first = configfiles.read_profiles_file(f)
+    first["a"]["rtt_ms"] = 999
+    first["a"]["tags"].append("y")  # a caller's edit must not reach the next caller
+    assert configfiles.read_profiles_file(f) == {"a": {"rtt_ms": 10, "tags": ["x"]}} and len(parses) == 1
+    f.write_text("version: 1\nprofiles:\n  a: {rtt_ms: 20, tags: [x]}\n")  # edited: read again
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 1_000_000))
+    assert configfiles.read_profiles_file(f)["a"]["rtt_ms"] == 20 and len(parses) == 2

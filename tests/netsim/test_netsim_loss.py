@@ -173,3 +173,24 @@ def test_retransmission_rate_matches_p() -> None:
     assert abs(lost.mean() - expected) <= 5 * sd / math.sqrt(n)
     once = [e for e in exs if e.retransmissions == 1]
     assert once and all(e.retransmission_ms == 200.0 for e in once)
+
+
+def test_loss_free_link_prices_exactly_as_the_general_recovery_and_draws_nothing():
+    from jointbench.netsim.config import LinkConfig
+    from jointbench.netsim.link import Link
+    from jointbench.netsim.loss import draw_losses, recovery, rto_ms, segment_payloads
+
+    link = Link(LinkConfig(rtt_ms=40.0, uplink_bandwidth_mbps=2.0, jitter_ms=5.0, loss_pct=0.0, seed=3))
+    state = {name: g.bit_generator.state for name, g in link._rng.items() if name.endswith("loss")}
+    cfg = link.config
+    for nbytes in (0, 100, 5000, 70_000):
+        ex = link.send("up", nbytes, t_ms=3.0)
+        n_seg, full, last = segment_payloads(nbytes + cfg.framing_bytes, cfg.mss_bytes)
+        general = recovery(draw_losses(None, n_seg, 0.0), full_segment_bytes=full + cfg.header_bytes,
+                           last_segment_bytes=last + cfg.header_bytes, rtt_ms=40.0,
+                           rto_ms=rto_ms(40.0, cfg.jitter_ms, cfg.rto_floor_ms), bandwidth_mbps=2.0)
+        assert (ex.retransmission_ms, ex.retransmissions, ex.retransmitted_bytes) == (
+            general.delay_ms, general.retransmissions, general.bytes) == (0.0, 0, 0)
+    assert state == {name: g.bit_generator.state for name, g in link._rng.items() if name.endswith("loss")}
+    lossy = Link(LinkConfig(rtt_ms=40.0, uplink_bandwidth_mbps=2.0, loss_pct=30.0, seed=3))  # control
+    assert sum(lossy.send("up", 70_000, t_ms=0.0).retransmissions for _ in range(5)) > 0
