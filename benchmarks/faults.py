@@ -16,7 +16,10 @@ A run that ends before its kill moment is checked too but not counted; draws con
 ``--kills`` runs were really killed. Prints one line per run and ``N/N intact`` last; exits 1
 if any run left a damaged state or fewer runs than asked could be killed.
 
-    python benchmarks/faults.py [--kills 24] [--seed 0]
+    python benchmarks/faults.py [--kills 24] [--seed 0] [--jobs 1]
+
+``--jobs 2`` runs every sweep with two worker processes (``jointbench run --jobs 2``); a killed
+run must then also leave no worker behind.
 """
 
 from __future__ import annotations
@@ -116,19 +119,45 @@ def check_csvs(job_dir: Path) -> str | None:
     return None
 
 
+def _children(pid: int) -> set[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        return {int(x) for x in path.read_text().split()}
+    except OSError:
+        return set()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def one_kill(root: Path, job: str, sig: signal.Signals, at_s: float,
-             env: dict[str, str]) -> tuple[bool, str, int]:
+             env: dict[str, str], jobs: int = 1) -> tuple[bool, str, int]:
     """Run, kill after ``at_s`` seconds, check; return (intact, description, exit status)."""
     job_dir = root / "ws" / "faults"
-    proc = subprocess.Popen(_cli("run", job, "--no-progress", "--no-plot"), cwd=root, env=env,
+    proc = subprocess.Popen(_cli("run", job, "--no-progress", "--no-plot", "--jobs", str(jobs)), cwd=root, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(at_s)
+    deadline = time.perf_counter() + at_s
+    workers: set[int] = set()
+    while time.perf_counter() < deadline and proc.poll() is None:
+        workers |= _children(proc.pid)
+        time.sleep(min(0.01, max(0.0, deadline - time.perf_counter())))
+    workers |= _children(proc.pid)
     if proc.poll() is None:
         proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
+    settle_by = time.perf_counter() + 5.0
+    while any(_alive(w) for w in workers) and time.perf_counter() < settle_by:
+        time.sleep(0.01)
     rc = proc.returncode
     what = f"{sig.name} at {at_s:.2f} s, rc {rc}"
     problem = check_csvs(job_dir)
+    left = sorted(w for w in workers if _alive(w))
+    if left:
+        problem = f"worker process(es) {left} outlived the run"
     if problem is None and sig == signal.SIGTERM and rc not in (-signal.SIGTERM, 143, 0):
         problem = f"SIGTERM gave exit status {rc}: {err.strip()[-300:]}"
     if problem is None and rc == 143 and sum(line.startswith("interrupted after") for line in out.splitlines()) != 1:
@@ -154,6 +183,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kills", type=int, default=24)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes per run (jointbench run --jobs)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     root = Path(tempfile.mkdtemp(prefix="jointbench-faults-"))
@@ -161,7 +191,7 @@ def main() -> int:
     try:
         job = write_job(root)
         start = time.perf_counter()
-        r = subprocess.run(_cli("run", job, "--no-progress", "--no-plot"), cwd=root, env=env,
+        r = subprocess.run(_cli("run", job, "--no-progress", "--no-plot", "--jobs", str(args.jobs)), cwd=root, env=env,
                            capture_output=True, text=True, timeout=300)
         full_s = time.perf_counter() - start
         if r.returncode != 0:
@@ -169,13 +199,13 @@ def main() -> int:
             print("0/0 intact (the unkilled reference run failed)")
             return 1
         n_cases = len(THRESHOLDS) * len(OFFSETS)
-        print(f"reference run: {n_cases} test cases in {full_s:.1f} s; killing {args.kills} runs "
+        print(f"reference run: {n_cases} test cases in {full_s:.1f} s with --jobs {args.jobs}; killing {args.kills} runs "
               f"at random moments in [0, {full_s:.1f}] s, one workspace throughout")
         intact = kills = broken_unkilled = attempts = 0
         while kills < args.kills and attempts < 3 * args.kills:
             attempts += 1
             sig = signal.SIGKILL if kills % 2 == 0 else signal.SIGTERM
-            ok, line, rc = one_kill(root, job, sig, rng.uniform(0.0, full_s), env)
+            ok, line, rc = one_kill(root, job, sig, rng.uniform(0.0, full_s), env, args.jobs)
             if rc == 0:  # the run ended before the kill: checked, but not counted as a kill
                 broken_unkilled += not ok
                 print(f"  (run ended before the kill, not counted) {line}")
