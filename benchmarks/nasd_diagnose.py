@@ -10,7 +10,7 @@ For each (hardware pair, network) condition it prints, side by side on the same 
   calibration profile's ``1 + sum a_j``;
 - ``cyc real/model``: mean cycle time (ms) of fixed K in the replay against the model's
   ``K t_draft + t_tx + RTT + t_verify(K)``;
-- NASD's K per cycle (histogram) for the controller variant chosen.
+- NASD's K per cycle (histogram) for the controller variant chosen (``--online``: the online NASD).
 
     JOINTBENCH_CACHE=... python benchmarks/nasd_diagnose.py [--hw edge-npu-4x/this-cpu] [--rtt 0 200] [--trace markov]
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nasd_vs_oracle import ORACLE_KS, VARIANTS, run  # type: ignore[import-not-found]  # noqa: E402
+from nasd_vs_oracle import ONLINE, ORACLE_KS, VARIANTS, run  # type: ignore[import-not-found]  # noqa: E402
 
 from jointbench.specdec.session import SpecDecSession  # noqa: E402
 
@@ -49,9 +49,10 @@ def _cycles(recs: list[dict[str, Any]]) -> tuple[float, float]:
     return float(np.mean(tok)), float(np.mean(ms)) if ms else float("nan")
 
 
-def diagnose(hw: str, net: dict[str, Any], rtt_for_model: float, variant: str, bw: float | None) -> None:
+def diagnose(hw: str, net: dict[str, Any], rtt_for_model: float, variant: str, bw: float | None,
+             online: bool = False) -> None:
     """Print the side-by-side lines for one condition."""
-    params = VARIANTS[variant]
+    params = {**VARIANTS[variant], **(ONLINE if online else {})}
     table = _run_table(hw, params)
     real = {k: run("fixed", k, None, hw, net, bw) for k in ORACLE_KS}
     rates = {k: v[0] for k, v in real.items()}
@@ -77,12 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rtt", nargs="*", type=int, default=[0, 200])
     ap.add_argument("--trace", nargs="*", default=[])
     ap.add_argument("--variant", choices=sorted(VARIANTS), default="nocutoff")
+    ap.add_argument("--online", action="store_true", help="NASD with acceptance: online (default: the table's)")
     args = ap.parse_args(argv)
     for hw in args.hw:
         for rtt in args.rtt:
-            diagnose(hw, {"network_rtt_ms": rtt, "network_seed": 0}, rtt, args.variant, 10.0)
+            diagnose(hw, {"network_rtt_ms": rtt, "network_seed": 0}, rtt, args.variant, 10.0, args.online)
         for prof in args.trace:
-            diagnose(hw, {"network_profile": prof, "network_seed": 0}, 50.0, args.variant, None)
+            diagnose(hw, {"network_profile": prof, "network_seed": 0}, 50.0, args.variant, None, args.online)
     return 0
 
 

@@ -51,19 +51,20 @@ def _prompts() -> list[dict[str, Any]]:
 
 
 def run(policy: str, k: int, params: dict[str, Any] | None, hw: str, network: dict[str, Any],
-        bandwidth: float | None = 10.0) -> tuple[float, list[dict[str, Any]]]:
-    """Tokens/s (total tokens over total latency) of one strategy over the prompts, and the records."""
+        bandwidth: float | None = 10.0, prompts: list[Any] | None = None) -> tuple[float, list[dict[str, Any]]]:
+    """Tokens/s (total tokens over total latency) of one strategy over the prompts (default: the test set)."""
     s = SpecDecSession("edge_cloud", policy=policy, k=k, policy_params=params, hardware=hw, bandwidth_mbps=bandwidth,
                        network=network)
-    recs = [s.predict(q, i) for i, q in enumerate(_prompts())]
+    recs = [s.predict(q, i) for i, q in enumerate(_prompts() if prompts is None else prompts)]
     tokens = sum(r["tokens_out"] for r in recs)
     latency = sum(r["latency_ms"] for r in recs)
     return 1000.0 * tokens / latency, recs
 
 
-def _oracle(hw: str, net: dict[str, Any], bw: float | None) -> tuple[int, float, float]:
+def oracle(hw: str, net: dict[str, Any], bw: float | None, prompts: list[Any] | None = None
+           ) -> tuple[int, float, float]:
     """Best fixed K in :data:`ORACLE_KS`, its tokens/s, and the per-prompt hindsight bound ÷ it."""
-    runs = {k: run("fixed", k, None, hw, net, bw) for k in ORACLE_KS}
+    runs = {k: run("fixed", k, None, hw, net, bw, prompts) for k in ORACLE_KS}
     k_star = max(sorted(runs), key=lambda k: (runs[k][0], -k))
     tokens = sum(r["tokens_out"] for r in runs[k_star][1])
     per_prompt = sum(min(runs[k][1][i]["latency_ms"] for k in ORACLE_KS) for i in range(len(runs[k_star][1])))
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     for hw in HARDWARE:
         for rtt in RTTS:
             net = {"network_rtt_ms": rtt, "network_seed": 0}
-            k_star, best, _ = _oracle(hw, net, 10.0)
+            k_star, best, _ = oracle(hw, net, 10.0)
             cells = []
             for name, p in (("table", params), ("online", online)):
                 nasd, recs = run("nasd", 3, p, hw, net)
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                   + "  |  ".join(cells), flush=True)
         for prof in TRACES:
             net = {"network_profile": prof, "network_seed": 0}
-            k_star, best, bound = _oracle(hw, net, None)
+            k_star, best, bound = oracle(hw, net, None)
             ucb = run("ucb", 3, None, hw, net, None)[0]
             cells = []
             for name, p in (("table", params), ("online", online)):
