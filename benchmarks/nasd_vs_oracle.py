@@ -41,7 +41,7 @@ VARIANTS = {"cloud": {"rtt_mode": "srtt", "fallback": "cloud_only", "probe_backo
             "nocutoff": {"rtt_mode": "srtt", "cutoff": False},
             "edge": {"rtt_mode": "srtt", "probe_backoff": 2}}
 ONLINE = {"acceptance": "online"}
-"""What the online NASD adds to the variant's parameters (defaults: prior_strength 20, discount 1)."""
+"""What the online NASD adds to the variant's parameters (its defaults, picked by ``benchmarks/nasd_tune.py``)."""
 TARGET, FLOOR = 0.99, 0.96
 
 

@@ -49,7 +49,13 @@ from __future__ import annotations
 import math
 
 from jointbench.specdec.nasd_model import FALLBACKS, cycle_ms
-from jointbench.specdec.nasd_online import ACCEPTANCE_SOURCES, OnlineAcceptance, best_k
+from jointbench.specdec.nasd_online import (
+    ACCEPTANCE_SOURCES,
+    DEFAULT_DISCOUNT,
+    DEFAULT_PRIOR_STRENGTH,
+    OnlineAcceptance,
+    best_k,
+)
 from jointbench.specdec.nasd_table import NasdTable
 from jointbench.specdec.nasd_types import CycleLog, CycleOutcome, LinkAwareState, log_totals
 
@@ -166,7 +172,8 @@ class Nasd:
                  probe_interval_ms: float = 1000.0, fallback_tokens: int = 8, initial_rtt_ms: float = 0.0,
                  rtt_alpha: float = SRTT_ALPHA, probe_backoff: float = 1.0,
                  probe_interval_max_ms: float | None = None, acceptance: str = "table",
-                 prior_strength: float = 20.0, discount: float = 1.0, context: bool = False) -> None:
+                 prior_strength: float = DEFAULT_PRIOR_STRENGTH, discount: float = DEFAULT_DISCOUNT,
+                 context: bool = False) -> None:
         if not isinstance(table, NasdTable):
             raise TypeError(f"table: expected a NasdTable, got {type(table).__name__}")
         if fallback not in FALLBACKS:

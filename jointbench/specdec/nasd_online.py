@@ -36,6 +36,10 @@ from jointbench.specdec.nasd_model import AcceptanceProfile
 
 ACCEPTANCE_SOURCES: tuple[str, ...] = ("table", "online")
 """``table``: the calibrated table's ``K*`` (the seed); ``online``: :class:`OnlineAcceptance` + :func:`best_k`."""
+DEFAULT_PRIOR_STRENGTH = 5.0
+DEFAULT_DISCOUNT = 0.98
+"""Defaults picked on a calibration split (``benchmarks/nasd_tune.py``: 16 TeleQnA prompts disjoint
+from the test set, 30 conditions; 6 would miss the benchmark's targets against the table's 14)."""
 
 
 class OnlineAcceptance:
@@ -56,7 +60,8 @@ class OnlineAcceptance:
         (a run of agreement tends to continue); :meth:`level` pools both.
     """
 
-    def __init__(self, prior: AcceptanceProfile, prior_strength: float = 20.0, discount: float = 1.0,
+    def __init__(self, prior: AcceptanceProfile, prior_strength: float = DEFAULT_PRIOR_STRENGTH,
+                 discount: float = DEFAULT_DISCOUNT,
                  pooled: bool = True, context: bool = False) -> None:
         if not isinstance(prior, AcceptanceProfile):
             raise TypeError(f"prior: expected an AcceptanceProfile, got {type(prior).__name__}")

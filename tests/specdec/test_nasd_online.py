@@ -27,7 +27,7 @@ def _feed(est: OnlineAcceptance, truth: AcceptanceProfile, k: int, n: int, seed:
 
 
 def test_estimate_converges_to_the_true_per_position_acceptance() -> None:
-    est = OnlineAcceptance(WRONG, prior_strength=20.0)
+    est = OnlineAcceptance(WRONG, prior_strength=20.0, discount=1.0)
     assert np.max(np.abs(est.profile() - np.asarray(TRUTH.a))) > 0.3  # starts at the wrong prior
     _feed(est, TRUTH, K_MAX, 4000)
     # Positions a long draft reaches often enough are estimated closely (censoring thins the tail).
@@ -35,9 +35,20 @@ def test_estimate_converges_to_the_true_per_position_acceptance() -> None:
 
 
 def test_control_a_prior_that_outweighs_the_data_does_not_converge() -> None:
-    est = OnlineAcceptance(WRONG, prior_strength=1e9)
+    est = OnlineAcceptance(WRONG, prior_strength=1e9, discount=1.0)
     _feed(est, TRUTH, K_MAX, 4000)
     assert np.max(np.abs(est.profile()[:6] - np.asarray(TRUTH.a[:6]))) > 0.2
+
+
+def test_discount_follows_a_change_of_acceptance() -> None:
+    forgetful, steady = OnlineAcceptance(TRUTH, 5.0, discount=0.98), OnlineAcceptance(TRUTH, 5.0, discount=1.0)
+    for est in (forgetful, steady):
+        _feed(est, WRONG, K_MAX, 2000, seed=2)  # a long stretch of easy prompts ...
+        _feed(est, TRUTH, K_MAX, 400, seed=3)  # ... then hard ones
+    err = {n: float(np.max(np.abs(e.profile()[:4] - np.asarray(TRUTH.a[:4]))))
+           for n, e in (("forgetful", forgetful), ("steady", steady))}
+    assert err["forgetful"] < 0.1
+    assert err["steady"] > 0.1  # control: without forgetting the old stretch still dominates
 
 
 def test_pooled_level_moves_positions_never_drafted() -> None:
@@ -50,7 +61,7 @@ def test_pooled_level_moves_positions_never_drafted() -> None:
 
 
 def test_censoring_counts_only_positions_the_cycle_reached() -> None:
-    est = OnlineAcceptance(WRONG, 1.0)
+    est = OnlineAcceptance(WRONG, 1.0, discount=1.0)
     est.observe(5, 2)  # positions 1, 2 accepted, 3 rejected, 4..5 not observed
     assert list(est.trials[:6]) == [1, 1, 1, 0, 0, 0] and list(est.successes[:6]) == [1, 1, 0, 0, 0, 0]
     with pytest.raises(ValueError, match="accepted"):
@@ -58,7 +69,7 @@ def test_censoring_counts_only_positions_the_cycle_reached() -> None:
 
 
 def test_context_splits_counts_after_a_full_accept() -> None:
-    est = OnlineAcceptance(WRONG, 1.0, context=True)
+    est = OnlineAcceptance(WRONG, 1.0, discount=1.0, context=True)
     est.observe(3, 3)
     assert est.state == 1 and est.trials.sum() == 0  # the next cycle reads the after-full-accept counts
     est.observe(3, 0)
