@@ -121,3 +121,19 @@ def test_decision_is_arithmetic_only() -> None:
     assert ctl.online is not None and ctl.online.trials[:2].tolist() == [1.0, 1.0]
     ctl.reset_link()
     assert ctl.online.trials.sum() == 0  # a fresh controller forgets the session's acceptance too
+
+
+def test_cutoff_keeps_the_tables_prediction_while_k_follows_the_session() -> None:
+    table = _table(WRONG)
+    cloud_rate = 1000.0 / COSTS.decode_ms
+    rtts = np.arange(0.0, 1000.0, 1.0)
+    r_star = float(next(r for r in rtts if table.rate(table.k_for(r), r) < cloud_rate))  # the table crossover
+    for rtt, fires in ((r_star - 1.0, False), (r_star, True)):
+        ctl = Nasd(table, rtt_mode="raw", fallback="cloud_only", acceptance="online", enter_after=3)
+        ks = []
+        for i in range(2):  # two cycles that accept nothing: the online estimate drops
+            k = ctl.next_k(LinkAwareState(100.0 * i, last_rtt_ms=rtt))
+            ks.append(k)
+            ctl.update(CycleOutcome(k, 0, 1, 100.0, rtt))
+        assert ctl.condition(rtt, None) is fires  # the same crossover as the table's
+        assert ctl.best(rtt, None)[0] < table.k_for(rtt)  # control: K did follow the bad session
