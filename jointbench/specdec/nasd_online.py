@@ -6,8 +6,8 @@ per K=5 cycle where the calibration profile predicts 3.9), so ``K*`` from the ta
 the wrong draft length for the session at hand. :class:`OnlineAcceptance` keeps, per draft
 position ``j``, the *conditional* acceptance ``c_j`` = P(draft ``j`` accepted | drafts
 ``1..j-1`` accepted) as a Beta posterior whose prior is the calibration profile
-(``prior_strength`` pseudo-cycles at ``c_j`` of the table), updated from the session's own
-cycles:
+(``prior_strength`` pseudo-cycles at the table's ``c_j`` scaled by a pooled level, see
+:meth:`OnlineAcceptance.level`), updated from the session's own cycles:
 
 - a cycle that drafted ``d`` tokens and had ``m`` accepted is a trial at positions
   ``1..min(d, m + 1)`` and a success at ``1..m`` (positions beyond the first rejection, or
@@ -20,9 +20,13 @@ The posterior mean gives ``a_j = prod_{i<=j} c_i`` (non-increasing by constructi
 ``E[accepted + 1](K) = 1 + sum_{j<=K} a_j``; :func:`best_k` re-maximises
 ``E(K) / (fixed_ms(K) + RTT)`` over ``K`` each cycle: ``O(K_max)`` arithmetic, no model call.
 
-Positions never drafted keep their prior: a prior that *over*-states acceptance draws the
-controller to long drafts, which observe those positions and correct them; one that
-under-states it is corrected only where drafts reach.
+Positions never drafted keep the prior's shape, moved by the pooled level of the positions
+that were: a prior that *over*-states acceptance draws the controller to long drafts, which
+observe those positions and correct them; a session whose tail is relatively better than the
+prior's is corrected only where drafts reach (an optimism bonus for that cost up to 5-17 %
+on the root job's prompts, so there is none). With ``context=True`` the counts are kept
+apart for cycles that follow a fully accepted draft (picked against on a calibration split:
+``benchmarks/nasd_tune.py``).
 """
 
 from __future__ import annotations
@@ -87,7 +91,7 @@ class OnlineAcceptance:
     def reset(self) -> None:
         """Forget every observation (back to the prior)."""
         self.counts = np.zeros((2, 2, self.k_max))
-        """``counts[context, 0 | 1, j - 1]``: trials and successes at position ``j`` (context 1: after a full accept)."""
+        """``counts[context, 0 | 1, j - 1]``: trials / successes at position ``j`` (context 1: after a full accept)."""
         self.state = 0
         self._expected: np.ndarray | None = None
 
