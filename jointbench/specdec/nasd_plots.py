@@ -90,8 +90,10 @@ def plot_nasd(rank_csv: str, out_dir: str) -> list[str]:
     df = _conditions(load_rank(rank_csv))
     if not (df[COLS["policy"]].astype(str) == "nasd").any():
         return []
-    os.makedirs(out_dir, exist_ok=True)
     table = oracle_table(df)
+    if table.empty:  # no fixed-K rows in this job: no oracle to compare with
+        return []
+    os.makedirs(out_dir, exist_ok=True)
     table.to_csv(os.path.join(out_dir, "oracle.csv"), index=False)
     paths = []
     stable = table[(table["family"] == "stable") & table["condition"].str.endswith("_bw10")].copy()

@@ -65,7 +65,8 @@ def _run(policy, trace, store, rtt=50.0):
     return run_query(strategy, source, _compute(), Link(LinkConfig(rtt_ms=rtt)), N), source
 
 
-@pytest.mark.parametrize("params", [{"cutoff": False}, {"cutoff_margin": 1e-6}])
+@pytest.mark.parametrize("params", [{"cutoff": False}, {"cutoff_margin": 1e-6},
+                                    {"cutoff": False, "acceptance": "online", "prior_strength": 2.0}])
 def test_nasd_without_cutoff_outputs_the_cloud_only_tokens_model_free(trace, table, tmp_path, params):
     store = PrefixStore("tiny-random", loader=_NoModels(), cache=JsonCache("p", 1, root=tmp_path))
     policy = NasdPolicy(params, table=table)

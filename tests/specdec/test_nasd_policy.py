@@ -28,6 +28,8 @@ def test_nasd_and_ucb_are_registered():
     ("nasd", {"fallback": "edge"}, ValueError, "edge_only, cloud_only"),
     ("nasd", {"rtt_mode": "ewma"}, ValueError, "raw, srtt"),
     ("nasd", {"formula": "paper"}, ValueError, "seed, corrected"),
+    ("nasd", {"acceptance": "bayes"}, ValueError, "table, online"),
+    ("nasd", {"context": 1}, TypeError, "policy_params.context"),
     ("ucb", {"arms": [1, 2]}, TypeError, "arms"),
     ("ucb", {"ks": [1, 2.5]}, TypeError, "policy_params.ks"),
     ("ucb", {"estimator": "median"}, ValueError, "ratio, mean"),
@@ -48,6 +50,10 @@ def test_nasd_numeric_ranges_checked_when_bound(tmp_path):
     policy = make_policy("nasd", 3, params={"table": str(path), "hysteresis": -1.0})
     with pytest.raises(ValueError, match="hysteresis"):
         policy.bind("tiny-random", "this-cpu", "this-cpu", lambda: None)
+    for key, bad in (("prior_strength", 0.0), ("discount", 1.5)):
+        policy = make_policy("nasd", 3, params={"table": str(path), "acceptance": "online", key: bad})
+        with pytest.raises(ValueError, match=key):
+            policy.bind("tiny-random", "this-cpu", "this-cpu", lambda: None)
 
 
 def test_table_for_another_pair_is_refused_naming_both(tmp_path):
@@ -79,7 +85,8 @@ def test_unbound_nasd_says_how_to_bind():
 
 
 @pytest.mark.parametrize("params", [{"costs": "table", "cutoff_margin": 1.0, "fallback_tokens": 4},
-                                    {"costs": "table", "fallback": "cloud_only", "cutoff_margin": 50.0}])
+                                    {"costs": "table", "fallback": "cloud_only", "cutoff_margin": 50.0},
+                                    {"costs": "table", "acceptance": "online", "cutoff_margin": 1.0, "fallback_tokens": 4}])
 def test_per_cycle_logs_add_up_to_the_record_totals(tmp_path, monkeypatch, params):
     from jointbench.specdec.session import SpecDecSession
 

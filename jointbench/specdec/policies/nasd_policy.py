@@ -6,6 +6,10 @@ The table is chosen by the run's model pair and hardware pair (``configs/nasd/<p
 error naming both. ``costs: run`` (default) keeps the table's acceptance profile (a fact of
 the model pair) and rebuilds ``K*`` for the run's compute model (``this-cpu`` is whatever
 machine runs the suite); ``costs: table`` uses the table exactly as calibrated.
+``acceptance: table`` (default, the seed) takes ``K*`` from the table; ``acceptance: online``
+re-maximises the rate each cycle with an acceptance estimate updated from the session's own
+cycles (prior: the table's profile, ``prior_strength`` pseudo-cycles; ``discount`` forgets),
+see :mod:`~jointbench.specdec.nasd_online`.
 
 ``next_k == 0`` asks the loop for one fallback step (``fallback``: ``edge_only``, lossy,
 the default as in the seed; or ``cloud_only``, lossless), see :mod:`~jointbench.specdec.loop`.
@@ -18,6 +22,7 @@ from typing import Any, Callable, Mapping
 
 from jointbench.specdec.nasd import RTT_MODES, Nasd
 from jointbench.specdec.nasd_model import FALLBACKS, FORMULAS
+from jointbench.specdec.nasd_online import ACCEPTANCE_SOURCES
 from jointbench.specdec.nasd_table import NasdTable
 from jointbench.specdec.parts import POLICY, register
 from jointbench.specdec.policies.link_adapter import check_params, link_outcome, link_state
@@ -28,6 +33,7 @@ _CONTROLLER_TYPES: dict[str, Any] = {
     "rtt_mode": str, "fallback": str, "cutoff": bool, "cutoff_margin": float, "hysteresis": float,
     "enter_after": int, "release_after": int, "probe_interval_ms": float, "fallback_tokens": int,
     "initial_rtt_ms": float, "rtt_alpha": float, "probe_backoff": float, "probe_interval_max_ms": (float, type(None)),
+    "acceptance": str, "prior_strength": float, "discount": float, "context": bool,
 }
 _CONTROLLER_DEFAULTS = inspect.signature(Nasd.__init__).parameters
 NASD_PARAMS: dict[str, tuple[Any, Any]] = {
@@ -73,6 +79,7 @@ class NasdPolicy:
         _choice("costs", p["costs"], COST_SOURCES)
         _choice("rtt_mode", p["rtt_mode"], RTT_MODES)
         _choice("fallback", p["fallback"], FALLBACKS)
+        _choice("acceptance", p["acceptance"], ACCEPTANCE_SOURCES)
         self.params = p
         self.k_max = k_max
         self.transient = bool(transient)
@@ -133,7 +140,8 @@ class NasdPolicy:
         p = self.params
         tail = "" if not p["cutoff"] else ("+edge" if p["fallback"] == "edge_only" else "+cloud")
         seed = "-seedformula" if p["formula"] == "seed" else ""
-        return f"NASD-{p['rtt_mode']}{seed}{tail}"
+        online = "-online" if p["acceptance"] == "online" else ""
+        return f"NASD-{p['rtt_mode']}{seed}{online}{tail}"
 
     def reset(self) -> None:
         """New query: the link estimate and cutoff mode carry over unless ``transient``."""
