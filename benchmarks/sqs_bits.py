@@ -43,6 +43,9 @@ from jointbench.specdec.sqs_plots import draw_csqs_beta  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 PROMPTS = ROOT / "examples" / "specdec-sqs" / "data" / "sd_sqs_prompts.jsonl"
 TEMPERATURES = (0.5, 1.0, 1.5)
+# Every sparse codec uses the suite's lattice rule ell = max(16, ceil(2 |S|)) (lattice.ELL_FLOOR,
+# ELL_PER_TOKEN, the codecs' defaults) and C-SQS its declared defaults (eta 0.02, beta1 0.05,
+# beta_min = -eta, beta_max 1); nothing below is tuned per temperature.
 CONFIGS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("dense-fp16", "dense_fp16", None),
     ("dense-lattice", "dense_lattice", {"ell": 240}),
@@ -53,10 +56,15 @@ CONFIGS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("c-sqs-0.05", "c_sqs", {"alpha": 0.05}),
     ("c-sqs-0.1", "c_sqs", {"alpha": 0.1}),
     ("c-sqs-0.2", "c_sqs", {"alpha": 0.2}),
-    # at a K-SQS-like budget: the cap bounds the worst case, the threshold spends it where q is flat
-    ("k-sqs-16", "k_sqs", {"k": 16, "ell_per_token": 2.0}),
-    ("c-sqs-0.1-k16", "c_sqs", {"alpha": 0.1, "k_max": 16, "ell_per_token": 2.0}),
 ]
+# target 2's pre-declared grid (T = 1.5 only): the K-SQS frontier over K, and C-SQS over the issue's
+# alpha grid x K_max (the default 256 rows are above)
+FRONTIER_K = (2, 3, 8, 16, 32, 64, 128, 256)
+CSQS_ALPHAS = (0.05, 0.1, 0.2)
+CSQS_KMAX = (16, 64, 256)
+FRONTIER_CONFIGS: list[tuple[str, str, dict[str, Any] | None]] = (
+    [(f"k-sqs-{k}", "k_sqs", {"k": k}) for k in FRONTIER_K if k > 8]
+    + [(f"c-sqs-{a}-k{m}", "c_sqs", {"alpha": a, "k_max": m}) for m in CSQS_KMAX if m != 256 for a in CSQS_ALPHAS])
 SQS = ("k-sqs", "c-sqs")
 
 
