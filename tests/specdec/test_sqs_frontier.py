@@ -115,3 +115,13 @@ def test_ell_rule_keeps_the_distortion_bound_as_the_support_grows():
         fixed = lt.nearest_type(q, 16) / 16
         if n == 256:
             assert 0.5 * np.abs(q - fixed).sum() > 0.5
+
+
+def test_draw_frontier_writes_a_png(tmp_path):
+    from jointbench.specdec.sqs_plots import draw_frontier
+
+    path = draw_frontier({"k-sqs-2": (37.0, 80.0), "k-sqs-8": (131.0, 70.0)},
+                         {"c-sqs-0.1": (60.0, 74.0, 72.0, 76.0), "ids-k1": (16.0, 88.0, math.nan, math.nan)},
+                         str(tmp_path / "f.png"), 1.5)
+    with open(path, "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
