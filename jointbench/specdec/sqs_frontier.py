@@ -3,10 +3,10 @@
 "Comparable bits", made precise. The K-SQS codecs of a grid of support sizes give points
 ``(bits per draft token, rejection %)``; their Pareto front (fewer bits and lower
 rejection) interpolated linearly in ``log(bits)`` is the frontier
-(:func:`frontier_at`). Another codec (C-SQS) at ``b`` bits is judged by its **gap**
-``rej - frontier(b)`` in percentage points: negative means it rejects less than K-SQS
-does at the same bits. Outside the frontier's bit range the gap is undefined (``nan``):
-nothing is extrapolated.
+(:func:`frontier_at`), i.e. the lowest rejection K-SQS reaches with at most that many
+bits. Another codec (C-SQS) at ``b`` bits is judged by its **gap** ``rej - frontier(b)``
+in percentage points: negative means it rejects less than K-SQS does at the same bits.
+Outside the grid's bit range the gap is undefined (``nan``): nothing is extrapolated.
 
 Noise. Every codec runs the same units (one unit = one prompt and sampling seed), so the
 comparison is paired: :func:`bootstrap_gap` resamples the units with replacement, the
@@ -49,7 +49,9 @@ def pareto(bits: np.ndarray, rej: np.ndarray) -> np.ndarray:
 def frontier_at(bits: np.ndarray, rej: np.ndarray, at: float) -> float:
     """The Pareto front of ``(bits, rej)`` interpolated linearly in ``log(bits)`` at ``at`` bits.
 
-    ``nan`` when ``at`` lies outside the front's bit range or is not positive.
+    Between the last Pareto point and the largest ``bits`` of the grid (a larger K that does
+    not reject less) the frontier stays at the last Pareto point's rejection, which that many
+    bits can reach. ``nan`` below the fewest bits, above the most, or when ``at`` is not positive.
     """
     bits = np.asarray(bits, dtype=np.float64)
     rej = np.asarray(rej, dtype=np.float64)
@@ -59,9 +61,9 @@ def frontier_at(bits: np.ndarray, rej: np.ndarray, at: float) -> float:
     idx = np.flatnonzero(ok)[pareto(bits[ok], rej[ok])]
     xs, ys = np.log(bits[idx]), rej[idx]
     x = float(np.log(at))
-    if x < xs[0] - 1e-12 or x > xs[-1] + 1e-12:
+    if x < xs[0] - 1e-12 or x > float(np.log(bits[ok].max())) + 1e-12:
         return float("nan")
-    return float(np.interp(x, xs, ys))
+    return float(np.interp(x, xs, ys))  # flat past the last Pareto point: its rejection is reachable
 
 
 def _rates(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

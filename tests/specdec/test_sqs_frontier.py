@@ -38,6 +38,15 @@ def test_frontier_never_extrapolates():
     assert math.isnan(frontier_at(BITS, REJ, 0.0))
 
 
+def test_frontier_is_flat_past_a_dominated_largest_point():
+    """A largest K that rejects more ends the front; up to its bits the last front point is reachable."""
+    bits, rej = np.array([100.0, 400.0, 800.0]), np.array([80.0, 60.0, 61.0])
+    assert frontier_at(bits, rej, 600.0) == pytest.approx(60.0)
+    # control: interpolating through the dominated point would give a value above 60
+    assert frontier_at(bits, rej, 600.0) < np.interp(np.log(600.0), np.log(bits), rej)
+    assert math.isnan(frontier_at(bits, rej, 900.0))
+
+
 def _units(bits_per_token: float, rej_pct: float, n: int, noise: float, rng: np.random.Generator) -> np.ndarray:
     """Per-unit totals (bits, drafted, tv sum, verified) of a codec with 50 positions per unit."""
     tv = np.clip(rej_pct / 100 + noise * rng.standard_normal(n), 0, 1) * 50
