@@ -7,6 +7,8 @@
   marked (interpolated in log bandwidth) and returned by :func:`crossovers`.
 - ``sqs_csqs_beta.png``: C-SQS's threshold ``beta`` and running-mean dropped mass per drafted
   position, each query of the highest temperature (read from the cases' ``records.jsonl``).
+- :func:`draw_frontier` (``benchmarks/sqs_bits.py``): C-SQS settings against the K-SQS
+  frontier of :mod:`jointbench.specdec.sqs_frontier`, with their gap intervals.
 """
 
 from __future__ import annotations
