@@ -36,6 +36,14 @@ import numpy as np
 
 from jointbench.specdec.enumcode import index_bits, subset_rank, subset_unrank
 
+#: The suite's one lattice-resolution rule for sparse drafts (K-SQS and C-SQS alike):
+#: ``ell = max(ELL_FLOOR, ceil(ELL_PER_TOKEN * |S|))``. The floor 16 is QS-SD's static
+#: resolution and leaves every support of <= 8 tokens at ell = 16; 2 per token bounds the
+#: quantisation distortion ``TV(q~, k / ell) < |S| / (2 ell) = 1/4`` whatever the support
+#: (methods notes §2.5) at about ``|S| log2(3 e / 2)`` ~ 2 bits per support token.
+ELL_FLOOR = 16
+ELL_PER_TOKEN = 2.0
+
 
 def nearest_type(p: np.ndarray, ell: int) -> np.ndarray:
     """Counts ``k`` of the lattice point nearest to ``p`` (Euclidean), ``sum k = ell``.
@@ -112,6 +120,8 @@ def lattice_unrank(index: int, n: int, ell: int) -> np.ndarray:
 
 def resolution(ell: int, ell_per_token: float, support_size: int) -> int:
     """Lattice resolution for a support of ``support_size`` tokens: ``max(ell, ceil(c |S|))``.
+
+    The codecs' defaults are the suite's rule, ``ell = ELL_FLOOR``, ``c = ELL_PER_TOKEN``.
 
     Scaling ``ell`` with the support keeps the quantisation distortion
     ``TV(q~, k / ell) < |S| / (2 ell)`` bounded as supports grow (methods notes §2.5);

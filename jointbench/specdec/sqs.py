@@ -257,8 +257,8 @@ class KSQS(DraftScheme):
 
     name: ClassVar[str] = "k-sqs"
     k: int = 3
-    ell: int = 16
-    ell_per_token: float = 0.0
+    ell: int = lt.ELL_FLOOR
+    ell_per_token: float = lt.ELL_PER_TOKEN
 
     def __post_init__(self) -> None:
         _check_int("k", self.k)
@@ -293,8 +293,8 @@ class CSQS(DraftScheme):
     beta_min: float | None = None
     beta_max: float = 1.0
     k_max: int = 256
-    ell: int = 16
-    ell_per_token: float = 1.0
+    ell: int = lt.ELL_FLOOR
+    ell_per_token: float = lt.ELL_PER_TOKEN
     size_code: ec.SizeCode = "gamma"
     controller: ConformalThreshold = field(init=False, repr=False)
 

@@ -82,10 +82,27 @@ def support_size_mean(y_pred: Sequence[Any] | None) -> float:
     return _mean([n for _, _, st in _cycles(y_pred) for n in st.get("support_size", []) if n is not None])
 
 
+def totals(y_pred: Sequence[Any] | None) -> tuple[float, float, float, float]:
+    """``(message bits, drafted tokens, sum of TV over verified positions, verified positions)``.
+
+    The sums behind :func:`uplink_bits_per_draft_token` and :func:`rejection_analytic_pct`,
+    per sample group, so that groups can be pooled or resampled (bootstrap) without bias.
+    """
+    bits = drafted = verified = 0
+    tv = 0.0
+    for d, a, st in _cycles(y_pred):
+        bits += st["message_bits"]
+        drafted += d
+        seen = st["tv"][: a + 1 if a < d else d]
+        tv += float(sum(seen))
+        verified += len(seen)
+    return float(bits), float(drafted), tv, float(verified)
+
+
 def position_series(extras: dict[str, Any], key: str) -> list[float]:
     """One sample's per-position values of ``key`` (``beta``, ``dropped_mass``, …) in drafting order."""
     return [float(v) for st in extras.get("codec_stats") or [] for v in st.get(key, []) if v is not None]
 
 
 __all__ = ["bits_per_accepted_token", "dropped_mass_pct", "position_series", "rejection_analytic_pct",
-           "rejection_realised_pct", "support_size_mean", "uplink_bits_per_draft_token"]
+           "rejection_realised_pct", "support_size_mean", "totals", "uplink_bits_per_draft_token"]

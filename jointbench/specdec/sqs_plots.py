@@ -7,6 +7,8 @@
   marked (interpolated in log bandwidth) and returned by :func:`crossovers`.
 - ``sqs_csqs_beta.png``: C-SQS's threshold ``beta`` and running-mean dropped mass per drafted
   position, each query of the highest temperature (read from the cases' ``records.jsonl``).
+- :func:`draw_frontier` (``benchmarks/sqs_bits.py``): C-SQS settings against the K-SQS
+  frontier of :mod:`jointbench.specdec.sqs_frontier`, with their gap intervals.
 """
 
 from __future__ import annotations
@@ -174,6 +176,40 @@ def draw_csqs_beta(series: dict[str, list[dict[str, Any]]], path: str, temperatu
     axes[1].set_xlabel("drafted position within the query")
     axes[0].legend(fontsize=8)
     axes[0].set_title(f"C-SQS at T = {temperature:g}: beta and long-run dropped mass per query")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def draw_frontier(ksqs: dict[str, tuple[float, float]], others: dict[str, tuple[float, float, float, float]],
+                  path: str, temperature: float) -> str:
+    """Bits against rejection: the K-SQS points and frontier, other codecs with their gap intervals.
+
+    ``ksqs`` maps a label to ``(bits, rejection %)``; ``others`` to ``(bits, rejection %,
+    lo, hi)`` where ``[lo, hi]`` (%) is the codec's rejection shifted by its gap interval
+    (``rej - gap + [gap_lo, gap_hi]``), drawn as an error bar: it lies wholly below the
+    frontier exactly when the gap is significantly negative.
+    """
+    from jointbench.specdec.sqs_frontier import pareto
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    kb = np.array([v[0] for v in ksqs.values()])
+    kr = np.array([v[1] for v in ksqs.values()])
+    front = pareto(kb, kr)
+    ax.plot(kb[front], kr[front], "-", color="tab:blue", label="K-SQS frontier (log-bits interpolation)")
+    ax.plot(kb, kr, "o", color="tab:blue")
+    for label, (b, r) in ksqs.items():
+        ax.annotate(label.replace("k-sqs-", "K="), (b, r), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    for label, (b, r, lo, hi) in others.items():
+        err = None if not (np.isfinite(lo) and np.isfinite(hi)) else [[max(0.0, r - lo)], [max(0.0, hi - r)]]
+        ax.errorbar([b], [r], yerr=err, fmt="s", ms=4, capsize=2, label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("uplink bits per draft token")
+    ax.set_ylabel("rejection, analytic TV (%)")
+    ax.set_title(f"T = {temperature:g}: C-SQS against the K-SQS frontier (bars: 95% paired bootstrap)", fontsize=9)
+    ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -177,7 +177,7 @@ class KSQSCodec(_SchemeCodec):
 
     name: ClassVar[str] = "k_sqs"
 
-    def __init__(self, k: int = 3, ell: int = 16, ell_per_token: float = 0.0) -> None:
+    def __init__(self, k: int = 3, ell: int = lt.ELL_FLOOR, ell_per_token: float = lt.ELL_PER_TOKEN) -> None:
         self._build(KSQS, k=k, ell=ell, ell_per_token=ell_per_token)
 
     def max_step_bits(self, vocab: int) -> int:
@@ -215,7 +215,7 @@ class CSQSCodec(_SchemeCodec):
     name: ClassVar[str] = "c_sqs"
 
     def __init__(self, alpha: float = 0.1, eta: float = 0.02, beta1: float = 0.05, k_max: int = 256,
-                 ell: int = 16, ell_per_token: float = 1.0, size_code: str = "gamma",
+                 ell: int = lt.ELL_FLOOR, ell_per_token: float = lt.ELL_PER_TOKEN, size_code: str = "gamma",
                  beta_min: float | None = None, beta_max: float = 1.0) -> None:
         self._build(CSQS, alpha=alpha, eta=eta, beta1=beta1, k_max=k_max, ell=ell, ell_per_token=ell_per_token,
                     size_code=size_code, beta_min=beta_min, beta_max=beta_max)
