@@ -36,7 +36,13 @@ import numpy as np
 
 from jointbench.specdec import enumcode as ec
 from jointbench.specdec import lattice as lt
-from jointbench.specdec.sqs_support import ConformalThreshold, check_float_in, conformal_support, top_ids
+from jointbench.specdec.sqs_support import (
+    DEFAULT_ETA,
+    ConformalThreshold,
+    check_float_in,
+    conformal_support,
+    top_ids,
+)
 
 
 @dataclass(frozen=True)
@@ -288,7 +294,7 @@ class CSQS(DraftScheme):
 
     name: ClassVar[str] = "c-sqs"
     alpha: float = 0.1
-    eta: float = 0.01
+    eta: float = DEFAULT_ETA
     beta1: float = 0.05
     beta_min: float | None = None
     beta_max: float = 1.0

@@ -26,6 +26,10 @@ def check_float_in(name: str, value: object, low: float, high: float, low_open: 
         raise ValueError(f"{name}: must be a float in {bracket}{low}, {high}], got {value!r}")
 
 
+#: The threshold's default step size ``eta`` (the controller, the scheme and the loop codec share it).
+DEFAULT_ETA: float = 0.02
+
+
 @dataclass
 class ConformalThreshold:
     """Online threshold of C-SQS: ``beta <- clip(beta - eta (dropped - alpha), beta_min, beta_max)``.
@@ -54,7 +58,7 @@ class ConformalThreshold:
     """
 
     alpha: float = 0.1
-    eta: float = 0.01
+    eta: float = DEFAULT_ETA
     beta1: float = 0.05
     beta_min: float | None = None
     beta_max: float = 1.0

@@ -30,6 +30,7 @@ from jointbench.specdec import lattice as lt
 from jointbench.specdec.codec import DRAFT_HEADER, DraftStep, decode_ids, encode_ids, ids_len
 from jointbench.specdec.parts import CODEC, register
 from jointbench.specdec.sqs import CSQS, KSQS, DenseLattice, DraftScheme, IdsOnly
+from jointbench.specdec.sqs_support import DEFAULT_ETA
 
 
 def message_bits(steps: Sequence[DraftStep]) -> int:
@@ -214,7 +215,7 @@ class CSQSCodec(_SchemeCodec):
 
     name: ClassVar[str] = "c_sqs"
 
-    def __init__(self, alpha: float = 0.1, eta: float = 0.02, beta1: float = 0.05, k_max: int = 256,
+    def __init__(self, alpha: float = 0.1, eta: float = DEFAULT_ETA, beta1: float = 0.05, k_max: int = 256,
                  ell: int = lt.ELL_FLOOR, ell_per_token: float = lt.ELL_PER_TOKEN, size_code: str = "gamma",
                  beta_min: float | None = None, beta_max: float = 1.0) -> None:
         self._build(CSQS, alpha=alpha, eta=eta, beta1=beta1, k_max=k_max, ell=ell, ell_per_token=ell_per_token,
