@@ -53,7 +53,8 @@ def load_trio(dataset: str = "cifar10", seed: int = 0, retrain: bool = False, th
     torch.set_num_threads(int(threads))
     splits = load_image_splits(dataset, seed)
     chosen = recipes or {}
-    trio = [load_or_train(role, splits, seed, retrain, log, chosen.get(role)) for role in ("edge_cnn", "server_vit", "edge_vit")]
+    trio = [load_or_train(role, splits, seed, retrain, log, chosen.get(role))
+            for role in ("edge_cnn", "server_vit", "edge_vit")]
     return ModelTrio(splits, *trio)
 
 

@@ -1,11 +1,12 @@
 """Seeded training of the method's three models, cached on disk through :mod:`jointbench.cache`.
 
-``load_or_train(role, dataset)`` returns the trained model of a role (``edge_cnn``, ``server_vit``,
-``edge_vit``) for an offline dataset, training it on the first call (CIFAR-10, one thread: the edge
-models in under a minute, the server ViT in several minutes; measured in ``docs/patchoffload.md``) and
-reading it back afterwards. The cache key holds every input that decides the weights (role,
-architecture, dataset and split seed, training recipe, torch version), so a change retrains.
-``python -m jointbench.patchoffload.models --dataset cifar10 --retrain`` retrains on demand.
+``load_or_train(role, splits)`` returns the trained model of a role (``edge_cnn``, ``server_vit``,
+``edge_vit``) for an offline dataset, trained with a named recipe of :data:`RECIPES` (the dataset's
+default unless ``recipe_name`` picks one) on the first call and read back afterwards (CIFAR-10 defaults:
+each model in about a minute or less on one idle core pair; measured in ``docs/patchoffload.md``). A
+recipe may distil from a CNN teacher (:class:`Recipe`). The cache key holds every input that decides the
+weights (role, architecture, dataset and split seed, training recipe, torch version), so a change
+retrains. ``python -m jointbench.patchoffload.models --dataset cifar10 --retrain`` retrains on demand.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ DEFAULT_RECIPES: dict[str, str] = {"edge_cnn": "cnn-w8-6ep", "server_vit": "hybr
 
 # Per-dataset changes: the default recipe name of a role, and field overrides of a role's recipe
 # (28-px Fashion-MNIST needs 7-px patches for the 4×4 grid; its 20,000 training images need fewer epochs).
-DATASET_DEFAULT_RECIPES: dict[str, dict[str, str]] = {"fashion-mnist": {"server_vit": "hybrid-10ep", "edge_cnn": "cnn-w8"}}
+DATASET_DEFAULT_RECIPES: dict[str, dict[str, str]] = {
+    "fashion-mnist": {"server_vit": "hybrid-10ep", "edge_cnn": "cnn-w8"}}
 DATASET_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     "fashion-mnist": {"server_vit": {"arch": {"patch": 7}, "epochs": 4},
                       "edge_vit": {"arch": {"patch": 7}, "epochs": 3},
