@@ -12,7 +12,7 @@ import argparse
 import json
 import time
 
-from jointbench.patchoffload.models import load_trio
+from jointbench.patchoffload.models import add_recipe_argument, load_trio, parse_recipes
 from jointbench.patchoffload.report import BASELINE_METHODS, best_baseline_within, plot_tradeoff, table1, table2
 from jointbench.patchoffload.tradeoff import PROPOSED, SERVER_ONLY, SweepConfig, operating_points, run_tradeoff
 
@@ -32,12 +32,16 @@ def main(argv: list[str] | None = None, description: str = "CRC + APS patch offl
     ap.add_argument("--retrain", action="store_true")
     ap.add_argument("--json", default=None)
     ap.add_argument("--plot", default=None)
+    add_recipe_argument(ap)
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
-    trio = load_trio(args.dataset, args.seed, args.retrain, args.threads, log=lambda m: print(m, flush=True))
+    trio = load_trio(args.dataset, args.seed, args.retrain, args.threads, log=lambda m: print(m, flush=True),
+                     recipes=parse_recipes(args.recipe))
     acc = trio.accuracies()
     print(f"models ({args.dataset}, seed {args.seed}): " + ", ".join(f"{k} {v:.2f}%" for k, v in acc.items()))
+    print("recipes: " + ", ".join(f"{t.role} {t.info.get('recipe_name', '?')} ({t.info['train_seconds']} s, "
+                                  f"{t.info['threads']} thread(s))" for t in (trio.edge_cnn, trio.server_vit, trio.edge_vit)))
     cfg = SweepConfig(alpha_crc=args.alpha_crc, alpha_aps=args.alpha_aps, eta=args.eta, seed=args.seed)
     res = run_tradeoff(trio.splits, trio.edge_cnn.model, trio.server_vit.model, trio.edge_vit.model, cfg)
     cal = res.calibration

@@ -1,7 +1,7 @@
 """The suite's trained model trio for an offline dataset (edge CNN, server ViT, edge ViT), cached.
 
-``python -m jointbench.patchoffload.models --dataset cifar10 [--retrain] [--threads 1]`` trains (or
-retrains) all three and prints their test accuracies.
+``python -m jointbench.patchoffload.models --dataset cifar10 [--retrain] [--threads 1] [--recipe ROLE=NAME]``
+trains (or retrains) all three and prints their test accuracies.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Callable
 import torch
 
 from jointbench.datasets.image_splits import IMAGE_DATASETS, ImageSplits, load_image_splits
-from jointbench.patchoffload.training import TrainedModel, load_or_train
+from jointbench.patchoffload.training import RECIPES, TrainedModel, load_or_train
 
-__all__ = ["ModelTrio", "load_trio", "main"]
+__all__ = ["ModelTrio", "add_recipe_argument", "load_trio", "main", "parse_recipes"]
 
 
 @dataclass
@@ -32,13 +32,37 @@ class ModelTrio:
         return {t.role: 100.0 * t.info["accuracy_test"] for t in (self.edge_cnn, self.server_vit, self.edge_vit)}
 
 
+def parse_recipes(items: list[str] | None) -> dict[str, str]:
+    """``["server_vit=hybrid-10ep", ...]`` → ``{role: recipe name}`` (roles and names checked)."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        role, sep, name = item.partition("=")
+        if not sep or role not in RECIPES:
+            raise ValueError(f"--recipe {item!r}: expected ROLE=NAME with ROLE one of {sorted(RECIPES)}")
+        if name not in RECIPES[role]:
+            raise ValueError(f"--recipe {item!r}: unknown recipe {name!r} for {role}. Available: {sorted(RECIPES[role])}")
+        out[role] = name
+    return out
+
+
 def load_trio(dataset: str = "cifar10", seed: int = 0, retrain: bool = False, threads: int = 1,
-              log: Callable[[str], None] | None = None) -> ModelTrio:
-    """Load (training on a cache miss) the three models for ``dataset``; ``threads`` torch threads."""
+              log: Callable[[str], None] | None = None, recipes: dict[str, str] | None = None) -> ModelTrio:
+    """Load (training on a cache miss) the three models for ``dataset``; ``threads`` torch threads;
+    ``recipes`` maps a role to a named recipe of :data:`~jointbench.patchoffload.training.RECIPES`
+    (default: the dataset's default recipes)."""
     torch.set_num_threads(int(threads))
     splits = load_image_splits(dataset, seed)
-    trio = [load_or_train(role, splits, seed, retrain, log) for role in ("edge_cnn", "server_vit", "edge_vit")]
+    chosen = recipes or {}
+    trio = [load_or_train(role, splits, seed, retrain, log, chosen.get(role))
+            for role in ("edge_cnn", "server_vit", "edge_vit")]
     return ModelTrio(splits, *trio)
+
+
+def add_recipe_argument(ap: argparse.ArgumentParser) -> None:
+    """The ``--recipe ROLE=NAME`` option (repeatable) of the CLIs that load the trio."""
+    names = "; ".join(f"{role}: {', '.join(sorted(r))}" for role, r in RECIPES.items())
+    ap.add_argument("--recipe", action="append", metavar="ROLE=NAME",
+                    help=f"train/load a named recipe instead of the default ({names})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,11 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--retrain", action="store_true", help="ignore cached weights and train again")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core box)")
+    add_recipe_argument(ap)
     args = ap.parse_args(argv)
-    trio = load_trio(args.dataset, args.seed, args.retrain, args.threads, log=lambda m: print(m, flush=True))
+    trio = load_trio(args.dataset, args.seed, args.retrain, args.threads, log=lambda m: print(m, flush=True),
+                     recipes=parse_recipes(args.recipe))
     for t in (trio.edge_cnn, trio.server_vit, trio.edge_vit):
         print(f"{args.dataset} {t.role}: test accuracy {100 * t.info['accuracy_test']:.2f}% "
-              f"({t.info['params']} params, trained in {t.info['train_seconds']} s)")
+              f"(recipe {t.info.get('recipe_name', '?')}, {t.info['params']} params, trained in {t.info['train_seconds']} s)")
     return 0
 
 

@@ -56,19 +56,19 @@ def patchify(x: torch.Tensor, patch: int) -> torch.Tensor:
     return t.reshape(n, (h // patch) * (w // patch), c, patch, patch)
 
 
-def _linear_embed(in_ch: int, dim: int, patch: int) -> nn.Module:
+def _linear_embed(in_ch: int, dim: int, patch: int, ch: int) -> nn.Module:
     return nn.Conv2d(in_ch, dim, patch, stride=patch)
 
 
-def _cnn_embed(in_ch: int, dim: int, patch: int) -> nn.Module:
+def _cnn_embed(in_ch: int, dim: int, patch: int, ch: int) -> nn.Module:
     def block(cin: int, cout: int, stride: int) -> list[nn.Module]:
         return [nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
 
     side = patch
     for _ in range(2):                      # the two stride-2 convolutions (padding 1) halve, rounding up
         side = (side + 1) // 2
-    return nn.Sequential(*block(in_ch, 16, 1), *block(16, 48, 2), *block(48, 96, 2),
-                         nn.Conv2d(96, dim, side, stride=side))
+    return nn.Sequential(*block(in_ch, ch, 1), *block(ch, 3 * ch, 2), *block(3 * ch, 6 * ch, 2),
+                         nn.Conv2d(6 * ch, dim, side, stride=side))
 
 
 _EMBEDDINGS = {"linear": _linear_embed, "cnn": _cnn_embed}
@@ -107,16 +107,19 @@ class PatchViT(nn.Module):
         Patch embedding: ``linear`` (one ``patch × patch`` convolution, as in ViT) or ``cnn`` (a small
         convolutional stem run on each patch alone, a hybrid ViT that learns from few images; padding
         stays inside the patch, so a token still depends only on its own pixels).
+    embed_ch : int
+        Channels of the ``cnn`` embedding's first convolution (then ×3 and ×6); unused by ``linear``.
     """
 
     def __init__(self, image_size: int = 32, patch: int = 4, in_ch: int = 3, n_classes: int = 10,
-                 dim: int = 128, depth: int = 4, heads: int = 4, mlp: int = 256, embed: str = "linear") -> None:
+                 dim: int = 128, depth: int = 4, heads: int = 4, mlp: int = 256, embed: str = "linear",
+                 embed_ch: int = 16) -> None:
         super().__init__()
         if image_size % patch:
             raise ValueError(f"image_size {image_size} is not a multiple of patch {patch}")
         self.patch, self.grid, self.in_ch = patch, image_size // patch, in_ch
         try:
-            self.embed = _EMBEDDINGS[embed](in_ch, dim, patch)
+            self.embed = _EMBEDDINGS[embed](in_ch, dim, patch, embed_ch)
         except KeyError:
             raise ValueError(f"Unknown patch embedding {embed!r}. Available: {sorted(_EMBEDDINGS)}") from None
         self.pos = nn.Parameter(torch.randn(1, self.grid * self.grid, dim) * 0.02)
