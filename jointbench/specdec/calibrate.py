@@ -112,9 +112,11 @@ LOAD_PER_CORE_WARN = 0.5
 """A calibration taken with a 1-minute load average above this many per core is flagged."""
 
 
-def _quantile_ms(fn: Callable[[], None], repeats: int, quantile: float) -> float:
+def _quantile_ms(fn: Callable[[], None], repeats: int, quantile: float, idle_s: float = 0.0) -> float:
     times = []
     for _ in range(repeats):
+        if idle_s > 0:
+            time.sleep(idle_s)  # not timed: the wait a two-process run has before each burst
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1000.0)
@@ -145,6 +147,7 @@ def calibrate(
     repeats: int = REPEATS,
     seed: int = 0,
     quantile: float = QUANTILE,
+    idle_ms: float = 0.0,
 ) -> Calibration:
     """Profile prefill, draft-step and verify-pass costs of a pair.
 
@@ -164,7 +167,14 @@ def calibrate(
         Seeds the random token ids (content does not change dense compute).
     quantile : float
         Quantile of the runs kept per point, in [0, 1] (0.5 = median).
+    idle_ms : float
+        Sleep before each timed draft step and verify pass (ms, not timed), as the processes of
+        a two-process run wait for the link between bursts (``benchmarks/transport_vs_virtual.py``);
+        recorded in :attr:`Calibration.statistic` (``"q0.2 after 25 ms idle"``). 0 (the default,
+        the suite's cached calibrations) times them back to back.
     """
+    if idle_ms < 0:
+        raise ValueError(f"idle_ms={idle_ms!r}: must be >= 0 (ms)")
     load_before = loadavg_1m()
     vocab = int(target.config.vocab_size)
     gen = torch.Generator().manual_seed(seed)
@@ -189,7 +199,7 @@ def calibrate(
         draft_lm.crop(context_len)
 
     draft_step()
-    draft_ms = _quantile_ms(draft_step, repeats, quantile)
+    draft_ms = _quantile_ms(draft_step, repeats, quantile, idle_ms / 1e3)
 
     target_lm.prefill(ids[:context_len])
     verify = {}
@@ -200,7 +210,7 @@ def calibrate(
             target_lm.crop(context_len)
 
         verify_pass()
-        verify[int(k)] = _quantile_ms(verify_pass, repeats, quantile)
+        verify[int(k)] = _quantile_ms(verify_pass, repeats, quantile, idle_ms / 1e3)
 
     return Calibration(
         prefill_target_ms=prefill_target,
@@ -210,7 +220,7 @@ def calibrate(
         context_len=context_len,
         threads=torch.get_num_threads(),
         repeats=repeats,
-        statistic="median" if quantile == 0.5 else f"q{quantile:g}",
+        statistic=("median" if quantile == 0.5 else f"q{quantile:g}") + (f" after {idle_ms:g} ms idle" if idle_ms else ""),
         procedure=PROCEDURE,
         loadavg_1m=max((x for x in (load_before, loadavg_1m()) if x is not None), default=None),
         cpu_count=os.cpu_count(),
