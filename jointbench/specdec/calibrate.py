@@ -168,10 +168,12 @@ def calibrate(
     quantile : float
         Quantile of the runs kept per point, in [0, 1] (0.5 = median).
     idle_ms : float
-        Sleep before each timed draft step and verify pass (ms, not timed), as the processes of
-        a two-process run wait for the link between bursts (``benchmarks/transport_vs_virtual.py``);
-        recorded in :attr:`Calibration.statistic` (``"q0.2 after 25 ms idle"``). 0 (the default,
-        the suite's cached calibrations) times them back to back.
+        Sleep before each timed verify pass with ``K >= 1`` (ms, not timed), as the cloud process
+        of a two-process run waits for each draft block on the link
+        (``benchmarks/transport_vs_virtual.py``); prefills, draft steps and decode steps
+        (``K = 0``: cloud-only streams them back to back) are timed as always. Recorded in
+        :attr:`Calibration.statistic` (``"q0.2 after 25 ms idle"``). 0 (the default, the suite's
+        cached calibrations) times every pass back to back.
     """
     if idle_ms < 0:
         raise ValueError(f"idle_ms={idle_ms!r}: must be >= 0 (ms)")
@@ -199,7 +201,7 @@ def calibrate(
         draft_lm.crop(context_len)
 
     draft_step()
-    draft_ms = _quantile_ms(draft_step, repeats, quantile, idle_ms / 1e3)
+    draft_ms = _quantile_ms(draft_step, repeats, quantile)
 
     target_lm.prefill(ids[:context_len])
     verify = {}
@@ -210,7 +212,7 @@ def calibrate(
             target_lm.crop(context_len)
 
         verify_pass()
-        verify[int(k)] = _quantile_ms(verify_pass, repeats, quantile, idle_ms / 1e3)
+        verify[int(k)] = _quantile_ms(verify_pass, repeats, quantile, idle_ms / 1e3 if k else 0.0)
 
     return Calibration(
         prefill_target_ms=prefill_target,
