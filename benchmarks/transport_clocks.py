@@ -8,12 +8,59 @@
   transport adds).
 - :func:`stage_ratios`: the tcp run's measured compute per stage against a calibration
   (median over cycles), to tell which stage a gap is in.
+- :func:`idle_factor`: how much slower a verify pass runs right after the process slept (as
+  the cloud process sleeps while the link carries the draft block) than back to back (as the
+  calibration times it), the two timed alternately so that drift of the machine cancels.
 """
 
 from __future__ import annotations
 
 import statistics
+import time
 from typing import Any
+
+
+def idle_factor(model: Any, idle_ms: float, k: int, rounds: int = 15, context_len: int = 64) -> float:
+    """Median verify pass over ``k + 1`` tokens right after a sleep of ``idle_ms`` ÷ median back to back.
+
+    Each round sleeps ``idle_ms`` (not timed), times one pass, then times one more pass at once.
+    Alternating them makes a change of the machine's speed over the minutes (other jobs) hit both
+    alike, which two calibrations taken one after the other cannot promise.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        The target.
+    idle_ms : float
+        Sleep before the first pass of each round (ms).
+    k : int
+        Draft tokens verified (a pass over ``k + 1`` tokens).
+    rounds : int
+    context_len : int
+        Cached tokens before each pass (the calibration's).
+    """
+    import torch
+
+    from jointbench.specdec.lm import CachedLM
+
+    lm = CachedLM(model)
+    vocab = int(model.config.get_text_config().vocab_size)
+    ids = torch.randint(0, vocab, (context_len + k + 1,), generator=torch.Generator().manual_seed(0)).tolist()
+    lm.prefill(ids[:context_len])
+
+    def timed_pass() -> float:
+        t0 = time.perf_counter()
+        lm.forward(ids[context_len:], k + 1)
+        lm.crop(context_len)
+        return (time.perf_counter() - t0) * 1e3
+
+    timed_pass()
+    after, back = [], []
+    for _ in range(rounds):
+        time.sleep(idle_ms / 1e3)
+        after.append(timed_pass())
+        back.append(timed_pass())
+    return statistics.median(after) / statistics.median(back)
 
 
 def _compute_events(outcome: Any, where: str, stage: str) -> list[float]:

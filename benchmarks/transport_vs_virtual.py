@@ -7,29 +7,32 @@ process, the link applied by the shaping proxy on the loopback socket, the draft
 timings; one warm-up query first, not counted) and is timed on the virtual clock, side by side in
 one run, by these clocks:
 
-- ``this-run``: ``transport: inprocess`` with the calibration this script measures just before
-  (same machine, same load; every forward timed back to back, as the suite calibrates);
-- ``idle``: the same, but its verify passes (``K >= 1``) are timed after a sleep of the one-way
-  delay (``calibrate(idle_ms=RTT/2)``): in the tcp run both processes wait that long for the link
-  before each verify and each draft block, with nothing to compute, which an idle machine may
-  answer with slower compute (``benchmarks/compute_after_idle.py``); at RTT 0 it is ``this-run``;
-- ``cached``: the suite's cached calibration of the pair (another time, another load);
-- ``replay`` / ``replay-idle``: the tcp run's OWN cycles (its ``K`` sequence, drafts and
-  acceptances) on the virtual clock with the ``this-run`` / ``idle`` calibration. An adaptive
-  policy (NASD) reads the wall clock's round trip, which carries the transport's overhead, so on
-  the wall clock it picks other ``K`` than on the virtual clock; replaying its real ``K`` compares
-  the clocks cycle for cycle (the policy's choices are not what is being checked);
+- ``this-run``: ``transport: inprocess`` with the calibration this script measures at its start
+  (same machine; every forward timed back to back, as the suite calibrates);
+- ``cached``: ``transport: inprocess`` with the suite's cached calibration (another time and load);
+- ``replay``: the tcp run's OWN cycles (its ``K`` sequence, drafts and acceptances) on the virtual
+  clock with the ``this-run`` calibration. An adaptive policy (NASD) reads the wall clock's round
+  trip, which carries the transport's overhead, so on the wall clock it picks other ``K`` than on
+  the virtual clock; replaying its real ``K`` compares the clocks cycle for cycle (the policy's
+  choices are not what is checked here);
+- ``fresh``: the same cycles with draft, verify and decode re-measured right before this
+  strategy's tcp run (a loaded machine's speed drifts 2x within minutes; prefill tables are
+  this-run's scaled by prefill(16) now / then);
+- ``fresh-idle`` (the gate): ``fresh`` with its verify passes (``K >= 1``) multiplied by how much
+  slower a verify pass runs right after a sleep of the one-way delay than back to back, measured
+  at the start with the two alternating (:func:`transport_clocks.idle_factor`, drift cancels): in
+  the tcp run the cloud has waited that long on the link, with nothing to compute, before each
+  verify (``benchmarks/compute_after_idle.py``); at RTT 0 it is ``fresh``;
 - ``measured``: the tcp run's own cycles AND its measured compute (draft spans, the cloud's
   reported prefill/verify/decode) on the virtual clock: what the transport alone adds.
 
 Printed per strategy and RTT: real / virtual of the mean per-cycle time (commit to commit:
 ``(latency - ttft) / (commits - 1)``) and of the end-to-end latency, per clock; the tcp run's
-measured compute per stage ÷ each calibration (median over cycles: where a gap is); the transport's
-own overhead (real latency minus measured edge and cloud compute and the link's exposed network
-time) in ms per cycle, at RTT 0 the floor; whether tokens are identical (tcp = in process =
-cloud-only greedy). ``--rtts 0,100,25,0`` interleaves RTTs to separate an RTT effect from drift.
+measured compute per stage ÷ each calibration (median over cycles: where a gap is); the
+transport's own overhead (real latency beyond the ``measured`` clock's) in ms per cycle, at RTT 0
+the floor; whether tokens are identical (tcp = in process = cloud-only greedy). ``--rtts 0,100,25,0`` interleaves RTTs to separate an RTT effect from drift.
 The summary line (with the load average) comes last; the exit code is 1 when a ratio of the gated
-clock (``--gate``, default ``replay``) at RTT >= 25 ms is off by more than ``--tolerance`` or tokens
+clock (``--gate``, default ``fresh-idle``) at RTT >= 25 ms is off by more than ``--tolerance`` or tokens
 differ.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/transport_vs_virtual.py                 # SmolLM2 pair
@@ -47,10 +50,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transport_clocks import MeasuredCompute, replayed_virtual, stage_ratios
+from transport_clocks import MeasuredCompute, idle_factor, replayed_virtual, stage_ratios
 
 ROOT_PROMPTS = Path(__file__).resolve().parents[1] / "examples" / "specdec" / "data" / "sd_prompts.jsonl"
-CLOCKS = ("this-run", "idle", "cached", "replay", "replay-idle", "measured")
+CLOCKS = ("this-run", "cached", "replay", "fresh", "fresh-idle", "measured")
 """Virtual clocks compared with the tcp run (see the module docstring)."""
 
 
@@ -74,10 +77,10 @@ def per_cycle_ms(records: list[dict[str, Any]]) -> float:
     return span / gaps if gaps else float("nan")
 
 
-def overhead_ms_per_cycle(records: list[dict[str, Any]]) -> float:
-    """Real latency beyond measured compute and exposed network, per commit (ms)."""
-    extra = sum(r["latency_ms"] - r["edge_compute_ms"] - r["cloud_compute_ms"] - r["network_ms"] for r in records)
-    commits = sum(r["cycles"] if r["cycles"] is not None else r["tokens_out"] for r in records)
+def overhead_ms_per_commit(real: list[dict[str, Any]], measured: list[dict[str, Any]]) -> float:
+    """Real latency beyond the ``measured`` clock (the same compute and link on the virtual clock), per commit (ms)."""
+    extra = sum(r["latency_ms"] - m["latency_ms"] for r, m in zip(real, measured))
+    commits = sum(r["cycles"] if r["cycles"] is not None else r["tokens_out"] for r in real)
     return extra / commits
 
 
@@ -90,7 +93,7 @@ def main() -> int:
     parser.add_argument("--max-new-tokens", type=int, default=24)
     parser.add_argument("--prompts", type=int, default=3, help="first N prompts of the root test set")
     parser.add_argument("--tolerance", type=float, default=0.10, help="allowed |ratio - 1| at RTT >= 25 ms")
-    parser.add_argument("--gate", choices=CLOCKS, default="replay", help="which clock's ratios are gated")
+    parser.add_argument("--gate", choices=CLOCKS, default="fresh-idle", help="which clock's ratios are gated")
     parser.add_argument("--adaptive", choices=("auto", "nasd", "heuristic"), default="auto",
                         help="the adaptive policy (auto: NASD when registered; it needs the pair's NASD table)")
     args = parser.parse_args()
@@ -137,25 +140,34 @@ def main() -> int:
     save("this-run", this_run)
     print(f"calibration this-run: t_draft {this_run.draft_ms:.2f} ms, t_verify(3) {this_run.verify_ms[3]:.2f} ms, "
           f"t_decode {this_run.verify_ms[0]:.2f} ms; cached {files['cached']}", flush=True)
-    for rtt in sorted(set(rtts) - {0.0}):  # verify passes after the one-way wait; prefill tables as this-run
-        idle = calibrate(pair.target, pair.draft, prompt_lens=(CALIBRATION_PROMPT_LENS[0],), ks=CALIBRATION_KS,
-                         idle_ms=rtt / 2)
-        idle = dataclasses.replace(idle, prefill_target_ms=this_run.prefill_target_ms,
-                                   prefill_draft_ms=this_run.prefill_draft_ms)
-        save(f"idle{rtt:g}", idle)
-        print(f"calibration idle {rtt / 2:g} ms: t_verify(3) {idle.verify_ms[3]:.2f} ms "
-              f"({idle.verify_ms[3] / this_run.verify_ms[3]:.3f}x this-run), t_draft {idle.draft_ms:.2f} ms, "
-              f"t_decode {idle.verify_ms[0]:.2f} ms", flush=True)
+    factors = {0.0: 1.0}
+    for rtt in sorted(set(rtts) - {0.0}):  # a verify pass after the one-way wait, relative to back to back
+        factors[rtt] = idle_factor(pair.target, rtt / 2, args.k)
+        print(f"idle factor {rtt / 2:g} ms: a verify pass (K={args.k}) right after that sleep takes "
+              f"{factors[rtt]:.3f}x the back-to-back one (alternating, median of 15 each)", flush=True)
+
+    def fresh_calibration() -> Any:
+        """Draft/verify/decode measured now; prefill tables: this run's, scaled by prefill(16) now / then."""
+        n = CALIBRATION_PROMPT_LENS[0]
+        now = calibrate(pair.target, pair.draft, prompt_lens=(n,), ks=CALIBRATION_KS)
+        scaled = {role: {m: v * getattr(now, role)[n] / getattr(this_run, role)[n]
+                         for m, v in getattr(this_run, role).items()}
+                  for role in ("prefill_target_ms", "prefill_draft_ms")}
+        return dataclasses.replace(now, **scaled)
 
     rows: list[Row] = []
     floors: list[str] = []
     try:
         for rtt in rtts:
-            idle_name = f"idle{rtt:g}" if rtt else "this-run"
             net = {"network_rtt_ms": rtt, "network_uplink_bandwidth_mbps": args.bw,
                    "network_downlink_bandwidth_mbps": args.bw}
             for label, hp in strategies.items():
                 common = dict(pair=args.pair, max_new_tokens=args.max_new_tokens, network=dict(net), **hp)
+                fresh = fresh_calibration()
+                cals["fresh"] = fresh
+                cals["fresh-idle"] = dataclasses.replace(
+                    fresh, verify_ms={k: v * factors[rtt] if k else v for k, v in fresh.verify_ms.items()},
+                    statistic=f"{fresh.statistic}; verify x{factors[rtt]:.3f} after {rtt / 2:g} ms idle")
                 tcp = SpecDecSession(transport="tcp", **common)
                 try:
                     tcp.predict(dict(queries[0]))  # warm-up: service start, first forwards
@@ -165,21 +177,18 @@ def main() -> int:
                         outcomes.append(tcp.last_outcome)
                 finally:
                     tcp.close()
-                over = overhead_ms_per_cycle(real)
-                if rtt == 0.0:
-                    floors.append(f"{label} {over:+.2f}")
                 n_prompt = [r["extras"]["prompt_tokens"] for r in real]
                 for clock in CLOCKS:
-                    cal_name = {"this-run": "this-run", "replay": "this-run", "cached": "cached"}.get(clock, idle_name)
                     if clock == "measured":
-                        fallback = compute_model(this_run)
+                        fallback = compute_model(fresh)
                         virt = [replayed_virtual(o, n, tcp, MeasuredCompute(o, fallback), args.max_new_tokens)
                                 for o, n in zip(outcomes, n_prompt)]
-                    elif clock.startswith("replay"):
-                        virt = [replayed_virtual(o, n, tcp, compute_model(cals[cal_name]), args.max_new_tokens)
+                    elif clock in ("replay", "fresh", "fresh-idle"):
+                        model = compute_model(cals["this-run" if clock == "replay" else clock])
+                        virt = [replayed_virtual(o, n, tcp, model, args.max_new_tokens)
                                 for o, n in zip(outcomes, n_prompt)]
                     else:
-                        virtual = SpecDecSession(transport="inprocess", calibration_file=files[cal_name], **common)
+                        virtual = SpecDecSession(transport="inprocess", calibration_file=files[clock], **common)
                         virt = [virtual.predict(dict(q)) for q in queries]
                     same = all(r["extras"]["tokens"] == v["extras"]["tokens"] and r["extras"]["agrees_with_cloud"]
                                for r, v in zip(real, virt))
@@ -187,16 +196,23 @@ def main() -> int:
                     re2e, ve2e = sum(r["latency_ms"] for r in real), sum(v["latency_ms"] for v in virt)
                     row = Row(label, clock, rtt, rc / vc, re2e / ve2e, same)
                     rows.append(row)
-                    print(f"{label:12s} RTT {rtt:5.0f} ms vs {clock:11s}: per-cycle real {rc:7.2f} / virtual "
+                    if clock == "measured":
+                        over = overhead_ms_per_commit(real, virt)
+                    print(f"{label:12s} RTT {rtt:5.0f} ms vs {clock:10s}: per-cycle real {rc:7.2f} / virtual "
                           f"{vc:7.2f} ms = {row.cycle_ratio:.3f}; end-to-end {re2e:8.1f} / {ve2e:8.1f} ms = "
                           f"{row.e2e_ratio:.3f}; tokens identical: {same}", flush=True)
-                stages = {name: stage_ratios(outcomes, compute_model(cals[name])) for name in ("this-run", idle_name)}
+                if rtt == 0.0:
+                    floors.append(f"{label} {over:+.2f}")
+                stages = {name: stage_ratios(outcomes, compute_model(cals[name]))
+                          for name in ("this-run", "fresh", "fresh-idle")}
                 print(f"{label:12s} RTT {rtt:5.0f} ms measured compute ÷ calibration (median over cycles): "
                       + "; ".join(f"{name} " + ", ".join(f"{k} {v:.3f}" for k, v in st.items())
-                                  for name, st in stages.items()), flush=True)
+                                  for name, st in stages.items())
+                      + f" (fresh: t_draft {fresh.draft_ms:.2f}, t_verify(3) {fresh.verify_ms[3]:.2f}, "
+                        f"t_decode {fresh.verify_ms[0]:.2f} ms)", flush=True)
                 print(f"{label:12s} RTT {rtt:5.0f} ms transport overhead {over:+.2f} ms/cycle (real latency beyond "
-                      f"measured compute and the link's time); K per cycle {[[c.k for c in o.cycles] for o in outcomes]}"
-                      if tcp.strategy.speculative else
+                      f"the same compute and link on the virtual clock); K per cycle "
+                      f"{[[c.k for c in o.cycles] for o in outcomes]}" if tcp.strategy.speculative else
                       f"{label:12s} RTT {rtt:5.0f} ms transport overhead {over:+.2f} ms/token", flush=True)
     finally:
         tmpdir.cleanup()

@@ -112,11 +112,9 @@ LOAD_PER_CORE_WARN = 0.5
 """A calibration taken with a 1-minute load average above this many per core is flagged."""
 
 
-def _quantile_ms(fn: Callable[[], None], repeats: int, quantile: float, idle_s: float = 0.0) -> float:
+def _quantile_ms(fn: Callable[[], None], repeats: int, quantile: float) -> float:
     times = []
     for _ in range(repeats):
-        if idle_s > 0:
-            time.sleep(idle_s)  # not timed: the wait a two-process run has before each burst
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1000.0)
@@ -147,7 +145,6 @@ def calibrate(
     repeats: int = REPEATS,
     seed: int = 0,
     quantile: float = QUANTILE,
-    idle_ms: float = 0.0,
 ) -> Calibration:
     """Profile prefill, draft-step and verify-pass costs of a pair.
 
@@ -167,16 +164,7 @@ def calibrate(
         Seeds the random token ids (content does not change dense compute).
     quantile : float
         Quantile of the runs kept per point, in [0, 1] (0.5 = median).
-    idle_ms : float
-        Sleep before each timed verify pass with ``K >= 1`` (ms, not timed), as the cloud process
-        of a two-process run waits for each draft block on the link
-        (``benchmarks/transport_vs_virtual.py``); prefills, draft steps and decode steps
-        (``K = 0``: cloud-only streams them back to back) are timed as always. Recorded in
-        :attr:`Calibration.statistic` (``"q0.2 after 25 ms idle"``). 0 (the default, the suite's
-        cached calibrations) times every pass back to back.
     """
-    if idle_ms < 0:
-        raise ValueError(f"idle_ms={idle_ms!r}: must be >= 0 (ms)")
     load_before = loadavg_1m()
     vocab = int(target.config.vocab_size)
     gen = torch.Generator().manual_seed(seed)
@@ -212,7 +200,7 @@ def calibrate(
             target_lm.crop(context_len)
 
         verify_pass()
-        verify[int(k)] = _quantile_ms(verify_pass, repeats, quantile, idle_ms / 1e3 if k else 0.0)
+        verify[int(k)] = _quantile_ms(verify_pass, repeats, quantile)
 
     return Calibration(
         prefill_target_ms=prefill_target,
@@ -222,7 +210,7 @@ def calibrate(
         context_len=context_len,
         threads=torch.get_num_threads(),
         repeats=repeats,
-        statistic=("median" if quantile == 0.5 else f"q{quantile:g}") + (f" after {idle_ms:g} ms idle" if idle_ms else ""),
+        statistic="median" if quantile == 0.5 else f"q{quantile:g}",
         procedure=PROCEDURE,
         loadavg_1m=max((x for x in (load_before, loadavg_1m()) if x is not None), default=None),
         cpu_count=os.cpu_count(),
