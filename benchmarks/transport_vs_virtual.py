@@ -30,13 +30,14 @@ Printed per strategy and RTT: real / virtual of the mean per-cycle time (commit 
 ``(latency - ttft) / (commits - 1)``) and of the end-to-end latency, per clock; the tcp run's
 measured compute per stage ÷ each calibration (median over cycles: where a gap is); the
 transport's own overhead (real latency beyond the ``measured`` clock's) in ms per cycle, at RTT 0
-the floor; whether tokens are identical (tcp = in process = cloud-only greedy). ``--rtts 0,100,25,0`` interleaves RTTs to separate an RTT effect from drift.
-The summary line (with the load average) comes last; the exit code is 1 when a ratio of the gated
-clock (``--gate``, default ``fresh-idle``) at RTT >= 25 ms is off by more than ``--tolerance`` or tokens
-differ.
+the floor; whether tokens are identical (tcp = in process = cloud-only greedy). ``--rtts
+0,100,25,0`` interleaves RTTs to separate an RTT effect from drift. The summary line (with the
+load average) comes last; the exit code is 1 when a ratio of the gated clock (``--gate``, default
+``fresh-idle``) at RTT >= 25 ms is off by more than ``--tolerance`` or tokens differ.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/transport_vs_virtual.py                 # SmolLM2 pair
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/transport_vs_virtual.py --pair tiny-random --adaptive heuristic  # smoke
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/transport_vs_virtual.py                # SmolLM2 pair
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/transport_vs_virtual.py --pair tiny-random \
+        --adaptive heuristic                                                                # smoke
 """
 
 from __future__ import annotations
