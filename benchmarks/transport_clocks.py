@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 
-def idle_factor(model: Any, idle_ms: float, k: int, rounds: int = 15, context_len: int = 64) -> float:
+def idle_factor(model: Any, idle_ms: float, k: int, rounds: int = 15, context_len: int = 64) -> tuple[float, float]:
     """Median verify pass over ``k + 1`` tokens right after a sleep of ``idle_ms`` ÷ median back to back.
 
     Each round sleeps ``idle_ms`` (not timed), times one pass, then times one more pass at once.
@@ -38,6 +38,14 @@ def idle_factor(model: Any, idle_ms: float, k: int, rounds: int = 15, context_le
     rounds : int
     context_len : int
         Cached tokens before each pass (the calibration's).
+
+    Returns
+    -------
+    factor : float
+        Median after the sleep ÷ median back to back.
+    spread : float
+        Median back to back ÷ its 20% quantile: what a run that sees the median pays beyond the
+        calibration's statistic (:data:`~jointbench.specdec.calibrate.QUANTILE`).
     """
     import torch
 
@@ -60,7 +68,10 @@ def idle_factor(model: Any, idle_ms: float, k: int, rounds: int = 15, context_le
         time.sleep(idle_ms / 1e3)
         after.append(timed_pass())
         back.append(timed_pass())
-    return statistics.median(after) / statistics.median(back)
+    from jointbench.specdec.calibrate import QUANTILE
+
+    quantile = statistics.quantiles(back, n=100, method="inclusive")[round(QUANTILE * 100) - 1]
+    return statistics.median(after) / statistics.median(back), statistics.median(back) / quantile
 
 
 def _compute_events(outcome: Any, where: str, stage: str) -> list[float]:

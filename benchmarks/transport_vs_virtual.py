@@ -143,9 +143,10 @@ def main() -> int:
           f"t_decode {this_run.verify_ms[0]:.2f} ms; cached {files['cached']}", flush=True)
     factors = {0.0: 1.0}
     for rtt in sorted(set(rtts) - {0.0}):  # a verify pass after the one-way wait, relative to back to back
-        factors[rtt] = idle_factor(pair.target, rtt / 2, args.k)
+        factors[rtt], spread = idle_factor(pair.target, rtt / 2, args.k)
         print(f"idle factor {rtt / 2:g} ms: a verify pass (K={args.k}) right after that sleep takes "
-              f"{factors[rtt]:.3f}x the back-to-back one (alternating, median of 15 each)", flush=True)
+              f"{factors[rtt]:.3f}x the back-to-back one (alternating, median of 15 each); back to back, "
+              f"median / q0.2 (the calibration's statistic) = {spread:.3f}", flush=True)
 
     def fresh_calibration() -> Any:
         """Draft/verify/decode measured now; prefill tables: this run's, scaled by prefill(16) now / then."""
