@@ -8,9 +8,10 @@
   transport adds).
 - :func:`stage_ratios`: the tcp run's measured compute per stage against a calibration
   (median over cycles), to tell which stage a gap is in.
-- :func:`idle_factor`: how much slower a verify pass runs right after the process slept (as
-  the cloud process sleeps while the link carries the draft block) than back to back (as the
-  calibration times it), the two timed alternately so that drift of the machine cancels.
+- :func:`idle_factor`: how much slower a verify pass (or a draft step) runs right after the
+  process slept (as the cloud sleeps while the link carries the draft block, the edge while it
+  carries the verdict) than back to back (as the calibration times it), the two timed
+  alternately so that drift of the machine cancels.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def idle_factor(model: Any, idle_ms: float, k: int, rounds: int = 15, context_le
     Parameters
     ----------
     model : transformers.PreTrainedModel
-        The target.
+        The target (a verify pass), or the draft with ``k = 0`` (one draft step).
     idle_ms : float
         Sleep before the first pass of each round (ms).
     k : int

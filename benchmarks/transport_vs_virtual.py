@@ -19,10 +19,12 @@ one run, by these clocks:
   strategy's tcp run (a loaded machine's speed drifts 2x within minutes; prefill tables are
   this-run's scaled by prefill(16) now / then);
 - ``fresh-idle`` (the gate): ``fresh`` with its verify passes (``K >= 1``) multiplied by how much
-  slower a verify pass runs right after a sleep of the one-way delay than back to back, measured
-  at the start with the two alternating (:func:`transport_clocks.idle_factor`, drift cancels): in
-  the tcp run the cloud has waited that long on the link, with nothing to compute, before each
-  verify (``benchmarks/compute_after_idle.py``); at RTT 0 it is ``fresh``;
+  slower a verify pass runs right after a sleep of the one-way delay than back to back, and its
+  draft step by the same for one draft step in one of every ``--k`` steps (only a cycle's first
+  draft step follows the wait), both measured at the start with the two alternating
+  (:func:`transport_clocks.idle_factor`, drift cancels): in the tcp run both processes have waited
+  that long on the link, with nothing to compute, before each verify and each draft block
+  (``benchmarks/compute_after_idle.py``); at RTT 0 it is ``fresh``;
 - ``measured``: the tcp run's own cycles AND its measured compute (draft spans, the cloud's
   reported prefill/verify/decode) on the virtual clock: what the transport alone adds.
 
@@ -141,12 +143,14 @@ def main() -> int:
     save("this-run", this_run)
     print(f"calibration this-run: t_draft {this_run.draft_ms:.2f} ms, t_verify(3) {this_run.verify_ms[3]:.2f} ms, "
           f"t_decode {this_run.verify_ms[0]:.2f} ms; cached {files['cached']}", flush=True)
-    factors = {0.0: 1.0}
-    for rtt in sorted(set(rtts) - {0.0}):  # a verify pass after the one-way wait, relative to back to back
-        factors[rtt], spread = idle_factor(pair.target, rtt / 2, args.k)
-        print(f"idle factor {rtt / 2:g} ms: a verify pass (K={args.k}) right after that sleep takes "
-              f"{factors[rtt]:.3f}x the back-to-back one (alternating, median of 15 each); back to back, "
-              f"median / q0.2 (the calibration's statistic) = {spread:.3f}", flush=True)
+    factors = {0.0: (1.0, 1.0)}  # RTT -> (verify pass, first draft step) after the one-way wait
+    for rtt in sorted(set(rtts) - {0.0}):
+        (verify, spread), (draft, _) = (idle_factor(pair.target, rtt / 2, args.k),
+                                        idle_factor(pair.draft, rtt / 2, 0))
+        factors[rtt] = (verify, draft)
+        print(f"idle factor {rtt / 2:g} ms: right after that sleep a verify pass (K={args.k}) takes {verify:.3f}x, "
+              f"a draft step {draft:.3f}x the back-to-back one (alternating, median of 15 each); back to back, "
+              f"verify median / q0.2 (the calibration's statistic) = {spread:.3f}", flush=True)
 
     def fresh_calibration() -> Any:
         """Draft/verify/decode measured now; prefill tables: this run's, scaled by prefill(16) now / then."""
@@ -167,9 +171,11 @@ def main() -> int:
                 common = dict(pair=args.pair, max_new_tokens=args.max_new_tokens, network=dict(net), **hp)
                 fresh = fresh_calibration()
                 cals["fresh"] = fresh
+                fv, fd = factors[rtt]  # only a cycle's first draft step follows the wait
                 cals["fresh-idle"] = dataclasses.replace(
-                    fresh, verify_ms={k: v * factors[rtt] if k else v for k, v in fresh.verify_ms.items()},
-                    statistic=f"{fresh.statistic}; verify x{factors[rtt]:.3f} after {rtt / 2:g} ms idle")
+                    fresh, verify_ms={k: v * fv if k else v for k, v in fresh.verify_ms.items()},
+                    draft_ms=fresh.draft_ms * (fd + args.k - 1) / args.k,
+                    statistic=f"{fresh.statistic}; verify x{fv:.3f}, first draft step x{fd:.3f} after {rtt / 2:g} ms")
                 tcp = SpecDecSession(transport="tcp", **common)
                 try:
                     tcp.predict(dict(queries[0]))  # warm-up: service start, first forwards
