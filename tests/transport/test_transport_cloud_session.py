@@ -63,6 +63,20 @@ def test_decode_streams_one_frame_per_token_and_flags_the_last(tiny_pair) -> Non
     assert all(f.arg > 0 for f in frames)  # each reply reports its compute time (us)
 
 
+def test_prefill_compute_is_reported_once_by_the_next_reply(tiny_pair) -> None:
+    """PREFILL has no reply: the first reply after it carries its compute (us) in ``prior_us``."""
+    session = CloudSession(tiny_pair.target, tiny_pair.eos_token_ids)
+    block = make_codec("ids_only").encode([1, 2], None)
+    assert list(session.handle(Frame(MsgType.PREFILL, payload.encode_prompt(PROMPT)))) == []
+    [first] = session.handle(Frame(MsgType.VERIFY, block, seq=1))
+    [second] = session.handle(Frame(MsgType.VERIFY, block, seq=2))
+    assert first.prior_us > 0 and first.arg > 0
+    assert second.prior_us == 0 and second.arg > 0  # control: reported once, not with every reply
+    list(session.handle(Frame(MsgType.PREFILL, payload.encode_prompt(PROMPT))))  # a re-prefill (reconnect)
+    [err] = session.handle(Frame(MsgType.DECODE, payload.encode_prompt(PROMPT), arg=0))
+    assert err.type == MsgType.ERROR and err.prior_us > 0  # whatever reply comes next carries it
+
+
 def test_a_codec_decoder_can_replace_the_draft_encoding(tiny_pair) -> None:
     """The framing is payload-agnostic: the session verifies whatever its decoder returns."""
     import json

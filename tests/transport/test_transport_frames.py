@@ -34,7 +34,7 @@ PAYLOADS = {
 
 @pytest.mark.parametrize("kind", list(MsgType))
 def test_frame_round_trip_every_type(kind: MsgType) -> None:
-    frame = Frame(kind, PAYLOADS[kind], seq=2**32 - 1, arg=77, flags=FLAG_REPLY | FLAG_FINAL)
+    frame = Frame(kind, PAYLOADS[kind], seq=2**32 - 1, arg=77, flags=FLAG_REPLY | FLAG_FINAL, prior_us=2**32 - 2)
     data = frame.encode()
     assert len(data) == HEADER_BYTES + len(PAYLOADS[kind])
     back = decode_frame(data)

@@ -67,6 +67,13 @@ def test_shaped_session_prices_every_frame_on_the_timeline(tiny_cloud, tiny_pair
     # the timeline is the wall clock: the last token came when the last cycle committed
     assert tl.token_times_ms[-1] == pytest.approx((source.marks[-1].done_s - source.t0_s) * 1e3)
     assert tl.latency_ms >= tl.edge_compute_ms + sum(m.cloud_ms for m in source.marks) - 1e-6
+    # the cloud's prefill is reported by the first VERIFY reply and placed once, after PREFILL reached it
+    assert source.marks[0].cloud_prior_ms > 0
+    assert all(m.cloud_prior_ms == 0 for m in source.marks[1:])  # control: only the first cycle waited on it
+    prefills = [e for e in tl.events if e.kind == "compute" and e.where == "cloud" and e.stage == "prefill"]
+    assert len(prefills) == 1
+    assert prefills[0].end_ms - prefills[0].start_ms == pytest.approx(source.marks[0].cloud_prior_ms)
+    assert tl.cloud_compute_ms == pytest.approx(sum(m.cloud_ms + m.cloud_prior_ms for m in source.marks))
 
 
 class KillAfter:

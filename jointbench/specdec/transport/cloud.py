@@ -13,7 +13,8 @@ target model. It mirrors the cloud half of :class:`jointbench.specdec.engine.Spe
 - DECODE runs the target alone (cloud-only) and streams each token as it is decoded.
 
 Every VERIFY and DECODE reply carries the cloud's compute time for it (microseconds) in
-the frame's ``arg``, so the edge can separate compute from network time.
+the frame's ``arg``, so the edge can separate compute from network time; the first reply
+after a PREFILL carries the prefill's compute time in ``prior_us`` (PREFILL has no reply).
 
 Cache invariant (as in the engine): after a verify, the cache holds all committed
 tokens but the last.
@@ -21,6 +22,7 @@ tokens but the last.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any, Callable, Iterator, Sequence
 
@@ -60,16 +62,27 @@ class FrameSession:
     """
 
     ERRORS: tuple[type[BaseException], ...] = (ValueError,)
+    _prior_us: int = 0  # compute of reply-less requests (PREFILL) not reported yet (us)
 
     def handle(self, frame: Frame) -> Iterator[Frame]:
         """Serve one request; yield its reply frames as they become ready.
 
         Errors a request can cause (bad payload, VERIFY before PREFILL, a model or engine error)
-        become one ERROR reply.
+        become one ERROR reply. The first reply frame carries, in ``prior_us``, the compute of the
+        PREFILLs served since the previous reply.
         """
+        for reply in self._replies(frame):
+            if self._prior_us:
+                reply = dataclasses.replace(reply, prior_us=min(self._prior_us, 2**32 - 1))
+                self._prior_us = 0
+            yield reply
+
+    def _replies(self, frame: Frame) -> Iterator[Frame]:
         try:
             if frame.type == MsgType.PREFILL:
+                t0 = time.perf_counter()
                 self._prefill(payload.decode_prompt(frame.payload), frame.arg)
+                self._prior_us += _us_since(t0)
                 return
             if frame.type == MsgType.VERIFY:
                 t0 = time.perf_counter()

@@ -57,12 +57,16 @@ class CycleMarks:
         The cycle's tokens were committed at the edge.
     cloud_ms : float
         The cloud's compute for this cycle as it reported it (ms; 0 when none).
+    cloud_prior_ms : float
+        The cloud's compute for the reply-less PREFILL this cycle's request waited on, as the
+        cloud reported it (ms; 0 when none: every cycle but the first, or after a reconnect).
     """
 
     start_s: float
     compute_end_s: float
     done_s: float
     cloud_ms: float = 0.0
+    cloud_prior_ms: float = 0.0
 
 
 def _check_query(prompt_ids: Sequence[int], max_new_tokens: int) -> list[int]:
@@ -158,7 +162,7 @@ class RemoteSpeculativeSource(_Marked):
         new = drafts[:n] if n and drafts[n - 1] in self.eos else [*drafts[:n], nxt]
         self.committed.extend(new)
         commit_draft_cache(self.lm, len(self.committed), self.draft_feed)
-        self.marks.append(CycleMarks(start, sent, time.perf_counter(), reply.arg / 1e3))
+        self.marks.append(CycleMarks(start, sent, time.perf_counter(), reply.arg / 1e3, reply.prior_us / 1e3))
         self._ended = new[-1] in self.eos
         return Cycle(k, len(drafts), n, tuple(new), len(up))
 

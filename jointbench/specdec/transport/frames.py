@@ -1,6 +1,6 @@
 """Length-prefixed frames of the edge<->cloud wire protocol (payload-agnostic).
 
-A frame is a 14-byte little-endian header followed by ``length`` payload bytes::
+A frame is an 18-byte little-endian header followed by ``length`` payload bytes::
 
     uint8  type     MsgType (PREFILL, VERIFY, DECODE, CLOSE, ERROR)
     uint8  flags    FLAG_REPLY (cloud -> edge), FLAG_FINAL (last frame of a reply stream)
@@ -8,11 +8,14 @@ A frame is a 14-byte little-endian header followed by ``length`` payload bytes::
     uint32 arg      request: its integer argument (see MsgType); reply: the cloud's
                     compute time for it in microseconds (0 when not measured)
     uint32 length   payload bytes that follow
+    uint32 prior_us reply: the cloud's compute (microseconds) for earlier requests that
+                    have no reply of their own (a PREFILL), reported once, by the first
+                    reply after them; 0 otherwise (and in requests)
 
 The payload is opaque here: the speculative-decoding encodings of
 :mod:`jointbench.specdec.payload` (prompt, draft block, verdict, token) or whatever a
 codec produces travel as bytes in, bytes out. The simulated link prices the payload
-only (what the virtual clock counts); the 14 header bytes are transport overhead,
+only (what the virtual clock counts); the 18 header bytes are transport overhead,
 like TCP/IP headers, that ``network_framing_bytes`` can account for.
 """
 
@@ -23,7 +26,7 @@ import socket
 import struct
 from dataclasses import dataclass
 
-HEADER = struct.Struct("<BBIII")
+HEADER = struct.Struct("<BBIIII")
 HEADER_BYTES = HEADER.size
 MAX_PAYLOAD_BYTES = 256 * 1024 * 1024
 """Upper bound of one payload (bytes): a larger length field means a corrupt stream."""
@@ -69,6 +72,8 @@ class Frame:
         The request's integer argument, uint32.
     flags : int
         Bitwise OR of ``FLAG_REPLY`` and ``FLAG_FINAL``.
+    prior_us : int
+        Reply: the cloud's compute for earlier reply-less requests (PREFILL), microseconds, uint32.
     """
 
     type: MsgType
@@ -76,6 +81,7 @@ class Frame:
     seq: int = 0
     arg: int = 0
     flags: int = 0
+    prior_us: int = 0
 
     @property
     def is_reply(self) -> bool:
@@ -91,20 +97,20 @@ class Frame:
         """Header + payload, ready for ``socket.sendall``."""
         if len(self.payload) > MAX_PAYLOAD_BYTES:
             raise FrameError(f"payload of {len(self.payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
-        head = HEADER.pack(int(self.type), self.flags, self.seq, self.arg, len(self.payload))
+        head = HEADER.pack(int(self.type), self.flags, self.seq, self.arg, len(self.payload), self.prior_us)
         return head + bytes(self.payload)
 
 
-def parse_header(head: bytes) -> tuple[MsgType, int, int, int, int]:
-    """Decode a 14-byte header into ``(type, flags, seq, arg, length)``; validate it."""
-    kind, flags, seq, arg, length = HEADER.unpack(head)
+def parse_header(head: bytes) -> tuple[MsgType, int, int, int, int, int]:
+    """Decode a header into ``(type, flags, seq, arg, length, prior_us)``; validate it."""
+    kind, flags, seq, arg, length, prior_us = HEADER.unpack(head)
     try:
         msg = MsgType(kind)
     except ValueError:
         raise FrameError(f"unknown message type {kind} (valid: {[int(m) for m in MsgType]})") from None
     if length > MAX_PAYLOAD_BYTES:
         raise FrameError(f"frame announces {length} payload bytes, more than {MAX_PAYLOAD_BYTES}")
-    return msg, flags, seq, arg, length
+    return msg, flags, seq, arg, length, prior_us
 
 
 def recv_exact(sock: socket.socket, n: int) -> bytes:
@@ -129,9 +135,9 @@ def recv_exact(sock: socket.socket, n: int) -> bytes:
 
 def read_frame(sock: socket.socket) -> Frame:
     """Read one whole frame from ``sock`` (blocks; honours the socket's timeout)."""
-    kind, flags, seq, arg, length = parse_header(recv_exact(sock, HEADER_BYTES))
+    kind, flags, seq, arg, length, prior_us = parse_header(recv_exact(sock, HEADER_BYTES))
     payload = recv_exact(sock, length) if length else b""
-    return Frame(kind, payload, seq=seq, arg=arg, flags=flags)
+    return Frame(kind, payload, seq=seq, arg=arg, flags=flags, prior_us=prior_us)
 
 
 def write_frame(sock: socket.socket, frame: Frame) -> int:
@@ -145,7 +151,7 @@ def decode_frame(data: bytes) -> Frame:
     """Decode exactly one encoded frame from ``data`` (inverse of :meth:`Frame.encode`)."""
     if len(data) < HEADER_BYTES:
         raise FrameError(f"need at least {HEADER_BYTES} header bytes, got {len(data)}")
-    kind, flags, seq, arg, length = parse_header(data[:HEADER_BYTES])
+    kind, flags, seq, arg, length, prior_us = parse_header(data[:HEADER_BYTES])
     if len(data) != HEADER_BYTES + length:
         raise FrameError(f"frame announces {length} payload bytes, got {len(data) - HEADER_BYTES}")
-    return Frame(kind, bytes(data[HEADER_BYTES:]), seq=seq, arg=arg, flags=flags)
+    return Frame(kind, bytes(data[HEADER_BYTES:]), seq=seq, arg=arg, flags=flags, prior_us=prior_us)

@@ -16,11 +16,12 @@ What goes on the timeline per cycle:
   placements name that message: ``prompt``, ``draft``, ``verdict``, ``token``), so bytes,
   retransmissions and the exposed network time are the link's account of the real frames;
 - cloud compute: the time the cloud reported in its reply, ending when the proxy received
-  the reply (the cloud's prefill before the first VERIFY is not reported and not shown);
+  the reply; the cloud's prefill (reported by the first VERIFY reply, ``prior_us``) starting
+  when the PREFILL frame was delivered to the cloud, ending by the time that VERIFY started;
 - the cycle's tokens, emitted when they were committed at the edge.
 
-Whatever the cycle took beyond these (sockets, the proxy's scheduling, waiting for the cloud's
-prefill) is in the latency but in no component: the overhead the benchmark measures.
+Whatever the cycle took beyond these (sockets, the proxy's scheduling) is in the latency but in
+no component: the overhead the benchmark measures.
 
 The policy is told the round trip the edge measured minus the cloud's reported compute and
 the priced serialisation of both frames, the virtual placement's definition of ``rtt_ms``.
@@ -114,7 +115,13 @@ class _RealQuery:
         if mark.cloud_ms > 0:
             end = self._ms(self.shaper.epoch_s + down.received_ms / 1e3) if down is not None and self.shaper else done
             stage = "verify" if self.speculative else ("prefill" if index == 0 else "decode")
-            tl.compute("cloud", mark.cloud_ms, stage=stage, at_ms=max(tl.start_ms, end - mark.cloud_ms))
+            begin = max(tl.start_ms, end - mark.cloud_ms)
+            if mark.cloud_prior_ms > 0:  # the PREFILL this request waited on, from its delivery to the cloud
+                prompt = next((ex for ex in ups if ex.kind == "prompt"), None)
+                latest = begin - mark.cloud_prior_ms
+                at = min(prompt.arrival_ms, latest) if prompt is not None else latest
+                tl.compute("cloud", mark.cloud_prior_ms, stage="prefill", at_ms=max(tl.start_ms, at))
+            tl.compute("cloud", mark.cloud_ms, stage=stage, at_ms=begin)
         tl.clock.advance_to(done)
         tl.emit(len(cycle.tokens))
         down_bytes = down.payload_bytes if down is not None else 0
