@@ -39,6 +39,8 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from prochelpers import descendants, process_gone  # noqa: E402 - the tests' process helpers
 TOY = REPO / "tests" / "fixtures" / "toyplugins" / "jbtoy_modules.py"
 ROWS = [{"id": i, "conf": c, "guess": g, "hard": c < 0.5}
         for i, (c, g) in enumerate([(0.9, "C"), (0.2, "A"), (0.7, "B"), (0.1, "C"), (0.6, "C"), (0.4, "D")])]
@@ -119,21 +121,6 @@ def check_csvs(job_dir: Path) -> str | None:
     return None
 
 
-def _children(pid: int) -> set[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    try:
-        return {int(x) for x in path.read_text().split()}
-    except OSError:
-        return set()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def one_kill(root: Path, job: str, sig: signal.Signals, at_s: float,
              env: dict[str, str], jobs: int = 1) -> tuple[bool, str, int]:
     """Run, kill after ``at_s`` seconds, check; return (intact, description, exit status)."""
@@ -143,19 +130,19 @@ def one_kill(root: Path, job: str, sig: signal.Signals, at_s: float,
     deadline = time.perf_counter() + at_s
     workers: set[int] = set()
     while time.perf_counter() < deadline and proc.poll() is None:
-        workers |= _children(proc.pid)
+        workers |= set(descendants(proc.pid))
         time.sleep(min(0.01, max(0.0, deadline - time.perf_counter())))
-    workers |= _children(proc.pid)
+    workers |= set(descendants(proc.pid))
     if proc.poll() is None:
         proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
     settle_by = time.perf_counter() + 5.0
-    while any(_alive(w) for w in workers) and time.perf_counter() < settle_by:
+    while not all(process_gone(w) for w in workers) and time.perf_counter() < settle_by:
         time.sleep(0.01)
     rc = proc.returncode
     what = f"{sig.name} at {at_s:.2f} s, rc {rc}"
     problem = check_csvs(job_dir)
-    left = sorted(w for w in workers if _alive(w))
+    left = sorted(w for w in workers if not process_gone(w))
     if left:
         problem = f"worker process(es) {left} outlived the run"
     if problem is None and sig == signal.SIGTERM and rc not in (-signal.SIGTERM, 143, 0):

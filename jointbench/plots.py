@@ -170,7 +170,8 @@ def plot_rank_file(rank_csv: str, out_dir: str | None = None, x_metric: str | No
     figures: list[Callable[[], list[str]]] = [
         functools.partial(fn, df, rank_csv, out_dir, job) for fn in method_plots().values()]
     if len(df) <= MAX_GENERIC_ROWS or x_metric or y_metric:  # else a bar per test case is unreadable
-        figures.append(lambda: [plot_metric_bars(df, os.path.join(out_dir, f"{job}_metrics.png"), metrics, job)])
+        figures.append(functools.partial(_one, plot_metric_bars, df, os.path.join(out_dir, f"{job}_metrics.png"),
+                                         metrics, job))
         y = y_metric or _pick(metrics, _QUALITY)
         xs = [x_metric] if x_metric else _cost_metrics(metrics)
         for x in xs:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import module
+from prochelpers import descendants, process_gone
 
 from jointbench.cli import main
 from jointbench.runner.job import run_job
@@ -75,15 +76,15 @@ def test_sigkill_of_the_run_leaves_no_worker_and_sigterm_saves_the_rank(toy_job)
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        workers = _children(proc.pid)
+        workers = _workers(proc.pid)
         assert len(workers) == 2, workers
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == (-9 if sig == signal.SIGKILL else 128 + sig), (out, err)
         deadline = time.monotonic() + 10
-        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        while not all(process_gone(pid) for pid in workers) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not [pid for pid in workers if _alive(pid)], "a worker outlived the run"
+        assert all(process_gone(pid) for pid in workers), "a worker outlived the run"
         if sig == signal.SIGTERM:
             assert "Traceback" not in err and "interrupted after" in out
             assert main(["rank", "ws/toyjob"]) == 0
@@ -94,23 +95,14 @@ def test_sigkill_of_the_run_leaves_no_worker_and_sigterm_saves_the_rank(toy_job)
             subprocess.run(["rm", "-rf", "ws"], check=True)
 
 
-def _children(pid: int) -> list[int]:
+def _workers(pid: int) -> list[int]:
+    """The run's worker processes, once both are up (or what is there after 10 s)."""
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        path = Path(f"/proc/{pid}/task/{pid}/children")
-        kids = [int(x) for x in path.read_text().split()] if path.exists() else []
-        if len(kids) >= 2:
-            return kids
+    kids = descendants(pid)
+    while len(kids) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
+        kids = descendants(pid)
     return kids
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
 
 
 def test_jobs_must_be_a_positive_integer(toy_job, capsys):

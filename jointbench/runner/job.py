@@ -156,13 +156,27 @@ def _copy_dataset(dataset: DataSource) -> DataSource:
     return DataSource(copy_inputs(dataset.x), copy.deepcopy(dataset.y), dataset.data_type)
 
 
+def _label(ctx: _Context, case: TestCaseSpec) -> str:
+    return f"[{case.index + 1}/{len(ctx.spec.test_cases)}] {case.algorithm}"
+
+
+def _failed(ctx: _Context, case: TestCaseSpec, url: str, error: str, details: str,
+            signature: tuple[str, str]) -> CaseFailure:
+    """Write a failed case's ``error.txt`` (``details``), print one line, return its :class:`CaseFailure`."""
+    try:
+        write_error(url, details)
+    except OSError as os_err:
+        raise _workspace_error(url, os_err, ctx) from os_err
+    print(f"{_label(ctx, case)} FAILED: {error} (traceback: {url}/error.txt)", file=ctx.out)
+    return CaseFailure(case, error, url, signature)
+
+
 def _run_case(ctx: _Context, case: TestCaseSpec) -> RankRow | CaseFailure:
     """Run one test case and write its folder; a failure is returned, not raised."""
     spec, out = ctx.spec, ctx.out
-    n = len(spec.test_cases)
     result_saved_url = os.path.join(spec.job_dir, case.algorithm)
     url = os.path.join(result_saved_url, str(uuid.uuid1()))
-    label = f"[{case.index + 1}/{n}] {case.algorithm}"
+    label = _label(ctx, case)
     started = time.perf_counter()
     provenance: dict[str, Any] = {}
     try:
@@ -173,12 +187,8 @@ def _run_case(ctx: _Context, case: TestCaseSpec) -> RankRow | CaseFailure:
         root = _root_cause(err)
         if isinstance(err, SystemExit):
             err = RunnerError(f"a module called sys.exit({err.code!r}); the test case counts as failed")
-        try:
-            write_error(url, traceback.format_exc())
-        except OSError as os_err:
-            raise _workspace_error(url, os_err, ctx) from os_err
-        print(f"{label} FAILED: {type(err).__name__}: {err} (traceback: {url}/error.txt)", file=out)
-        return CaseFailure(case, f"{type(err).__name__}: {err}", url, (type(root).__name__, str(root)))
+        return _failed(ctx, case, url, f"{type(err).__name__}: {err}", traceback.format_exc(),
+                       (type(root).__name__, str(root)))
     env = environment(case.hyperparameter_columns())
     env.update({"job_file": ctx.job_file, "algorithm": case.algorithm, "test_case_index": case.index,
                 "mode": spec.testenv.mode, "wall_time_s": round(time.perf_counter() - started, 3),
@@ -197,12 +207,7 @@ def _run_case(ctx: _Context, case: TestCaseSpec) -> RankRow | CaseFailure:
 def _worker_died(ctx: _Context, case: TestCaseSpec, why: str) -> CaseFailure:
     """The failure of a test case whose worker process died (``--jobs N``)."""
     url = os.path.join(ctx.spec.job_dir, case.algorithm, str(uuid.uuid1()))
-    try:
-        write_error(url, f"RunnerError: {why}\n")
-    except OSError as err:
-        raise _workspace_error(url, err, ctx) from err
-    print(f"[{case.index + 1}/{len(ctx.spec.test_cases)}] {case.algorithm} FAILED: RunnerError: {why}", file=ctx.out)
-    return CaseFailure(case, f"RunnerError: {why}", url, ("RunnerError", why))
+    return _failed(ctx, case, url, f"RunnerError: {why}", f"RunnerError: {why}\n", ("RunnerError", why))
 
 
 def _case_results(ctx: _Context, jobs: int) -> Iterator[RankRow | CaseFailure]:

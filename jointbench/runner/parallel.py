@@ -42,7 +42,7 @@ T = TypeVar("T")
 _PR_SET_PDEATHSIG = 1
 
 #: The per-case function a forked worker calls (set in the parent just before the fork).
-_WORK: list[Callable[[int], Any] | None] = [None]
+_WORK: list[Callable[[int, io.StringIO], Any] | None] = [None]
 
 
 def check_jobs(jobs: int) -> int:

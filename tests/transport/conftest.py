@@ -8,7 +8,7 @@ from typing import Iterator
 import pytest
 
 from jointbench.specdec.transport.lifecycle import ServiceProcess, cloud_service
-from transport_helpers import process_gone
+from prochelpers import process_gone
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 

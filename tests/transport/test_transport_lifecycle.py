@@ -13,7 +13,7 @@ import pytest
 
 from jointbench.specdec.transport.lifecycle import ServiceProcess, ServiceStartError
 
-from transport_helpers import default_sigint, process_gone
+from prochelpers import default_sigint, process_gone
 
 HERE = Path(__file__).parent
 READY = "print('JOINTBENCH_CLOUD_READY port=4242 pid=0', flush=True)"

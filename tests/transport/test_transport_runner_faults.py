@@ -22,7 +22,7 @@ from sd_tiny_job import write_tiny_testenv
 from jointbench.runner.job import run_job
 from jointbench.specdec.transport import remote as remote_mod
 
-from transport_helpers import default_sigint, descendants, process_gone
+from prochelpers import default_sigint, descendants, process_gone
 
 REPO = Path(__file__).resolve().parents[2]
 SD = REPO / "testalgorithms" / "specdec"

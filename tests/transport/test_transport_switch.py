@@ -6,7 +6,7 @@ import pytest
 
 from jointbench.specdec.session import SpecDecSession
 
-from transport_helpers import process_gone
+from prochelpers import process_gone
 
 PROMPTS = ["alpha beta gamma delta", "one two three four five"]
 NET = {"network_rtt_ms": 20, "network_uplink_bandwidth_mbps": 10, "network_seed": 1}

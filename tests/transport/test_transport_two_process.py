@@ -11,7 +11,8 @@ from jointbench.specdec.transport.client import CloudClient, CloudUnavailable
 from jointbench.specdec.transport.lifecycle import cloud_service
 from jointbench.specdec.transport.shaping import ShapingProxy
 
-from transport_helpers import PROMPT, process_gone, serve
+from prochelpers import process_gone
+from transport_helpers import PROMPT, serve
 
 N_NEW = 24
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, Iterator
 
 from jointbench.specdec.transport.client import CloudError
@@ -25,49 +24,6 @@ def serve(client: Any, pair: Any, prompt: list[int], n_new: int, strategy: str =
     real, source = remote_strategy(base, client, pair.draft, pair.eos_token_ids, prompt, n_new,
                                    temperature=temperature, seed=seed, vocab_limit=vocab, shaper=shaper)
     return run_query(real, source, None, None, n_new), source
-
-
-def default_sigint() -> None:
-    """``preexec_fn`` restoring SIGINT's default in a child the test will interrupt.
-
-    A shell starts background jobs (``cmd &``, CI runners, ``nohup``) with SIGINT ignored and children
-    inherit that, so a test that sends SIGINT must not depend on how its own process was started.
-    """
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def process_gone(pid: int) -> bool:
-    """True if ``pid`` no longer exists or is a zombie (dead, awaiting its reaper)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            state = fh.read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return True
-    return state in ("Z", "X")
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process below ``pid`` (children, grandchildren, ...), from ``/proc``; zombies count."""
-    parent: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if fields[0] != "X":
-            parent[int(entry)] = int(fields[1])
-    out, frontier = [], [pid]
-    while frontier:
-        kids = [p for p, pp in parent.items() if pp in frontier]
-        out.extend(kids)
-        frontier = kids
-    return sorted(out)
-
 
 
 class InProcessClient:
