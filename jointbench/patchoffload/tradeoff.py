@@ -106,6 +106,9 @@ def summarise(method: str, knob: str, value: float, labels: np.ndarray, accepted
 def run_tradeoff(splits: ImageSplits, edge_cnn: EdgeCNN, server: PatchViT, edge_vit: PatchViT | None,
                  cfg: SweepConfig = SweepConfig()) -> TradeoffResult:
     """Calibrate on ``splits.x_cal`` and sweep every method on ``splits.x_test`` (see module docstring)."""
+    if edge_vit is not None and edge_vit.grid != server.grid:
+        raise ValueError(f"the baselines' ViT edge has a {edge_vit.grid}x{edge_vit.grid} patch grid but the server "
+                         f"{server.grid}x{server.grid}: pick recipes with the same patch size (--recipe edge_vit=...)")
     x, y = splits.x_test, splits.y_test
     geo = Geometry.of(splits.image_shape, server.patch)
     ib = cfg.index_bytes

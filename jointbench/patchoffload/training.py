@@ -64,6 +64,9 @@ _NETS: dict[str, Callable[..., nn.Module]] = {"edge_cnn": EdgeCNN, "server_vit":
 
 _HYBRID = {"patch": 8, "embed": "cnn", "dim": 128, "depth": 3, "heads": 4, "mlp": 256}
 _HYBRID_SMALL = {"patch": 8, "embed": "cnn", "embed_ch": 8, "dim": 96, "depth": 2, "heads": 4, "mlp": 192}
+_VIT_TINY = {"patch": 8, "embed": "linear", "dim": 64, "depth": 2, "heads": 2, "mlp": 128}
+_VIT_HYBRID = {"patch": 8, "embed": "cnn", "embed_ch": 8, "dim": 64, "depth": 2, "heads": 2, "mlp": 128}
+_TEACHER16 = {"width": 16, "epochs": 4, "lr": 3e-3}
 
 # Named recipes of each role (measured in docs/patchoffload.md). ``cnn-w8`` and ``hybrid-10ep`` are the
 # first pair; the CIFAR-10 defaults are ``cnn-w8-6ep`` and ``hybrid-small-kd`` (a lighter hybrid distilled
@@ -76,21 +79,25 @@ RECIPES: dict[str, dict[str, Recipe]] = {
     "server_vit": {
         "hybrid-10ep": Recipe(arch=_HYBRID, epochs=10, lr=2e-3, min_keep=0.25),
         "hybrid-small-kd": Recipe(arch=_HYBRID_SMALL, epochs=12, lr=3e-3, min_keep=0.25,
-                                  teacher={"width": 16, "epochs": 4, "lr": 3e-3}, kd=0.5),
+                                  teacher=_TEACHER16, kd=0.5),
         "hybrid-kd-20ep": Recipe(arch=_HYBRID, epochs=20, lr=2e-3, min_keep=0.25,
                                  teacher={"width": 32, "epochs": 6, "lr": 3e-3}, kd=0.5),
+        "hybrid-small-kd-p4": Recipe(arch={**_HYBRID_SMALL, "patch": 4}, epochs=12, lr=3e-3, min_keep=0.25,
+                                     teacher=_TEACHER16, kd=0.5),
     },
-    "edge_vit": {"vit-tiny": Recipe(arch={"patch": 8, "embed": "linear", "dim": 64, "depth": 2, "heads": 2, "mlp": 128},
-                                    epochs=6, lr=3e-3)},
+    "edge_vit": {"vit-tiny": Recipe(arch=_VIT_TINY, epochs=6, lr=3e-3),
+                 "vit-hybrid-kd": Recipe(arch=_VIT_HYBRID, epochs=8, lr=3e-3, teacher=_TEACHER16, kd=0.5),
+                 "vit-hybrid-kd-p4": Recipe(arch={**_VIT_HYBRID, "patch": 4}, epochs=8, lr=3e-3, teacher=_TEACHER16,
+                                            kd=0.5)},
 }
 ROLES = tuple(_NETS)
 
-DEFAULT_RECIPES: dict[str, str] = {"edge_cnn": "cnn-w8-6ep", "server_vit": "hybrid-small-kd", "edge_vit": "vit-tiny"}
+DEFAULT_RECIPES: dict[str, str] = {"edge_cnn": "cnn-w8-6ep", "server_vit": "hybrid-small-kd", "edge_vit": "vit-hybrid-kd"}
 
 # Per-dataset changes: the default recipe name of a role, and field overrides of a role's recipe
 # (28-px Fashion-MNIST needs 7-px patches for the 4×4 grid; its 20,000 training images need fewer epochs).
 DATASET_DEFAULT_RECIPES: dict[str, dict[str, str]] = {
-    "fashion-mnist": {"server_vit": "hybrid-10ep", "edge_cnn": "cnn-w8"}}
+    "fashion-mnist": {"server_vit": "hybrid-10ep", "edge_cnn": "cnn-w8", "edge_vit": "vit-tiny"}}
 DATASET_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     "fashion-mnist": {"server_vit": {"arch": {"patch": 7}, "epochs": 4},
                       "edge_vit": {"arch": {"patch": 7}, "epochs": 3},
