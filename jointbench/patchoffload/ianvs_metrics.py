@@ -15,8 +15,8 @@ import numpy as np
 from jointbench.metrics.slots import label_for, views
 from jointbench.patchoffload.costs import communication_cost, mean_upload_latency_ms, serialisation_link
 
-__all__ = ["COST_ALIAS", "OFFLOAD_ALIAS", "TOP1_ALIAS", "accept_wrong_pct", "aps_coverage_pct", "aps_set_size", "communication_cost_ratio",
-           "mean_patches_sent", "upload_latency_ms"]
+__all__ = ["COST_ALIAS", "OFFLOAD_ALIAS", "TOP1_ALIAS", "accept_wrong_pct", "aps_coverage_pct", "aps_set_size",
+           "communication_cost_ratio", "mean_patches_sent", "upload_latency_ms"]
 
 TOP1_ALIAS = "Patch top-1 accuracy (%)"
 """Leaderboard name of the system's top-1 accuracy (the testenv registers it; the plots read it)."""

@@ -54,7 +54,8 @@ class TimmPatchSubsetServer(nn.Module):
         return int(getattr(self.vit, "num_prefix_tokens", 1))
 
     def forward_patches(self, patches: torch.Tensor, index: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        """Logits ``(N, classes)`` from ``(N, K, 3, p, p)`` [-1, 1] patches at grid ``index`` (``valid`` marks real ones)."""
+        """Logits ``(N, classes)`` from ``(N, K, 3, p, p)`` [-1, 1] patches at grid ``index`` (``valid`` marks
+        real ones)."""
         vit, out = self.vit, []
         prefix = self._prefix()
         for i in range(patches.shape[0]):

@@ -40,7 +40,8 @@ def parse_recipes(items: list[str] | None) -> dict[str, str]:
         if not sep or role not in RECIPES:
             raise ValueError(f"--recipe {item!r}: expected ROLE=NAME with ROLE one of {sorted(RECIPES)}")
         if name not in RECIPES[role]:
-            raise ValueError(f"--recipe {item!r}: unknown recipe {name!r} for {role}. Available: {sorted(RECIPES[role])}")
+            raise ValueError(f"--recipe {item!r}: unknown recipe {name!r} for {role}. "
+                             f"Available: {sorted(RECIPES[role])}")
         out[role] = name
     return out
 
@@ -78,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
                      recipes=parse_recipes(args.recipe))
     for t in (trio.edge_cnn, trio.server_vit, trio.edge_vit):
         print(f"{args.dataset} {t.role}: test accuracy {100 * t.info['accuracy_test']:.2f}% "
-              f"(recipe {t.info.get('recipe_name', '?')}, {t.info['params']} params, trained in {t.info['train_seconds']} s)")
+              f"(recipe {t.info.get('recipe_name', '?')}, {t.info['params']} params, "
+              f"trained in {t.info['train_seconds']} s)")
     return 0
 
 

@@ -39,7 +39,8 @@ def table2(rows: list[dict[str, Any]], gap_pp: float = 1.0) -> str:
     pts = operating_points(rows, gap_pp)
     base = best_baseline_within(rows, gap_pp) or "attention_sum"
     lines = [f"Table 2 — mean upload latency per image (ms); baseline shown: {base}",
-             f"{'setting':<8} {'method':<22} {'acc %':>7} " + " ".join(f"{r:g} Mb/s".rjust(10) for r in PAPER_RATES_MBPS)]
+             f"{'setting':<8} {'method':<22} {'acc %':>7} "
+             + " ".join(f"{r:g} Mb/s".rjust(10) for r in PAPER_RATES_MBPS)]
     for setting, key in (("(a)", "best"), ("(b)", "within")):
         for m in (SERVER_ONLY, base, PROPOSED):
             r = pts.get(m, {}).get(key if m != SERVER_ONLY else "best")

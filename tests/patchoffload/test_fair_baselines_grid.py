@@ -39,7 +39,8 @@ def test_default_baseline_edge_is_a_hybrid_on_the_server_grid():
     assert T.recipe_name_for("edge_vit", "cifar10", "vit-tiny") == "vit-tiny" != name   # the old one stays
     assert T.recipe_name_for("edge_vit", "fashion-mnist") == "vit-tiny"                # cached weights kept
     # the finer-grid pair selects at the same granularity: 4-px patches, an 8×8 grid on 32 px
-    p4 = [T.recipe_for("server_vit", "cifar10", "hybrid-small-kd-p4"), T.recipe_for("edge_vit", "cifar10", "vit-hybrid-kd-p4")]
+    p4 = [T.recipe_for("server_vit", "cifar10", "hybrid-small-kd-p4"),
+          T.recipe_for("edge_vit", "cifar10", "vit-hybrid-kd-p4")]
     assert [r.arch["patch"] for r in p4] == [4, 4]
     net = PatchViT(image_size=32, n_classes=10, **p4[1].arch).eval()
     with torch.no_grad():

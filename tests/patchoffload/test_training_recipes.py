@@ -49,7 +49,8 @@ def test_cache_key_leaves_out_unused_later_fields_only():
     assert distilled["teacher"] and distilled["kd"] == 0.5       # control: a recipe that distils is keyed by it
     splits = _tiny_splits()
     a = T._paths("server_vit", splits, 0, plain)[0]
-    b = T._paths("server_vit", splits, 0, dataclasses.replace(plain, kd=0.5, teacher={"width": 4, "epochs": 1, "lr": 1e-3}))[0]
+    teacher = {"width": 4, "epochs": 1, "lr": 1e-3}
+    b = T._paths("server_vit", splits, 0, dataclasses.replace(plain, kd=0.5, teacher=teacher))[0]
     assert a != b
 
 
