@@ -277,7 +277,8 @@ def load_or_train(role: str, splits: ImageSplits, seed: int = 0, retrain: bool =
         model = _build(role, splits, recipe)
         model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         info = json.loads(meta.read_text())
-        info.setdefault("recipe_name", recipe_name_for(role, splits.name, recipe_name))   # older metadata
+        # the key is the recipe's content; its name is a label that may have changed since training
+        info["recipe_name"] = recipe_name_for(role, splits.name, recipe_name)
         return TrainedModel(role, model.eval(), info)
     trained = train_model(role, splits, seed, log, recipe_name)
     buf = io.BytesIO()

@@ -83,3 +83,20 @@ def test_teacher_spec_without_epochs_names_the_missing_key(monkeypatch):
                         T.Recipe(arch=arch, epochs=1, lr=1e-3, teacher={"width": 4, "lr": 1e-3}, kd=0.5))
     with pytest.raises(ValueError, match="'epochs'"):
         T.train_model("server_vit", _tiny_splits(), recipe_name="broken")
+
+
+def test_cached_weights_report_the_current_recipe_name(monkeypatch, tmp_path):
+    monkeypatch.setenv("JOINTBENCH_CACHE", str(tmp_path))
+    arch = {"patch": 8, "embed": "linear", "dim": 8, "depth": 1, "heads": 2, "mlp": 8}
+    recipe = T.Recipe(arch=arch, epochs=1, lr=1e-3, batch=16)
+    monkeypatch.setitem(T.RECIPES["edge_vit"], "old-name", recipe)
+    splits = _tiny_splits()
+    torch.set_num_threads(1)
+    first = T.load_or_train("edge_vit", splits, recipe_name="old-name")
+    assert first.info["recipe_name"] == "old-name"
+    monkeypatch.setitem(T.RECIPES["edge_vit"], "new-name", recipe)        # same content, renamed
+    again = T.load_or_train("edge_vit", splits, recipe_name="new-name")
+    assert again.info["recipe_name"] == "new-name"
+    assert again.info["train_seconds"] == first.info["train_seconds"]      # read back, not retrained
+    other = T.load_or_train("edge_vit", splits, recipe_name="old-name")    # control: the old label still works
+    assert other.info["recipe_name"] == "old-name"
