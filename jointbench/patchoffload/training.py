@@ -73,7 +73,7 @@ _TEACHER16 = {"width": 16, "epochs": 4, "lr": 3e-3}
 # from a width-16 CNN teacher: more accurate in less time); ``cnn-w12-6ep`` with ``hybrid-kd-20ep`` is a
 # stronger pair (the server at about 3× the default's training time). The baselines' ViT edge defaults to
 # ``vit-hybrid-kd`` (the server's kind of per-patch CNN embedding and teacher, so its accuracy matches the
-# edge CNN's; the first ``vit-tiny`` was 12.8 pp below it). The ``-p4`` recipes use 4-px patches (an 8×8 grid
+# edge CNN's; the first ``vit-tiny`` was 12.75 pp below it). The ``-p4`` recipes use 4-px patches (an 8×8 grid
 # on 32 px); the baselines' ViT edge must use the server's patch size.
 RECIPES: dict[str, dict[str, Recipe]] = {
     "edge_cnn": {"cnn-w8": Recipe(arch={"width": 8}, epochs=3, lr=3e-3),
