@@ -11,8 +11,9 @@ The rule, per cap ``K_max``, from draft distributions of *held-out* prompts (nev
 ones). ``tops[i]`` are the largest probabilities of position ``i``, sorted descending, at least
 ``K_max + 1`` of them; the cap binds at ``beta`` exactly when ``tops[i, K_max] >= beta``.
 
-1. ``beta* =`` the smallest threshold at which the cap binds on at most ``cap_rate`` of the
-   positions (just above the ``1 - cap_rate`` quantile of ``tops[:, K_max]``).
+1. ``beta* =`` just above the ``1 - cap_rate`` quantile (numpy's ``"higher"``) of
+   ``tops[:, K_max]``: the cap binds on at most ``cap_rate`` of the positions (and, one order
+   statistic lower, on more).
 2. ``alpha =`` the mean dropped mass of the kept set at ``beta*`` (so ``beta*`` is the update's
    fixed point in expectation: ``alpha`` is reachable by construction).
 3. ``beta_1 = beta*`` (a query starts at the equilibrium; ``beta`` resets per query).
