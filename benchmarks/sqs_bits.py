@@ -28,7 +28,8 @@ Targets (issue 11):
   3. At 1 Mbit/s the best SQS codec (K-SQS or C-SQS) beats dense fp16 on median tokens/s, at every
      temperature.
 Prints one table per temperature, the frontier table, a summary line last; exit 1 when a target is
-missed.
+missed. The same comparison without between-codec sampling noise (every codec on the same recorded
+positions; a diagnostic, no target) is ``benchmarks/sqs_paired.py``.
 """
 
 from __future__ import annotations

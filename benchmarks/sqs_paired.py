@@ -24,15 +24,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any, Callable, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from jointbench.specdec import enumcode as ec  # noqa: E402
-from jointbench.specdec import lattice as lt  # noqa: E402
 from jointbench.specdec.codecs.sqs_codecs import CSQSCodec  # noqa: E402
 from jointbench.specdec.sqs_frontier import bootstrap_gap, frontier_at  # noqa: E402
+from jointbench.specdec.sqs_rule import position_terms  # noqa: E402
 from jointbench.specdec.sqs_support import ConformalThreshold  # noqa: E402
 from sqs_bits import CSQS_ALPHAS, CSQS_KMAX, FRONTIER_K  # noqa: E402
 from sqs_csqs_rule import (HELDOUT_SEEDS, extended_grid, heldout_questions, judged_questions,  # noqa: E402
@@ -41,22 +41,10 @@ from sqs_csqs_rule import (HELDOUT_SEEDS, extended_grid, heldout_questions, judg
 JUDGED_SEEDS = 6  # as sqs_bits.py's --frontier-seeds default
 
 
-def position_terms(q: np.ndarray, p: np.ndarray, n: int, vocab: int, k_max: int | None) -> tuple[float, float, int]:
-    """``(TV(q, q_hat), TV(p, q_hat), bits)`` of keeping the top ``n`` ids of one position.
-
-    ``q`` and ``p`` (shape (m,), ``m >= n``) are the draft's largest probabilities and the target's
-    at the same ids.
-    """
-    ell = lt.resolution(lt.ELL_FLOOR, lt.ELL_PER_TOKEN, n)
-    kept = q[:n]
-    q_hat = lt.nearest_type(kept / kept.sum(), ell) / ell
-    tv_q = 0.5 * (float(np.abs(kept - q_hat).sum()) + max(0.0, 1.0 - float(kept.sum())))
-    tv_p = 0.5 * (float(np.abs(p[:n] - q_hat).sum()) + max(0.0, 1.0 - float(p[:n].sum())))
-    bits = ec.subset_bits(vocab, n) + lt.lattice_bits(n, ell) + ec.index_bits(n)
-    return tv_q, tv_p, bits + (ec.size_code_bits(n, k_max, "gamma") if k_max else 0)
+Sizes = Callable[[np.ndarray], Sequence[int]]  # a query's position rows -> support size per position
 
 
-def unit_totals(rec: dict, sizes_of: callable, k_max: int | None) -> tuple[np.ndarray, np.ndarray]:
+def unit_totals(rec: dict[str, Any], sizes_of: Sizes, k_max: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Per unit ``(bits, positions, sum TV(p, q_hat), positions)`` and ``(sum TV(q, q_hat), sum |S|)``."""
     units = np.asarray(rec["unit"])
     out, extra = np.zeros((units.max() + 1, 4)), np.zeros((units.max() + 1, 2))
@@ -69,7 +57,7 @@ def unit_totals(rec: dict, sizes_of: callable, k_max: int | None) -> tuple[np.nd
     return out, extra
 
 
-def csqs_sizes(rec: dict, params: dict) -> callable:
+def csqs_sizes(rec: dict[str, Any], params: dict[str, Any]) -> Sizes:
     """Support sizes of one query's positions with C-SQS's controller replayed (reset per query)."""
     codec = CSQSCodec(**params)  # its defaults (eta, beta1, beta_min) and validation
 

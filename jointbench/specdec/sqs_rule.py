@@ -24,6 +24,10 @@ ones). ``tops[i]`` are the largest probabilities of position ``i``, sorted desce
 
 The update rule itself is unchanged; the long-run bound of
 :class:`~jointbench.specdec.sqs_support.ConformalThreshold` holds for any ``eta`` in (0, 1].
+
+:func:`position_terms` evaluates a sparse codec on one recorded position from its largest draft
+probabilities and the target's at the same ids (``benchmarks/sqs_paired.py``: every codec on the
+same positions).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jointbench.specdec import enumcode as ec
+from jointbench.specdec import lattice as lt
 from jointbench.specdec.sqs_support import check_float_in
 
 
@@ -123,4 +129,40 @@ def choose(tops: np.ndarray, k_max: int, cap_rate: float = 0.05, move: float = 0
     return RuleParams(int(k_max), alpha, eta, beta, float(sizes.mean()), cap, sd, int(len(tops)))
 
 
-__all__ = ["RuleParams", "choose", "kept_at"]
+def position_terms(q: np.ndarray, p: np.ndarray, n: int, vocab: int,
+                   k_max: int | None = None) -> tuple[float, float, int]:
+    """``(TV(q, q_hat), TV(p, q_hat), bits)`` of the sparse codecs keeping the top ``n`` ids of one position.
+
+    Parameters
+    ----------
+    q : numpy.ndarray, shape (m,)
+        The position's ``m >= n`` largest draft probabilities, descending (the rest of the mass is
+        ``1 - sum(q)``).
+    p : numpy.ndarray, shape (m,)
+        The target's probabilities at the same ids, in the same order.
+    n : int
+        Support size (the top ``n``, as both K-SQS and C-SQS keep).
+    vocab : int
+        Vocabulary size ``V``.
+    k_max : int, optional
+        C-SQS's cap: adds its gamma size code to the bits; ``None`` for K-SQS.
+
+    Returns
+    -------
+    tv_q, tv_p : float
+        ``TV(q, q_hat)`` (dropped mass + quantisation) and ``TV(p, q_hat)`` (the rejection
+        probability), with the suite's lattice ``ell = max(16, 2 n)``.
+    bits : int
+        The position's bits as the codecs write them (support, lattice point, token index
+        [, size code]).
+    """
+    ell = lt.resolution(lt.ELL_FLOOR, lt.ELL_PER_TOKEN, n)
+    kept = q[:n]
+    q_hat = lt.nearest_type(kept / kept.sum(), ell) / ell
+    tv_q = 0.5 * (float(np.abs(kept - q_hat).sum()) + max(0.0, 1.0 - float(kept.sum())))
+    tv_p = 0.5 * (float(np.abs(p[:n] - q_hat).sum()) + max(0.0, 1.0 - float(p[:n].sum())))
+    bits = ec.subset_bits(vocab, n) + lt.lattice_bits(n, ell) + ec.index_bits(n)
+    return tv_q, tv_p, bits + (ec.size_code_bits(n, k_max, "gamma") if k_max else 0)
+
+
+__all__ = ["RuleParams", "choose", "kept_at", "position_terms"]

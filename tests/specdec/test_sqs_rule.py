@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointbench.specdec.sqs_rule import RuleParams, choose, kept_at
+from jointbench.specdec.sqs_rule import RuleParams, choose, kept_at, position_terms
 from jointbench.specdec.sqs_support import ConformalThreshold, conformal_support
 
 V = 3000
@@ -110,3 +110,27 @@ def test_undecidable_threshold_is_refused() -> None:
     tops[:, 0] = 1.0  # one-hot drafts: nothing below the argmax, the threshold has nothing to decide
     with pytest.raises(ValueError, match="cannot decide"):
         choose(tops, 16)
+
+
+@pytest.mark.parametrize("n, k_max", [(1, None), (3, None), (20, None), (7, 32), (32, 32)])
+def test_position_terms_match_the_codecs(n: int, k_max: int | None) -> None:
+    """From the top ids alone: the same ``q_hat`` TVs and bits as the schemes' real encoder."""
+    from jointbench.specdec.sqs import CSQS, KSQS
+
+    rng = np.random.default_rng(n)
+    q = _flat_drafts(1, 7 + n)[0]
+    p = rng.dirichlet(np.full(V, 0.3))
+    order = np.lexsort((np.arange(V), -q))[:40]
+    if k_max is None:
+        scheme = KSQS(k=n)
+    else:  # a threshold that keeps exactly the top n (and the cap at or above it)
+        scheme = CSQS(alpha=0.5, beta1=float(q[order[n - 1]]), k_max=k_max)
+    d = scheme.encode(q, rng)
+    assert d.support_size == n
+    tv_q, tv_p, bits = position_terms(q[order], p[order], n, V, k_max)
+    assert tv_q == pytest.approx(0.5 * np.abs(q - d.q_hat).sum(), abs=1e-9)
+    assert tv_p == pytest.approx(0.5 * np.abs(p - d.q_hat).sum(), abs=1e-9)
+    assert bits == d.bits
+    # control: the target's probabilities misaligned with the ids give another rejection
+    if n > 1:
+        assert position_terms(q[order], p[order][::-1], n, V, k_max)[1] != pytest.approx(tv_p, abs=1e-6)
