@@ -94,16 +94,20 @@ def main() -> int:
     settings.update({lb: r.codec_params() for lb, r in extended_grid().items()})
     kbits = np.array([ksqs[f"k-sqs-{k}"][:, 0].sum() / ksqs[f"k-sqs-{k}"][:, 1].sum() for k in FRONTIER_K])
     ktvq = np.array([ksqs_tvq[k] for k in FRONTIER_K])
-    print(f"{'codec':<18} {'bits':>6} {'|S|':>6} {'TV(q) %':>8} {'top-K':>6} {'TV(p) %':>8} {'top-K %':>8} "
+    print(f"{'codec':<24} {'bits':>6} {'|S|':>6} {'TV(q) %':>8} {'top-K':>6} {'TV(p) %':>8} {'top-K %':>8} "
           f"{'gap pp':>7} {'95% interval':>16}")
-    for label, params in settings.items():
-        tot, ex = unit_totals(rec, csqs_sizes(rec, params), int(params["k_max"]))
+    # the rule's settings once more with a free size code: what the support allocation alone is worth
+    rows = [(lb, pr, int(pr["k_max"])) for lb, pr in settings.items()]
+    rows += [(f"{lb}-nosize", pr, None) for lb, pr in settings.items() if lb.startswith("c-sqs-rule")]
+    for label, params, size_cap in rows:
+        tot, ex = unit_totals(rec, csqs_sizes(rec, params), size_cap)
         g = bootstrap_gap(ksqs, tot)
-        print(f"{label:<18} {g.bits:>6.0f} {ex[:, 1].sum() / tot[:, 1].sum():>6.1f} "
+        print(f"{label:<24} {g.bits:>6.0f} {ex[:, 1].sum() / tot[:, 1].sum():>6.1f} "
               f"{100 * ex[:, 0].sum() / tot[:, 1].sum():>8.2f} {frontier_at(kbits, ktvq, g.bits):>6.2f} "
               f"{g.rej:>8.2f} {g.frontier:>8.2f} {g.gap:>+7.2f} {f'[{g.lo:+.2f}, {g.hi:+.2f}]':>16}")
     print("TV(q): the draft's deviation from dense (dropped + quantisation), top-K's at the same bits beside it; "
-          "TV(p): rejection; gap = TV(p) - top-K frontier at the same bits (paired bootstrap over units)")
+          "TV(p): rejection; gap = TV(p) - top-K frontier at the same bits (paired bootstrap over units); "
+          "-nosize: the same supports without the size code's bits")
     return 0
 
 
