@@ -189,7 +189,8 @@ def draw_frontier(ksqs: dict[str, tuple[float, float]], others: dict[str, tuple[
     ``ksqs`` maps a label to ``(bits, rejection %)``; ``others`` to ``(bits, rejection %,
     lo, hi)`` where ``[lo, hi]`` (%) is the codec's rejection shifted by its gap interval
     (``rej - gap + [gap_lo, gap_hi]``), drawn as an error bar: it lies wholly below the
-    frontier exactly when the gap is significantly negative.
+    frontier exactly when the gap is significantly negative. Labels containing ``rule`` (the
+    extended grid chosen on held-out prompts) are drawn as diamonds.
     """
     from jointbench.specdec.sqs_frontier import pareto
 
@@ -202,9 +203,11 @@ def draw_frontier(ksqs: dict[str, tuple[float, float]], others: dict[str, tuple[
     ax.plot(kb, kr, "o", color="tab:blue")
     for label, (b, r) in ksqs.items():
         ax.annotate(label.replace("k-sqs-", "K="), (b, r), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    for label, (b, r, lo, hi) in others.items():
+    colours = plt.get_cmap("tab20").colors
+    for i, (label, (b, r, lo, hi)) in enumerate(others.items()):
         err = None if not (np.isfinite(lo) and np.isfinite(hi)) else [[max(0.0, r - lo)], [max(0.0, hi - r)]]
-        ax.errorbar([b], [r], yerr=err, fmt="s", ms=4, capsize=2, label=label)
+        ax.errorbar([b], [r], yerr=err, fmt="D" if "rule" in label else "s", ms=5 if "rule" in label else 4,
+                    capsize=2, color=colours[(2 * i + i // 10) % len(colours)], label=label)
     ax.set_xscale("log")
     ax.set_xlabel("uplink bits per draft token")
     ax.set_ylabel("rejection, analytic TV (%)")

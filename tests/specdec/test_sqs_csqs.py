@@ -117,3 +117,39 @@ def test_scheme_encode_drives_the_controller() -> None:
     assert np.mean(dropped) <= scheme.controller.bound(300)
     scheme.reset()
     assert scheme.beta == 0.05
+
+
+# The held-out rule's settings at T = 1.5 (benchmarks/sqs_csqs_rule.py: alpha, eta, beta1 per K_max 16 / 64 / 256);
+# steps far smaller than the eta = 0.02, so the bound is checked over 10 / eta steps, where its slack
+# (|beta_1| + 1 + eta alpha) / (eta T) is ~0.1.
+RULE_SETTINGS = [(0.7852, 0.003607, 0.006874), (0.6871, 0.00101, 0.001892), (0.5624, 0.0003296, 0.0005628)]
+
+
+def _worst_excess_over(ctrl: ConformalThreshold, adversary: Adversary, steps: int, k_max: int = V) -> float:
+    rng = np.random.default_rng(0)
+    dropped = np.empty(steps)
+    for t in range(steps):
+        q = adversary(ctrl.beta, t, rng)
+        support = conformal_support(q, ctrl.beta, k_max)
+        dropped[t] = 1.0 - q[support].sum()
+        ctrl.update(float(dropped[t]))
+    n = np.arange(1, steps + 1)
+    slack = (abs(ctrl.beta1) + 1.0 + ctrl.eta * ctrl.alpha) / (ctrl.eta * n)
+    return float(np.max(np.cumsum(dropped) / n - ctrl.alpha - slack))
+
+
+def _always_flat(beta: float, t: int, rng: np.random.Generator) -> np.ndarray:
+    return rng.dirichlet(np.full(V, 5.0))
+
+
+@pytest.mark.parametrize("adversary", ["sharp-flat", "random-temperature"])
+@pytest.mark.parametrize("alpha, eta, beta1", RULE_SETTINGS)
+def test_long_run_bound_holds_for_the_rule_steps(adversary: str, alpha: float, eta: float, beta1: float) -> None:
+    ctrl = ConformalThreshold(alpha=alpha, eta=eta, beta1=beta1)
+    assert _worst_excess_over(ctrl, ADVERSARIES[adversary], int(np.ceil(10 / eta))) <= 1e-12
+
+
+@pytest.mark.parametrize("alpha, eta, beta1", RULE_SETTINGS)
+def test_control_binding_cap_breaks_the_bound_for_the_rule_steps(alpha: float, eta: float, beta1: float) -> None:
+    ctrl = ConformalThreshold(alpha=alpha, eta=eta, beta1=beta1)
+    assert _worst_excess_over(ctrl, _always_flat, int(np.ceil(10 / eta)), k_max=8) > 0.05

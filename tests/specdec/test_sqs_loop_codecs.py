@@ -132,7 +132,9 @@ def test_codec_params_are_checked_by_name():
 Q5 = torch.tensor([0.5, 0.25, 0.15, 0.07, 0.03])
 P5 = torch.tensor([0.1, 0.2, 0.3, 0.25, 0.15])
 LOSSLESS = [("dense_fp16", {}), ("dense_lattice", {"ell": 4}), ("ids_k1", {}), ("k_sqs", {"k": 2, "ell": 4}),
-            ("c_sqs", {"alpha": 0.3, "eta": 0.05, "beta1": 0.1, "ell": 4})]
+            ("c_sqs", {"alpha": 0.3, "eta": 0.05, "beta1": 0.1, "ell": 4}),
+            # the held-out rule's scale (benchmarks/sqs_csqs_rule.py): small eta, beta1 a small probability
+            ("c_sqs", {"alpha": 0.6871, "eta": 0.00101, "beta1": 0.0019, "k_max": 4, "ell": 4})]
 
 
 def _first_emitted_pvalue(codec, sample_then_quantise: bool = False, draws: int = 3000) -> float:
