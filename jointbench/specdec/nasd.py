@@ -39,7 +39,9 @@ edge-only path speculation may be before the cutoff trades quality for speed.
 **Acceptance.** ``acceptance="table"`` (the seed) looks ``K*`` up in the table, built on the
 calibration split's acceptance. ``"online"`` keeps a per-position acceptance estimate with
 the table's profile as its prior, updated from the session's own cycles
-(:class:`~jointbench.specdec.nasd_online.OnlineAcceptance`), and re-maximises the same
+(:class:`~jointbench.specdec.nasd_online.OnlineAcceptance`); ``"shift"`` moves the table's
+profile by one logit shift fitted to the session's cycles
+(:class:`~jointbench.specdec.nasd_shift.ShiftAcceptance`). Both re-maximise the same
 rate model over ``K`` at every decision (``O(K_max)`` arithmetic, no model call). The cutoff
 and the probes keep the table's prediction in both modes (:meth:`Nasd.cutoff_rate`): a mode
 switch needs a steady signal, and once in cutoff the fallback runs no speculative cycles to
@@ -59,6 +61,7 @@ from jointbench.specdec.nasd_online import (
     OnlineAcceptance,
     best_k,
 )
+from jointbench.specdec.nasd_shift import DEFAULT_SHIFT_STRENGTH, ShiftAcceptance
 from jointbench.specdec.nasd_table import NasdTable
 from jointbench.specdec.nasd_types import CycleLog, CycleOutcome, LinkAwareState, log_totals
 
@@ -168,6 +171,8 @@ class Nasd:
         ``online``: forgetting factor in (0, 1] applied per verified cycle (1 = none).
     context : bool
         ``online``: separate estimates after a fully accepted draft and after a rejection.
+    shift_strength : float
+        ``shift``: prior precision of the session's logit shift (> 0).
     """
 
     def __init__(self, table: NasdTable, rtt_mode: str = "srtt", fallback: str = "edge_only", cutoff: bool = True,
@@ -176,7 +181,7 @@ class Nasd:
                  rtt_alpha: float = SRTT_ALPHA, probe_backoff: float = 1.0,
                  probe_interval_max_ms: float | None = None, acceptance: str = "table",
                  prior_strength: float = DEFAULT_PRIOR_STRENGTH, discount: float = DEFAULT_DISCOUNT,
-                 context: bool = False) -> None:
+                 context: bool = False, shift_strength: float = DEFAULT_SHIFT_STRENGTH) -> None:
         if not isinstance(table, NasdTable):
             raise TypeError(f"table: expected a NasdTable, got {type(table).__name__}")
         if fallback not in FALLBACKS:
@@ -208,9 +213,9 @@ class Nasd:
         if acceptance not in ACCEPTANCE_SOURCES:
             raise ValueError(f"acceptance={acceptance!r}: unknown. Available: {', '.join(ACCEPTANCE_SOURCES)}")
         self.acceptance = acceptance
-        self.online: OnlineAcceptance | None = (OnlineAcceptance(table.acceptance, prior_strength, discount,
-                                                                 context=context)
-                                                if acceptance == "online" else None)
+        self.online: OnlineAcceptance | ShiftAcceptance | None = (
+            OnlineAcceptance(table.acceptance, prior_strength, discount, context=context) if acceptance == "online"
+            else ShiftAcceptance(table.acceptance, shift_strength, discount) if acceptance == "shift" else None)
         self._fixed_ms: dict[int, list[float]] = {}
         self.initial_rtt_ms = _nonneg_float("initial_rtt_ms", initial_rtt_ms)
         self.enter_level = self.cutoff_margin * table.fallback_rate(fallback)
@@ -321,8 +326,9 @@ class Nasd:
             self.online.observe(outcome.drafted, outcome.accepted)
         took_ms = float(outcome.cycle_ms)
         network = outcome.network_ms
-        self.log.append(CycleLog(len(self.log), t_ms, k, seen, est, in_cutoff, probe, outcome.drafted,
-                                 outcome.accepted, outcome.committed, took_ms, network, network / took_ms))
+        k_run = k if outcome.k is None else int(outcome.k)
+        self.log.append(CycleLog(len(self.log), t_ms, k_run, seen, est, in_cutoff, probe, outcome.drafted,
+                                 outcome.accepted, outcome.committed, took_ms, network, network / took_ms, k))
         if probe:
             self._last_probe_ms = t_ms + took_ms  # the interval runs from the probe's end
             if outcome.rtt_ms is not None:
