@@ -35,6 +35,8 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
     "shift": [{"acceptance": "shift", "shift_strength": s, "discount": d}
               for s, d in itertools.product((0.5, 2.0, 8.0), (1.0, 0.98, 0.95))],
     "rtt": [{"acceptance": a, "rtt_mode": m} for a in ("online", "shift") for m in ("raw", "srtt", "median3")],
+    "horizon": [{"acceptance": a, "rtt_mode": m, "horizon": h} for a in ("table", "online", "shift")
+                for m in ("srtt", "raw") for h in (False, True)],
 }
 """Named grids; each entry overrides ``{"rtt_mode": "srtt", "cutoff": False}``."""
 

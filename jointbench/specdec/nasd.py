@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import math
 
+from jointbench.specdec.nasd_horizon import HORIZON_TOKENS, horizon_k
 from jointbench.specdec.nasd_model import FALLBACKS, cycle_ms
 from jointbench.specdec.nasd_online import (
     ACCEPTANCE_SOURCES,
@@ -173,6 +174,10 @@ class Nasd:
         ``online``: separate estimates after a fully accepted draft and after a rejection.
     shift_strength : float
         ``shift``: prior precision of the session's logit shift (> 0).
+    horizon : bool
+        In the last :data:`~jointbench.specdec.nasd_horizon.HORIZON_TOKENS` tokens of a query, pick the
+        ``K`` that minimises the expected time to finish it (:func:`~jointbench.specdec.nasd_horizon.horizon_k`)
+        instead of the steady-state rate's argmax.
     """
 
     def __init__(self, table: NasdTable, rtt_mode: str = "srtt", fallback: str = "edge_only", cutoff: bool = True,
@@ -181,7 +186,7 @@ class Nasd:
                  rtt_alpha: float = SRTT_ALPHA, probe_backoff: float = 1.0,
                  probe_interval_max_ms: float | None = None, acceptance: str = "table",
                  prior_strength: float = DEFAULT_PRIOR_STRENGTH, discount: float = DEFAULT_DISCOUNT,
-                 context: bool = False, shift_strength: float = DEFAULT_SHIFT_STRENGTH) -> None:
+                 context: bool = False, shift_strength: float = DEFAULT_SHIFT_STRENGTH, horizon: bool = False) -> None:
         if not isinstance(table, NasdTable):
             raise TypeError(f"table: expected a NasdTable, got {type(table).__name__}")
         if fallback not in FALLBACKS:
@@ -213,6 +218,9 @@ class Nasd:
         if acceptance not in ACCEPTANCE_SOURCES:
             raise ValueError(f"acceptance={acceptance!r}: unknown. Available: {', '.join(ACCEPTANCE_SOURCES)}")
         self.acceptance = acceptance
+        if not isinstance(horizon, bool):
+            raise ValueError(f"horizon: must be a bool, got {horizon!r}")
+        self.horizon = horizon
         self.online: OnlineAcceptance | ShiftAcceptance | None = (
             OnlineAcceptance(table.acceptance, prior_strength, discount, context=context) if acceptance == "online"
             else ShiftAcceptance(table.acceptance, shift_strength, discount) if acceptance == "shift" else None)
@@ -295,6 +303,9 @@ class Nasd:
         bw = state.bandwidth_estimate()
         self._bw = bw
         k_best = self.best(est, bw)[0]
+        if self.horizon and state.remaining is not None and 0 < state.remaining <= HORIZON_TOKENS:
+            profile = self.online.profile() if self.online is not None else self.table.acceptance.a
+            k_best = horizon_k(profile, self._fixed(bw), est, state.remaining, self.table.k_min, self.table.k_max)
         rate = self.cutoff_rate(est, bw)
         probe = False
         if not self.in_cutoff:

@@ -125,3 +125,31 @@ def test_log_records_the_clipped_k_and_the_k_asked() -> None:
     asked = ctl2.next_k(LinkAwareState(0.0, last_rtt_ms=RTT, remaining=3))
     ctl2.update(CycleOutcome(2, 2, 3, 300.0, RTT))
     assert asked > 2 and ctl2.log[-1].k == asked != 2
+
+
+def _value(rule, a: np.ndarray, cost: np.ndarray, n_max: int) -> np.ndarray:
+    """Exact expected time to commit n = 0..n_max tokens when each cycle drafts ``rule(n)``."""
+    a1 = np.concatenate([[1.0], a, [0.0]])
+    v = np.zeros(n_max + 1)
+    for n in range(1, n_max + 1):
+        k = rule(n)
+        probs = [a1[m] - (a1[m + 1] if m < k else 0.0) for m in range(k + 1)]
+        v[n] = cost[k] + sum(p * v[n - 1 - m] for m, p in enumerate(probs))
+    return v
+
+
+def test_horizon_k_minimises_the_expected_time_to_finish_the_query() -> None:
+    from jointbench.specdec.nasd_horizon import horizon_k
+    from jointbench.specdec.nasd_online import best_k
+
+    a = np.asarray(PRIOR.a)
+    fixed = np.array([COSTS.verify_ms[k] + k * COSTS.draft_ms for k in range(K_MAX + 1)])
+    for rtt in (0.0, 100.0, 400.0):
+        cost = fixed + rtt
+        k_star = best_k(np.concatenate([[1.0], 1.0 + np.cumsum(a)]), fixed, rtt, 1, K_MAX)[0]
+        dp = _value(lambda n: horizon_k(a, fixed, rtt, n, 1, K_MAX), a, cost, 20)
+        clipped = _value(lambda n: max(0, min(k_star, n - 1)), a, cost, 20)  # the rate argmax, clipped by the loop
+        assert np.all(dp <= clipped + 1e-9)
+        for k in range(1, K_MAX + 1):  # no fixed K does better either
+            assert np.all(dp <= _value(lambda n, k=k: max(0, min(k, n - 1)), a, cost, 20) + 1e-9)
+        assert np.any(dp < clipped - 1e-6)  # control: the clipped argmax is not optimal at the end
