@@ -37,6 +37,12 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
     "rtt": [{"acceptance": a, "rtt_mode": m} for a in ("online", "shift") for m in ("raw", "srtt", "median3")],
     "horizon": [{"acceptance": a, "rtt_mode": m, "horizon": h} for a in ("table", "online", "shift")
                 for m in ("srtt", "raw") for h in (False, True)],
+    "shift-fine": [{"acceptance": "shift", "shift_strength": s, "discount": d, "rtt_mode": m, "horizon": h}
+                   for s, d, m, h in itertools.product((0.25, 0.5, 1.0, 2.0), (1.0, 0.98, 0.95, 0.9),
+                                                       ("srtt", "raw"), (False, True))],
+    "shift-local": [{"acceptance": "shift", "shift_strength": s, "discount": d, "shift_local": n, "rtt_mode": m,
+                     "horizon": True} for s, d, n, m in itertools.product((0.5, 2.0), (0.98, 0.95), (5.0, 20.0),
+                                                                          ("srtt", "raw"))],
 }
 """Named grids; each entry overrides ``{"rtt_mode": "srtt", "cutoff": False}``."""
 
@@ -44,37 +50,41 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-prompts", type=int, default=16, help="TeleQnA calibration prompts")
-    ap.add_argument("--skip", type=int, default=0, help="skip the first N calibration prompts (24: the tables' own)")
+    ap.add_argument("--skip", type=int, nargs="+", default=[0],
+                    help="skip the first N calibration prompts (24: the tables' own); several: one split each, pooled")
     ap.add_argument("--grid", nargs="+", choices=sorted(GRIDS), default=["online"])
     args = ap.parse_args(argv)
     from jointbench.specdec.nasd_calibrate import calibration_prompts
 
-    prompts = [{"prompt": p["prompt"], "kind": p["kind"], "id": p["id"]}
-               for p in calibration_prompts(args.skip + args.n_prompts, 0)[args.skip:]]
-    conds: list[tuple[str, dict[str, Any], float | None, bool]] = (
-        [(hw, {"network_rtt_ms": r, "network_seed": 0}, 10.0, True) for hw in HARDWARE for r in RTTS]
-        + [(hw, {"network_profile": p, "network_seed": 0}, None, False) for hw in HARDWARE for p in TRACES])
-    best = [oracle(hw, net, bw, prompts)[1] for hw, net, bw, _ in conds]
+    one = ([(hw, {"network_rtt_ms": r, "network_seed": 0}, 10.0, True) for hw in HARDWARE for r in RTTS]
+           + [(hw, {"network_profile": p, "network_seed": 0}, None, False) for hw in HARDWARE for p in TRACES])
+    conds: list[tuple[str, dict[str, Any], float | None, bool, list[dict[str, str]]]] = []
+    for skip in args.skip:
+        prompts = [{"prompt": p["prompt"], "kind": p["kind"], "id": p["id"]}
+                   for p in calibration_prompts(skip + args.n_prompts, 0)[skip:]]
+        conds += [(hw, net, bw, st, prompts) for hw, net, bw, st in one]
+    best = [oracle(hw, net, bw, prompts)[1] for hw, net, bw, _, prompts in conds]
     table = [run("nasd", 3, {"rtt_mode": "srtt", "cutoff": False}, hw, net, bw, prompts)[0] / b
-             for (hw, net, bw, _), b in zip(conds, best)]
+             for (hw, net, bw, _, prompts), b in zip(conds, best)]
     print(f"table NASD on the calibration split (skip {args.skip}): misses "
-          f"{sum(r < TARGET if st else r <= 1.0 for r, (*_, st) in zip(table, conds))}, "
+          f"{sum(r < TARGET if st else r <= 1.0 for r, (_, _, _, st, _) in zip(table, conds))}, "
           f"mean {sum(table) / len(table):.4f}, min {min(table):.3f}", flush=True)
     scored = []
     for cfg in (c for g in args.grid for c in GRIDS[g]):
         params = {"rtt_mode": "srtt", "cutoff": False, **cfg}
-        ratios = [run("nasd", 3, params, hw, net, bw, prompts)[0] / b for (hw, net, bw, _), b in zip(conds, best)]
-        misses = sum(r < TARGET if st else r <= 1.0 for r, (*_, st) in zip(ratios, conds))
-        n_st = sum(st for *_, st in conds)
+        ratios = [run("nasd", 3, params, hw, net, bw, prompts)[0] / b
+                  for (hw, net, bw, _, prompts), b in zip(conds, best)]
+        misses = sum(r < TARGET if st else r <= 1.0 for r, (_, _, _, st, _) in zip(ratios, conds))
+        n_st = sum(st for _, _, _, st, _ in conds)
         mean = sum(ratios) / len(ratios)
-        st_mean = sum(r for r, (*_, st) in zip(ratios, conds) if st) / n_st
-        tr_mean = sum(r for r, (*_, st) in zip(ratios, conds) if not st) / (len(conds) - n_st)
+        st_mean = sum(r for r, (_, _, _, st, _) in zip(ratios, conds) if st) / n_st
+        tr_mean = sum(r for r, (_, _, _, st, _) in zip(ratios, conds) if not st) / (len(conds) - n_st)
         scored.append((misses, -mean, cfg))
         print(f"{cfg}: misses {misses} of {len(conds)}, mean ratio {mean:.4f} (stable {st_mean:.4f}, "
               f"traces {tr_mean:.4f}), min {min(ratios):.3f}", flush=True)
     misses, neg_mean, cfg = min(scored, key=lambda x: (x[0], x[1]))
-    print(f"PICK {cfg}: misses {misses}, mean ratio {-neg_mean:.4f} (calibration split, {len(prompts)} prompts, "
-          f"skip {args.skip})")
+    print(f"PICK {cfg}: misses {misses}, mean ratio {-neg_mean:.4f} (calibration split{'s' if len(args.skip) > 1 else ''} of "
+          f"{args.n_prompts} prompts after skipping {args.skip})")
     return 0
 
 

@@ -174,6 +174,8 @@ class Nasd:
         ``online``: separate estimates after a fully accepted draft and after a rejection.
     shift_strength : float
         ``shift``: prior precision of the session's logit shift (> 0).
+    shift_local : float or None
+        ``shift``: pseudo-cycles per position of a Beta posterior around the shifted profile (None: off).
     horizon : bool
         In the last :data:`~jointbench.specdec.nasd_horizon.HORIZON_TOKENS` tokens of a query, pick the
         ``K`` that minimises the expected time to finish it (:func:`~jointbench.specdec.nasd_horizon.horizon_k`)
@@ -186,7 +188,8 @@ class Nasd:
                  rtt_alpha: float = SRTT_ALPHA, probe_backoff: float = 1.0,
                  probe_interval_max_ms: float | None = None, acceptance: str = "table",
                  prior_strength: float = DEFAULT_PRIOR_STRENGTH, discount: float = DEFAULT_DISCOUNT,
-                 context: bool = False, shift_strength: float = DEFAULT_SHIFT_STRENGTH, horizon: bool = False) -> None:
+                 context: bool = False, shift_strength: float = DEFAULT_SHIFT_STRENGTH, shift_local: float | None = None,
+                 horizon: bool = False) -> None:
         if not isinstance(table, NasdTable):
             raise TypeError(f"table: expected a NasdTable, got {type(table).__name__}")
         if fallback not in FALLBACKS:
@@ -223,7 +226,8 @@ class Nasd:
         self.horizon = horizon
         self.online: OnlineAcceptance | ShiftAcceptance | None = (
             OnlineAcceptance(table.acceptance, prior_strength, discount, context=context) if acceptance == "online"
-            else ShiftAcceptance(table.acceptance, shift_strength, discount) if acceptance == "shift" else None)
+            else ShiftAcceptance(table.acceptance, shift_strength, discount, shift_local) if acceptance == "shift"
+            else None)
         self._fixed_ms: dict[int, list[float]] = {}
         self.initial_rtt_ms = _nonneg_float("initial_rtt_ms", initial_rtt_ms)
         self.enter_level = self.cutoff_margin * table.fallback_rate(fallback)

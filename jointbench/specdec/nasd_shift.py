@@ -22,6 +22,10 @@ The objective is concave in ``delta`` (a logistic likelihood with fixed offsets)
 steps from the previous estimate converge; each step is ``O(K_max)`` arithmetic, no model call.
 With ``discount < 1`` the counts decay by that factor per observed cycle (memory ~ ``1 / (1 -
 discount)`` cycles), as in the per-position estimate.
+
+With ``local`` set, the shifted profile becomes the prior mean of a per-position Beta posterior
+(``local`` pseudo-cycles per position): ``c_j = (local c_j(delta) + s_j) / (local + n_j)``, so
+positions observed often follow their own counts and the others follow the shift.
 """
 
 from __future__ import annotations
@@ -58,10 +62,13 @@ class ShiftAcceptance:
         Prior precision of the shift (> 0; larger = trusts the calibration longer).
     discount : float
         Factor in (0, 1] applied to the counts before each new cycle (1 = no forgetting).
+    local : float or None
+        Pseudo-cycles per position of a Beta posterior around the shifted profile (> 0); ``None``:
+        the shifted profile itself.
     """
 
     def __init__(self, prior: AcceptanceProfile, strength: float = DEFAULT_SHIFT_STRENGTH,
-                 discount: float = DEFAULT_SHIFT_DISCOUNT) -> None:
+                 discount: float = DEFAULT_SHIFT_DISCOUNT, local: float | None = None) -> None:
         if not isinstance(prior, AcceptanceProfile):
             raise TypeError(f"prior: expected an AcceptanceProfile, got {type(prior).__name__}")
         if not (isinstance(strength, (int, float)) and not isinstance(strength, bool)
@@ -69,6 +76,10 @@ class ShiftAcceptance:
             raise ValueError(f"shift_strength: must be a finite number > 0, got {strength!r}")
         if not (isinstance(discount, (int, float)) and not isinstance(discount, bool) and 0.0 < discount <= 1.0):
             raise ValueError(f"discount: must be in (0, 1], got {discount!r}")
+        if local is not None and not (isinstance(local, (int, float)) and not isinstance(local, bool)
+                                      and local > 0 and math.isfinite(local)):
+            raise ValueError(f"shift_local: must be None or a finite number > 0, got {local!r}")
+        self.local = None if local is None else float(local)
         self.prior = prior
         c0 = np.clip(np.asarray(prior.conditional(), dtype=float), EPS, 1.0 - EPS)
         self.logits = np.log(c0) - np.log1p(-c0)
@@ -116,8 +127,11 @@ class ShiftAcceptance:
         return d
 
     def conditional(self) -> np.ndarray:
-        """``c_j(delta)``, shape ``(K_max,)``."""
-        return _sigmoid(self.logits + self.delta)
+        """``c_j(delta)`` (or its per-position posterior mean with ``local``), shape ``(K_max,)``."""
+        shifted = _sigmoid(self.logits + self.delta)
+        if self.local is None:
+            return shifted
+        return (self.local * shifted + self.successes) / (self.local + self.trials)
 
     def profile(self) -> np.ndarray:
         """``a_j = prod_{i<=j} c_i``, shape ``(K_max,)``, non-increasing."""

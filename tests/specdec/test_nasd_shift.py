@@ -153,3 +153,17 @@ def test_horizon_k_minimises_the_expected_time_to_finish_the_query() -> None:
         for k in range(1, K_MAX + 1):  # no fixed K does better either
             assert np.all(dp <= _value(lambda n, k=k: max(0, min(k, n - 1)), a, cost, 20) + 1e-9)
         assert np.any(dp < clipped - 1e-6)  # control: the clipped argmax is not optimal at the end
+
+
+def test_local_posterior_follows_a_shape_the_shift_cannot() -> None:
+    # the session's first position is much worse than the calibration's, the others alike: no single shift fits
+    c = PRIOR_C.copy()
+    c[0] = 0.4
+    truth = AcceptanceProfile(tuple(np.cumprod(c)))
+    pure, local = ShiftAcceptance(PRIOR, 1.0, 1.0), ShiftAcceptance(PRIOR, 1.0, 1.0, local=5.0)
+    for est in (pure, local):
+        _feed(est, truth, 6, 3000, seed=5)
+    assert abs(local.conditional()[0] - 0.4) < 0.03
+    assert abs(pure.conditional()[0] - 0.4) > 0.15  # control: one shift cannot move position 1 alone
+    with pytest.raises(ValueError, match="shift_local"):
+        ShiftAcceptance(PRIOR, local=-1.0)
