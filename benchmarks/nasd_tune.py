@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nasd_vs_oracle import HARDWARE, RTTS, TARGET, TRACES, oracle, run  # type: ignore[import-not-found]  # noqa: E402
+from nasd_vs_oracle import HARDWARE, RTTS, TARGET, TRACES, VARIANTS, oracle, run  # type: ignore[import-not-found]  # noqa: E402
 
 GRIDS: dict[str, list[dict[str, Any]]] = {
     "online": [{"acceptance": "online", "prior_strength": s, "discount": d, "context": c}
@@ -40,11 +40,13 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
     "shift-fine": [{"acceptance": "shift", "shift_strength": s, "discount": d, "rtt_mode": m, "horizon": h}
                    for s, d, m, h in itertools.product((0.25, 0.5, 1.0, 2.0), (1.0, 0.98, 0.95, 0.9),
                                                        ("srtt", "raw"), (False, True))],
+    "shift-rtt": [{"acceptance": "shift", "shift_strength": 2.0, "discount": 1.0, "rtt_mode": m, "horizon": True}
+                  for m in ("raw", "srtt", "median3")],
     "shift-local": [{"acceptance": "shift", "shift_strength": s, "discount": d, "shift_local": n, "rtt_mode": m,
                      "horizon": True} for s, d, n, m in itertools.product((0.5, 2.0), (0.98, 0.95), (5.0, 20.0),
                                                                           ("srtt", "raw"))],
 }
-"""Named grids; each entry overrides ``{"rtt_mode": "srtt", "cutoff": False}``."""
+"""Named grids; each entry overrides the ``--variant``'s parameters (default ``nocutoff``: K selection only)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-prompts", type=int, default=16, help="TeleQnA calibration prompts")
     ap.add_argument("--skip", type=int, nargs="+", default=[0],
                     help="skip the first N calibration prompts (24: the tables' own); several: one split each, pooled")
+    ap.add_argument("--variant", choices=sorted(VARIANTS), default="nocutoff",
+                    help="controller parameters the grid overrides (cloud: with the cloud-only cutoff)")
     ap.add_argument("--grid", nargs="+", choices=sorted(GRIDS), default=["online"])
     args = ap.parse_args(argv)
     from jointbench.specdec.nasd_calibrate import calibration_prompts
@@ -64,14 +68,15 @@ def main(argv: list[str] | None = None) -> int:
                    for p in calibration_prompts(skip + args.n_prompts, 0)[skip:]]
         conds += [(hw, net, bw, st, prompts) for hw, net, bw, st in one]
     best = [oracle(hw, net, bw, prompts)[1] for hw, net, bw, _, prompts in conds]
-    table = [run("nasd", 3, {"rtt_mode": "srtt", "cutoff": False}, hw, net, bw, prompts)[0] / b
+    base = VARIANTS[args.variant]
+    table = [run("nasd", 3, base, hw, net, bw, prompts)[0] / b
              for (hw, net, bw, _, prompts), b in zip(conds, best)]
     print(f"table NASD on the calibration split (skip {args.skip}): misses "
           f"{sum(r < TARGET if st else r <= 1.0 for r, (_, _, _, st, _) in zip(table, conds))}, "
           f"mean {sum(table) / len(table):.4f}, min {min(table):.3f}", flush=True)
     scored = []
     for cfg in (c for g in args.grid for c in GRIDS[g]):
-        params = {"rtt_mode": "srtt", "cutoff": False, **cfg}
+        params = {**base, **cfg}
         ratios = [run("nasd", 3, params, hw, net, bw, prompts)[0] / b
                   for (hw, net, bw, _, prompts), b in zip(conds, best)]
         misses = sum(r < TARGET if st else r <= 1.0 for r, (_, _, _, st, _) in zip(ratios, conds))

@@ -15,8 +15,8 @@ whose ratio compares a lossy rate with a lossless one). Each line shows three NA
 (:data:`NASDS`): ``table`` (the seed's: K* from the calibrated table), ``online`` (``acceptance:
 online``: a per-position Beta posterior with the table's profile as prior, the rate re-maximised
 over K each cycle) and ``shift`` (``acceptance: shift``: the table's profile moved by one logit
-shift fitted per session, the previous cycle's raw RTT, and the finite-horizon K in the last
-tokens; picked by ``benchmarks/nasd_tune.py`` on calibration prompts). **The targets are judged
+shift fitted per session, and the finite-horizon K in the last tokens, ``horizon: true``; picked
+by ``benchmarks/nasd_tune.py`` on calibration prompts). **The targets are judged
 on** :data:`JUDGED`; the summary line also gives the other two NASDs' numbers and misses. Under
 each trace the line also prints the hindsight bound ``per-prompt best K ÷ best fixed K`` (each
 prompt served with its own best fixed K, chosen after the fact): no controller that keeps one K
@@ -45,8 +45,9 @@ VARIANTS = {"cloud": {"rtt_mode": "srtt", "fallback": "cloud_only", "probe_backo
             "edge": {"rtt_mode": "srtt", "probe_backoff": 2}}
 ONLINE = {"acceptance": "online"}
 """What the online NASD adds to the variant's parameters (its defaults, picked by ``benchmarks/nasd_tune.py``)."""
-SHIFT = {"acceptance": "shift", "shift_strength": 2.0, "discount": 1.0, "rtt_mode": "raw", "horizon": True}
-"""What the shift NASD adds (picked by ``benchmarks/nasd_tune.py --grid shift-fine --skip 0 24``)."""
+SHIFT = {"acceptance": "shift", "shift_strength": 2.0, "discount": 1.0, "horizon": True}
+"""What the shift NASD adds: picked on calibration prompts by ``benchmarks/nasd_tune.py --grid shift-fine --skip 0 24``
+(K selection alone), RTT input from ``--variant cloud --grid shift-rtt`` (with the cutoff, SRTT beats raw)."""
 NASDS = {"table": {}, "online": ONLINE, "shift": SHIFT}
 """The NASDs each line compares (overrides of the variant's parameters)."""
 JUDGED = "shift"

@@ -307,7 +307,8 @@ class Nasd:
         bw = state.bandwidth_estimate()
         self._bw = bw
         k_best = self.best(est, bw)[0]
-        if self.horizon and state.remaining is not None and 0 < state.remaining <= HORIZON_TOKENS:
+        if self.horizon and state.remaining is not None and 1 < state.remaining <= HORIZON_TOKENS:
+            # remaining == 1: any K > 0 is clipped to 0 by the loop; returning 0 here would ask for a fallback step
             profile = self.online.profile() if self.online is not None else self.table.acceptance.a
             k_best = horizon_k(profile, self._fixed(bw), est, state.remaining, self.table.k_min, self.table.k_max)
         rate = self.cutoff_rate(est, bw)
