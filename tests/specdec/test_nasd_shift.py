@@ -167,3 +167,15 @@ def test_local_posterior_follows_a_shape_the_shift_cannot() -> None:
     assert abs(pure.conditional()[0] - 0.4) > 0.15  # control: one shift cannot move position 1 alone
     with pytest.raises(ValueError, match="shift_local"):
         ShiftAcceptance(PRIOR, local=-1.0)
+
+
+def test_horizon_never_asks_for_a_fallback_step_at_the_last_token() -> None:
+    from jointbench.specdec.nasd_horizon import horizon_k
+
+    table = _table(PRIOR)
+    ctl = Nasd(table, fallback="cloud_only", cutoff_margin=1e-6, acceptance="shift", horizon=True)
+    ks = [ctl.next_k(LinkAwareState(0.0, last_rtt_ms=RTT, remaining=r)) for r in (1, 2, 3, 24)]
+    assert min(ks) >= 1 and not ctl.in_cutoff  # 0 would be a fallback step, not a clipped verify cycle
+    assert ks[1] == 1 and ks[2] <= 2
+    # control: the finite-horizon solution itself is K = 0 at the last token (what the loop runs after its clip)
+    assert horizon_k(np.asarray(PRIOR.a), ctl._fixed(None), RTT, 1, 1, K_MAX) == 0
