@@ -2,20 +2,20 @@
 
 This script replays a grid of acceptance estimators (``acceptance: online`` with its three knobs
 ``prior_strength``, ``discount``, ``context``; ``acceptance: shift`` with ``shift_strength`` and
-``discount``) and RTT inputs on TeleQnA prompts of the *calibration* split
+``discount``; ``horizon``) and RTT inputs on TeleQnA prompts of the *calibration* split
 (:func:`~jointbench.specdec.nasd_calibrate.calibration_prompts`, disjoint from
 ``examples/specdec/data/sd_prompts.jsonl``; recorded on first use, ~2 min), under the conditions of
 ``benchmarks/nasd_vs_oracle.py`` (stable RTTs and the three traces, each hardware pair), with K
-selection only (no cutoff), and ranks them by the number of conditions that would miss the
+selection only (no cutoff; ``--variant cloud``: with the cloud-only cutoff), and ranks them by the number of conditions that would miss the
 benchmark's targets (stable NASD ÷ oracle < 0.99; trace NASD ÷ best fixed K <= 1.0), then by the
 mean ratio. One line per configuration, the pick last.
 
 ``--skip 24`` takes the prompts *after* the 24 TeleQnA prompts the pairs' tables were calibrated
 on (``nasd_calibrate --n-teleqna 24``), so the prior's own prompts are not the tuning prompts
 (held out from the table as well as from the test set); ``--skip 0`` (the first split used)
-overlaps the table's prompts.
+overlaps the table's prompts. Several values pool one split each (``--skip 0 24``: 60 conditions).
 
-    JOINTBENCH_CACHE=... python benchmarks/nasd_tune.py [--n-prompts 16] [--skip 24] [--grid shift online rtt]
+    JOINTBENCH_CACHE=... python benchmarks/nasd_tune.py [--n-prompts 16] [--skip 0 24] [--variant cloud] [--grid shift-fine horizon]
 """
 
 from __future__ import annotations
