@@ -10,9 +10,9 @@ For each (hardware pair, network) condition it prints, side by side on the same 
   calibration profile's ``1 + sum a_j``;
 - ``cyc real/model``: mean cycle time (ms) of fixed K in the replay against the model's
   ``K t_draft + t_tx + RTT + t_verify(K)``;
-- NASD's K per cycle (histogram) for the controller variant chosen (``--online``: the online NASD).
+- NASD's K per cycle (histogram) for the controller variant chosen (``--nasd table|online|shift``).
 
-    JOINTBENCH_CACHE=... python benchmarks/nasd_diagnose.py [--hw edge-npu-4x/this-cpu] [--rtt 0 200] [--trace markov]
+    JOINTBENCH_CACHE=... python benchmarks/nasd_diagnose.py [--hw edge-npu-4x/this-cpu] [--rtt 0 200] [--trace markov] [--nasd shift]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nasd_vs_oracle import ONLINE, ORACLE_KS, VARIANTS, run  # type: ignore[import-not-found]  # noqa: E402
+from nasd_vs_oracle import NASDS, ORACLE_KS, VARIANTS, run  # type: ignore[import-not-found]  # noqa: E402
 
 from jointbench.specdec.session import SpecDecSession  # noqa: E402
 
@@ -50,9 +50,9 @@ def _cycles(recs: list[dict[str, Any]]) -> tuple[float, float]:
 
 
 def diagnose(hw: str, net: dict[str, Any], rtt_for_model: float, variant: str, bw: float | None,
-             online: bool = False) -> None:
-    """Print the side-by-side lines for one condition."""
-    params = {**VARIANTS[variant], **(ONLINE if online else {})}
+             nasd_name: str = "table") -> None:
+    """Print the side-by-side lines for one condition (``nasd_name``: a key of ``nasd_vs_oracle.NASDS``)."""
+    params = {**VARIANTS[variant], **NASDS[nasd_name]}
     table = _run_table(hw, params)
     real = {k: run("fixed", k, None, hw, net, bw) for k in ORACLE_KS}
     rates = {k: v[0] for k, v in real.items()}
@@ -78,13 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rtt", nargs="*", type=int, default=[0, 200])
     ap.add_argument("--trace", nargs="*", default=[])
     ap.add_argument("--variant", choices=sorted(VARIANTS), default="nocutoff")
-    ap.add_argument("--online", action="store_true", help="NASD with acceptance: online (default: the table's)")
+    ap.add_argument("--nasd", choices=sorted(NASDS), default="table", help="which NASD of nasd_vs_oracle.NASDS")
     args = ap.parse_args(argv)
     for hw in args.hw:
         for rtt in args.rtt:
-            diagnose(hw, {"network_rtt_ms": rtt, "network_seed": 0}, rtt, args.variant, 10.0, args.online)
+            diagnose(hw, {"network_rtt_ms": rtt, "network_seed": 0}, rtt, args.variant, 10.0, args.nasd)
         for prof in args.trace:
-            diagnose(hw, {"network_profile": prof, "network_seed": 0}, 50.0, args.variant, None, args.online)
+            diagnose(hw, {"network_profile": prof, "network_seed": 0}, 50.0, args.variant, None, args.nasd)
     return 0
 
 

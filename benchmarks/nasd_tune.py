@@ -1,16 +1,21 @@
-"""Choose the online NASD's parameters on a calibration split, never on the test prompts.
+"""Choose the online NASD's estimator and parameters on a calibration split, never on the test prompts.
 
-``acceptance: online`` has three knobs (``prior_strength``, ``discount``, ``context``). This
-script replays a small grid of them on TeleQnA prompts of the *calibration* split
+This script replays a grid of acceptance estimators (``acceptance: online`` with its three knobs
+``prior_strength``, ``discount``, ``context``; ``acceptance: shift`` with ``shift_strength`` and
+``discount``; ``horizon``) and RTT inputs on TeleQnA prompts of the *calibration* split
 (:func:`~jointbench.specdec.nasd_calibrate.calibration_prompts`, disjoint from
-``examples/specdec/data/sd_prompts.jsonl``; recorded on first use, ~2 min), under the
-conditions of ``benchmarks/nasd_vs_oracle.py`` (stable RTTs and the three traces, each
-hardware pair), with K selection only (no cutoff), and ranks them by the number of
-conditions that would miss the benchmark's targets (stable NASD ÷ oracle < 0.99; trace
-NASD ÷ best fixed K <= 1.0), then by the mean ratio. The pick is what
-:data:`nasd_vs_oracle.ONLINE` uses. One line per configuration, the pick last.
+``examples/specdec/data/sd_prompts.jsonl``; recorded on first use, ~2 min), under the conditions of
+``benchmarks/nasd_vs_oracle.py`` (stable RTTs and the three traces, each hardware pair), with K
+selection only (no cutoff; ``--variant cloud``: with the cloud-only cutoff), and ranks them by the number of conditions that would miss the
+benchmark's targets (stable NASD ÷ oracle < 0.99; trace NASD ÷ best fixed K <= 1.0), then by the
+mean ratio. One line per configuration, the pick last.
 
-    JOINTBENCH_CACHE=... python benchmarks/nasd_tune.py [--n-prompts 16]
+``--skip 24`` takes the prompts *after* the 24 TeleQnA prompts the pairs' tables were calibrated
+on (``nasd_calibrate --n-teleqna 24``), so the prior's own prompts are not the tuning prompts
+(held out from the table as well as from the test set); ``--skip 0`` (the first split used)
+overlaps the table's prompts. Several values pool one split each (``--skip 0 24``: 60 conditions).
+
+    JOINTBENCH_CACHE=... python benchmarks/nasd_tune.py [--n-prompts 16] [--skip 0 24] [--variant cloud] [--grid shift-fine horizon]
 """
 
 from __future__ import annotations
@@ -22,39 +27,69 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nasd_vs_oracle import HARDWARE, RTTS, TARGET, TRACES, oracle, run  # type: ignore[import-not-found]  # noqa: E402
+from nasd_vs_oracle import HARDWARE, RTTS, TARGET, TRACES, VARIANTS, oracle, run  # type: ignore[import-not-found]  # noqa: E402
 
-GRID = {"prior_strength": (5.0, 20.0, 80.0), "discount": (1.0, 0.98), "context": (False, True)}
+GRIDS: dict[str, list[dict[str, Any]]] = {
+    "online": [{"acceptance": "online", "prior_strength": s, "discount": d, "context": c}
+               for s, d, c in itertools.product((5.0, 20.0, 80.0), (1.0, 0.98), (False, True))],
+    "shift": [{"acceptance": "shift", "shift_strength": s, "discount": d}
+              for s, d in itertools.product((0.5, 2.0, 8.0), (1.0, 0.98, 0.95))],
+    "rtt": [{"acceptance": a, "rtt_mode": m} for a in ("online", "shift") for m in ("raw", "srtt", "median3")],
+    "horizon": [{"acceptance": a, "rtt_mode": m, "horizon": h} for a in ("table", "online", "shift")
+                for m in ("srtt", "raw") for h in (False, True)],
+    "shift-fine": [{"acceptance": "shift", "shift_strength": s, "discount": d, "rtt_mode": m, "horizon": h}
+                   for s, d, m, h in itertools.product((0.25, 0.5, 1.0, 2.0), (1.0, 0.98, 0.95, 0.9),
+                                                       ("srtt", "raw"), (False, True))],
+    "shift-rtt": [{"acceptance": "shift", "shift_strength": 2.0, "discount": 1.0, "rtt_mode": m, "horizon": True}
+                  for m in ("raw", "srtt", "median3")],
+    "shift-local": [{"acceptance": "shift", "shift_strength": s, "discount": d, "shift_local": n, "rtt_mode": m,
+                     "horizon": True} for s, d, n, m in itertools.product((0.5, 2.0), (0.98, 0.95), (5.0, 20.0),
+                                                                          ("srtt", "raw"))],
+}
+"""Named grids; each entry overrides the ``--variant``'s parameters (default ``nocutoff``: K selection only)."""
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-prompts", type=int, default=16, help="TeleQnA calibration prompts")
+    ap.add_argument("--skip", type=int, nargs="+", default=[0],
+                    help="skip the first N calibration prompts (24: the tables' own); several: one split each, pooled")
+    ap.add_argument("--variant", choices=sorted(VARIANTS), default="nocutoff",
+                    help="controller parameters the grid overrides (cloud: with the cloud-only cutoff)")
+    ap.add_argument("--grid", nargs="+", choices=sorted(GRIDS), default=["online"])
     args = ap.parse_args(argv)
     from jointbench.specdec.nasd_calibrate import calibration_prompts
 
-    prompts = [{"prompt": p["prompt"], "kind": p["kind"], "id": p["id"]}
-               for p in calibration_prompts(args.n_prompts, 0)]
-    conds: list[tuple[str, dict[str, Any], float | None, bool]] = (
-        [(hw, {"network_rtt_ms": r, "network_seed": 0}, 10.0, True) for hw in HARDWARE for r in RTTS]
-        + [(hw, {"network_profile": p, "network_seed": 0}, None, False) for hw in HARDWARE for p in TRACES])
-    best = [oracle(hw, net, bw, prompts)[1] for hw, net, bw, _ in conds]
-    table = [run("nasd", 3, {"rtt_mode": "srtt", "cutoff": False}, hw, net, bw, prompts)[0] / b
-             for (hw, net, bw, _), b in zip(conds, best)]
-    print(f"table NASD on the calibration split: misses "
-          f"{sum(r < TARGET if st else r <= 1.0 for r, (*_, st) in zip(table, conds))}, "
-          f"mean {sum(table) / len(table):.4f}")
+    one = ([(hw, {"network_rtt_ms": r, "network_seed": 0}, 10.0, True) for hw in HARDWARE for r in RTTS]
+           + [(hw, {"network_profile": p, "network_seed": 0}, None, False) for hw in HARDWARE for p in TRACES])
+    conds: list[tuple[str, dict[str, Any], float | None, bool, list[dict[str, str]]]] = []
+    for skip in args.skip:
+        prompts = [{"prompt": p["prompt"], "kind": p["kind"], "id": p["id"]}
+                   for p in calibration_prompts(skip + args.n_prompts, 0)[skip:]]
+        conds += [(hw, net, bw, st, prompts) for hw, net, bw, st in one]
+    best = [oracle(hw, net, bw, prompts)[1] for hw, net, bw, _, prompts in conds]
+    base = VARIANTS[args.variant]
+    table = [run("nasd", 3, base, hw, net, bw, prompts)[0] / b
+             for (hw, net, bw, _, prompts), b in zip(conds, best)]
+    print(f"table NASD on the calibration split (skip {args.skip}): misses "
+          f"{sum(r < TARGET if st else r <= 1.0 for r, (_, _, _, st, _) in zip(table, conds))}, "
+          f"mean {sum(table) / len(table):.4f}, min {min(table):.3f}", flush=True)
     scored = []
-    for values in itertools.product(*GRID.values()):
-        cfg = dict(zip(GRID, values))
-        params = {"rtt_mode": "srtt", "cutoff": False, "acceptance": "online", **cfg}
-        ratios = [run("nasd", 3, params, hw, net, bw, prompts)[0] / b for (hw, net, bw, _), b in zip(conds, best)]
-        misses = sum(r < TARGET if st else r <= 1.0 for r, (*_, st) in zip(ratios, conds))
+    for cfg in (c for g in args.grid for c in GRIDS[g]):
+        params = {**base, **cfg}
+        ratios = [run("nasd", 3, params, hw, net, bw, prompts)[0] / b
+                  for (hw, net, bw, _, prompts), b in zip(conds, best)]
+        misses = sum(r < TARGET if st else r <= 1.0 for r, (_, _, _, st, _) in zip(ratios, conds))
+        n_st = sum(st for _, _, _, st, _ in conds)
         mean = sum(ratios) / len(ratios)
+        st_mean = sum(r for r, (_, _, _, st, _) in zip(ratios, conds) if st) / n_st
+        tr_mean = sum(r for r, (_, _, _, st, _) in zip(ratios, conds) if not st) / (len(conds) - n_st)
         scored.append((misses, -mean, cfg))
-        print(f"{cfg}: misses {misses} of {len(conds)}, mean ratio {mean:.4f}, min {min(ratios):.3f}", flush=True)
+        print(f"{cfg}: misses {misses} of {len(conds)}, mean ratio {mean:.4f} (stable {st_mean:.4f}, "
+              f"traces {tr_mean:.4f}), min {min(ratios):.3f}", flush=True)
     misses, neg_mean, cfg = min(scored, key=lambda x: (x[0], x[1]))
-    print(f"PICK {cfg}: misses {misses}, mean ratio {-neg_mean:.4f} (calibration split, {len(prompts)} prompts)")
+    print(f"PICK {cfg}: misses {misses}, mean ratio {-neg_mean:.4f} (calibration split{'s' if len(args.skip) > 1 else ''} of "
+          f"{args.n_prompts} prompts after skipping {args.skip})")
     return 0
 
 

@@ -11,13 +11,16 @@ the pair's cached calibration, 64 new tokens):
 
 NASD here is the lossless controller: SRTT estimate, cloud-only fallback (``--variant`` picks
 another: ``nocutoff`` = K selection only; ``edge`` = the seed's lossy edge-only fallback,
-whose ratio compares a lossy rate with a lossless one). Each line shows two NASDs side by side:
-``table`` (the seed's: K* from the calibrated table) and ``online`` (``acceptance: online``: the
-table's acceptance profile as a prior, updated from the session's own cycles, the rate
-re-maximised over K each cycle). **The targets are judged on the online NASD**; the summary
-line also gives the table NASD's numbers and misses. Under each trace the line also prints the
-hindsight bound ``per-prompt best K ÷ best fixed K`` (each prompt served with its own best fixed
-K, chosen after the fact): no controller that keeps one K per prompt can beat it. One line per
+whose ratio compares a lossy rate with a lossless one). Each line shows three NASDs side by side
+(:data:`NASDS`): ``table`` (the seed's: K* from the calibrated table), ``online`` (``acceptance:
+online``: a per-position Beta posterior with the table's profile as prior, the rate re-maximised
+over K each cycle) and ``shift`` (``acceptance: shift``: the table's profile moved by one logit
+shift fitted per session, and the finite-horizon K in the last tokens, ``horizon: true``; picked
+by ``benchmarks/nasd_tune.py`` on calibration prompts). **The targets are judged
+on** :data:`JUDGED`; the summary line also gives the other two NASDs' numbers and misses. Under
+each trace the line also prints the hindsight bound ``per-prompt best K ÷ best fixed K`` (each
+prompt served with its own best fixed K, chosen after the fact): no controller that keeps one K
+per prompt can beat it. One line per
 condition, a summary line last; exit status 1 when a target is missed. ``--plot PNG`` also writes K per cycle under a
 stable and the oscillating RTT with the RTT each decision saw beneath.
 
@@ -42,6 +45,13 @@ VARIANTS = {"cloud": {"rtt_mode": "srtt", "fallback": "cloud_only", "probe_backo
             "edge": {"rtt_mode": "srtt", "probe_backoff": 2}}
 ONLINE = {"acceptance": "online"}
 """What the online NASD adds to the variant's parameters (its defaults, picked by ``benchmarks/nasd_tune.py``)."""
+SHIFT = {"acceptance": "shift", "shift_strength": 2.0, "discount": 1.0, "horizon": True}
+"""What the shift NASD adds: picked on calibration prompts by ``benchmarks/nasd_tune.py --grid shift-fine --skip 0 24``
+(K selection alone), RTT input from ``--variant cloud --grid shift-rtt`` (with the cutoff, SRTT beats raw)."""
+NASDS = {"table": {}, "online": ONLINE, "shift": SHIFT}
+"""The NASDs each line compares (overrides of the variant's parameters)."""
+JUDGED = "shift"
+"""The NASD the targets are judged on."""
 TARGET, FLOOR = 0.99, 0.96
 
 
@@ -81,16 +91,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plot", default=None, help="write K per cycle (stable 50 ms and oscillating) to this PNG")
     args = ap.parse_args(argv)
     params = VARIANTS[args.variant]
-    online = {**params, **ONLINE}
-    misses: dict[str, list[str]] = {"table": [], "online": []}
-    ratios: dict[str, list[float]] = {"table": [], "online": []}
-    trace_ratios: dict[str, list[float]] = {"table": [], "online": []}
+    nasds = {name: {**params, **extra} for name, extra in NASDS.items()}
+    misses: dict[str, list[str]] = {name: [] for name in NASDS}
+    ratios: dict[str, list[float]] = {name: [] for name in NASDS}
+    trace_ratios: dict[str, list[float]] = {name: [] for name in NASDS}
     for hw in HARDWARE:
         for rtt in RTTS:
             net = {"network_rtt_ms": rtt, "network_seed": 0}
             k_star, best, _ = oracle(hw, net, 10.0)
             cells = []
-            for name, p in (("table", params), ("online", online)):
+            for name, p in nasds.items():
                 nasd, recs = run("nasd", 3, p, hw, net)
                 r = nasd / best
                 ratios[name].append(r)
@@ -106,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             k_star, best, bound = oracle(hw, net, None)
             ucb = run("ucb", 3, None, hw, net, None)[0]
             cells = []
-            for name, p in (("table", params), ("online", online)):
+            for name, p in nasds.items():
                 nasd = run("nasd", 3, p, hw, net, None)[0]
                 r = nasd / best
                 trace_ratios[name].append(r)
@@ -122,15 +132,17 @@ def main(argv: list[str] | None = None) -> int:
         recs = {f"stable RTT 200 ms ({hw})": run("nasd", 3, params, hw, {"network_rtt_ms": 200})[1][:6],
                 f"oscillating ({hw})": run("nasd", 3, params, hw, {"network_profile": "oscillating"}, None)[1][:6]}
         print(plot_k_per_cycle(recs, args.plot))
+
     def _line(name: str) -> str:
         return (f"NASD-{name}/oracle min {min(ratios[name]):.3f} median {_med(ratios[name]):.3f} over "
                 f"{len(ratios[name])} stable conditions, /best fixed K under traces min {min(trace_ratios[name]):.3f} "
                 f"median {_med(trace_ratios[name]):.3f}, {len(misses[name])} missed")
-    print(f"SUMMARY variant={args.variant}, targets judged on NASD-online (stable >= {TARGET}, floor {FLOOR}; "
-          f"traces > 1.0): {_line('online')}; seed-faithful {_line('table')} "
-          f"({'; '.join(misses['table']) or 'none'}); "
-          f"{'PASS' if not misses['online'] else 'MISS: ' + '; '.join(misses['online'])}")
-    return 1 if misses["online"] else 0
+    others = [n for n in NASDS if n != JUDGED]
+    print(f"SUMMARY variant={args.variant}, targets judged on NASD-{JUDGED} (stable >= {TARGET}, floor {FLOOR}; "
+          f"traces > 1.0): {_line(JUDGED)}; "
+          + "; ".join(f"{_line(n)} ({'; '.join(misses[n]) or 'none'})" for n in others)
+          + f"; {'PASS' if not misses[JUDGED] else 'MISS: ' + '; '.join(misses[JUDGED])}")
+    return 1 if misses[JUDGED] else 0
 
 
 if __name__ == "__main__":

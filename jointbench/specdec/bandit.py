@@ -157,6 +157,7 @@ class UcbK:
         if outcome.rtt_ms is not None:
             self.last_rtt_ms = float(outcome.rtt_ms)
         network = outcome.network_ms
-        self.log.append(CycleLog(len(self.log), t_ms, self.ks[i], seen, seen, False, False, outcome.drafted,
+        k_run = self.ks[i] if outcome.k is None else int(outcome.k)
+        self.log.append(CycleLog(len(self.log), t_ms, k_run, seen, seen, False, False, outcome.drafted,
                                  outcome.accepted, outcome.committed, outcome.cycle_ms, network,
-                                 network / outcome.cycle_ms))
+                                 network / outcome.cycle_ms, self.ks[i]))

@@ -39,7 +39,9 @@ edge-only path speculation may be before the cutoff trades quality for speed.
 **Acceptance.** ``acceptance="table"`` (the seed) looks ``K*`` up in the table, built on the
 calibration split's acceptance. ``"online"`` keeps a per-position acceptance estimate with
 the table's profile as its prior, updated from the session's own cycles
-(:class:`~jointbench.specdec.nasd_online.OnlineAcceptance`), and re-maximises the same
+(:class:`~jointbench.specdec.nasd_online.OnlineAcceptance`); ``"shift"`` moves the table's
+profile by one logit shift fitted to the session's cycles
+(:class:`~jointbench.specdec.nasd_shift.ShiftAcceptance`). Both re-maximise the same
 rate model over ``K`` at every decision (``O(K_max)`` arithmetic, no model call). The cutoff
 and the probes keep the table's prediction in both modes (:meth:`Nasd.cutoff_rate`): a mode
 switch needs a steady signal, and once in cutoff the fallback runs no speculative cycles to
@@ -51,6 +53,7 @@ from __future__ import annotations
 
 import math
 
+from jointbench.specdec.nasd_horizon import HORIZON_TOKENS, horizon_k
 from jointbench.specdec.nasd_model import FALLBACKS, cycle_ms
 from jointbench.specdec.nasd_online import (
     ACCEPTANCE_SOURCES,
@@ -59,6 +62,7 @@ from jointbench.specdec.nasd_online import (
     OnlineAcceptance,
     best_k,
 )
+from jointbench.specdec.nasd_shift import DEFAULT_SHIFT_STRENGTH, ShiftAcceptance
 from jointbench.specdec.nasd_table import NasdTable
 from jointbench.specdec.nasd_types import CycleLog, CycleOutcome, LinkAwareState, log_totals
 
@@ -168,6 +172,14 @@ class Nasd:
         ``online``: forgetting factor in (0, 1] applied per verified cycle (1 = none).
     context : bool
         ``online``: separate estimates after a fully accepted draft and after a rejection.
+    shift_strength : float
+        ``shift``: prior precision of the session's logit shift (> 0).
+    shift_local : float or None
+        ``shift``: pseudo-cycles per position of a Beta posterior around the shifted profile (None: off).
+    horizon : bool
+        In the last :data:`~jointbench.specdec.nasd_horizon.HORIZON_TOKENS` tokens of a query, pick the
+        ``K`` that minimises the expected time to finish it (:func:`~jointbench.specdec.nasd_horizon.horizon_k`)
+        instead of the steady-state rate's argmax.
     """
 
     def __init__(self, table: NasdTable, rtt_mode: str = "srtt", fallback: str = "edge_only", cutoff: bool = True,
@@ -176,7 +188,8 @@ class Nasd:
                  rtt_alpha: float = SRTT_ALPHA, probe_backoff: float = 1.0,
                  probe_interval_max_ms: float | None = None, acceptance: str = "table",
                  prior_strength: float = DEFAULT_PRIOR_STRENGTH, discount: float = DEFAULT_DISCOUNT,
-                 context: bool = False) -> None:
+                 context: bool = False, shift_strength: float = DEFAULT_SHIFT_STRENGTH, shift_local: float | None = None,
+                 horizon: bool = False) -> None:
         if not isinstance(table, NasdTable):
             raise TypeError(f"table: expected a NasdTable, got {type(table).__name__}")
         if fallback not in FALLBACKS:
@@ -208,9 +221,13 @@ class Nasd:
         if acceptance not in ACCEPTANCE_SOURCES:
             raise ValueError(f"acceptance={acceptance!r}: unknown. Available: {', '.join(ACCEPTANCE_SOURCES)}")
         self.acceptance = acceptance
-        self.online: OnlineAcceptance | None = (OnlineAcceptance(table.acceptance, prior_strength, discount,
-                                                                 context=context)
-                                                if acceptance == "online" else None)
+        if not isinstance(horizon, bool):
+            raise ValueError(f"horizon: must be a bool, got {horizon!r}")
+        self.horizon = horizon
+        self.online: OnlineAcceptance | ShiftAcceptance | None = (
+            OnlineAcceptance(table.acceptance, prior_strength, discount, context=context) if acceptance == "online"
+            else ShiftAcceptance(table.acceptance, shift_strength, discount, shift_local) if acceptance == "shift"
+            else None)
         self._fixed_ms: dict[int, list[float]] = {}
         self.initial_rtt_ms = _nonneg_float("initial_rtt_ms", initial_rtt_ms)
         self.enter_level = self.cutoff_margin * table.fallback_rate(fallback)
@@ -290,6 +307,10 @@ class Nasd:
         bw = state.bandwidth_estimate()
         self._bw = bw
         k_best = self.best(est, bw)[0]
+        if self.horizon and state.remaining is not None and 1 < state.remaining <= HORIZON_TOKENS:
+            # remaining == 1: any K > 0 is clipped to 0 by the loop; returning 0 here would ask for a fallback step
+            profile = self.online.profile() if self.online is not None else self.table.acceptance.a
+            k_best = horizon_k(profile, self._fixed(bw), est, state.remaining, self.table.k_min, self.table.k_max)
         rate = self.cutoff_rate(est, bw)
         probe = False
         if not self.in_cutoff:
@@ -321,8 +342,9 @@ class Nasd:
             self.online.observe(outcome.drafted, outcome.accepted)
         took_ms = float(outcome.cycle_ms)
         network = outcome.network_ms
-        self.log.append(CycleLog(len(self.log), t_ms, k, seen, est, in_cutoff, probe, outcome.drafted,
-                                 outcome.accepted, outcome.committed, took_ms, network, network / took_ms))
+        k_run = k if outcome.k is None else int(outcome.k)
+        self.log.append(CycleLog(len(self.log), t_ms, k_run, seen, est, in_cutoff, probe, outcome.drafted,
+                                 outcome.accepted, outcome.committed, took_ms, network, network / took_ms, k))
         if probe:
             self._last_probe_ms = t_ms + took_ms  # the interval runs from the probe's end
             if outcome.rtt_ms is not None:

@@ -38,8 +38,9 @@ import numpy as np
 
 from jointbench.specdec.nasd_model import AcceptanceProfile
 
-ACCEPTANCE_SOURCES: tuple[str, ...] = ("table", "online")
-"""``table``: the calibrated table's ``K*`` (the seed); ``online``: :class:`OnlineAcceptance` + :func:`best_k`."""
+ACCEPTANCE_SOURCES: tuple[str, ...] = ("table", "online", "shift")
+"""``table``: the calibrated table's ``K*`` (the seed); ``online``: :class:`OnlineAcceptance` + :func:`best_k`;
+``shift``: :class:`~jointbench.specdec.nasd_shift.ShiftAcceptance` (one logit shift per session) + :func:`best_k`."""
 DEFAULT_PRIOR_STRENGTH = 5.0
 DEFAULT_DISCOUNT = 0.98
 """Defaults picked on a calibration split (``benchmarks/nasd_tune.py``: 16 TeleQnA prompts disjoint

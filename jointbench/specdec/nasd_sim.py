@@ -179,7 +179,7 @@ def simulate(policy: LinkAwarePolicy, acceptance: AcceptanceProfile, costs: Cycl
             tx = costs.transmit_ms(k, bandwidth_mbps)
             cycle = k * costs.draft_ms + tx + rtt + costs.verify_ms[k]
             wire = costs.up_wire_bytes[k] + costs.down_wire_bytes
-            outcome = CycleOutcome(k, accepted, min(accepted + 1, remaining), cycle, rtt, tx, wire)
+            outcome = CycleOutcome(k, accepted, min(accepted + 1, remaining), cycle, rtt, tx, wire, k)
             last_rtt, last_tx, last_bytes = rtt, tx, wire
             network_sum += rtt + tx
             rtts.append(rtt)

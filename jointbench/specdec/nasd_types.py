@@ -73,6 +73,9 @@ class CycleOutcome:
         Serialisation time of the cycle's messages (ms).
     bytes : int
         Wire bytes the cycle sent (both directions).
+    k : int or None
+        Draft length the cycle ran, after the driver clipped the policy's request to the length
+        limit (``None``: the driver did not say; taken as the request).
     """
 
     drafted: int
@@ -82,6 +85,7 @@ class CycleOutcome:
     rtt_ms: float | None = None
     transmit_ms: float = 0.0
     bytes: int = 0
+    k: int | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.accepted <= self.drafted:
@@ -107,7 +111,8 @@ class CycleLog:
     t_ms : float
         Virtual time of the decision (ms).
     k : int
-        Draft length asked for (0 = a fallback step).
+        Draft length the cycle ran (after the loop's length-limit clip; equals the record's
+        ``k_per_cycle``; 0 for a fallback step).
     rtt_seen_ms : float or None
         Latest raw RTT sample when deciding (ms).
     rtt_est_ms : float or None
@@ -121,6 +126,8 @@ class CycleLog:
         Cycle time and its part on the link (ms).
     overhead_share : float
         ``network_ms / cycle_ms``.
+    k_asked : int
+        Draft length the policy asked for (0 = a fallback step); ``> k`` only when the loop clipped it.
     """
 
     cycle: int
@@ -136,6 +143,7 @@ class CycleLog:
     cycle_ms: float
     network_ms: float
     overhead_share: float
+    k_asked: int
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-serialisable)."""
@@ -148,7 +156,7 @@ def log_totals(logs: Sequence[CycleLog]) -> dict[str, float]:
     Returns
     -------
     dict
-        ``cycles``, ``spec_cycles`` (k > 0), ``fallback_cycles``, ``probes``, ``drafted``,
+        ``cycles``, ``spec_cycles`` (asked ``k > 0``), ``fallback_cycles`` (asked ``k == 0``), ``probes``, ``drafted``,
         ``accepted``, ``committed``, ``fallback_tokens``, ``time_ms``, ``network_ms``,
         ``overhead_share`` (network over time), ``tokens_per_s``.
     """
@@ -157,13 +165,13 @@ def log_totals(logs: Sequence[CycleLog]) -> dict[str, float]:
     committed = sum(c.committed for c in logs)
     return {
         "cycles": len(logs),
-        "spec_cycles": sum(1 for c in logs if c.k > 0),
-        "fallback_cycles": sum(1 for c in logs if c.k == 0),
+        "spec_cycles": sum(1 for c in logs if c.k_asked > 0),
+        "fallback_cycles": sum(1 for c in logs if c.k_asked == 0),
         "probes": sum(1 for c in logs if c.probe),
         "drafted": sum(c.drafted for c in logs),
         "accepted": sum(c.accepted for c in logs),
         "committed": committed,
-        "fallback_tokens": sum(c.committed for c in logs if c.k == 0),
+        "fallback_tokens": sum(c.committed for c in logs if c.k_asked == 0),
         "time_ms": time_ms,
         "network_ms": network,
         "overhead_share": network / time_ms if time_ms > 0 else 0.0,

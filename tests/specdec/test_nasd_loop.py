@@ -66,7 +66,9 @@ def _run(policy, trace, store, rtt=50.0):
 
 
 @pytest.mark.parametrize("params", [{"cutoff": False}, {"cutoff_margin": 1e-6},
-                                    {"cutoff": False, "acceptance": "online", "prior_strength": 2.0}])
+                                    {"cutoff": False, "acceptance": "online", "prior_strength": 2.0},
+                                    {"cutoff": False, "acceptance": "shift", "shift_strength": 0.5},
+                                    {"cutoff_margin": 1e-6, "acceptance": "shift", "horizon": True}])
 def test_nasd_without_cutoff_outputs_the_cloud_only_tokens_model_free(trace, table, tmp_path, params):
     store = PrefixStore("tiny-random", loader=_NoModels(), cache=JsonCache("p", 1, root=tmp_path))
     policy = NasdPolicy(params, table=table)

@@ -86,7 +86,8 @@ def test_unbound_nasd_says_how_to_bind():
 
 @pytest.mark.parametrize("params", [{"costs": "table", "cutoff_margin": 1.0, "fallback_tokens": 4},
                                     {"costs": "table", "fallback": "cloud_only", "cutoff_margin": 50.0},
-                                    {"costs": "table", "acceptance": "online", "cutoff_margin": 1.0, "fallback_tokens": 4}])
+                                    {"costs": "table", "acceptance": "online", "cutoff_margin": 1.0, "fallback_tokens": 4},
+                                    {"costs": "table", "acceptance": "shift", "cutoff_margin": 1.0, "fallback_tokens": 4}])
 def test_per_cycle_logs_add_up_to_the_record_totals(tmp_path, monkeypatch, params):
     from jointbench.specdec.session import SpecDecSession
 
@@ -104,7 +105,7 @@ def test_per_cycle_logs_add_up_to_the_record_totals(tmp_path, monkeypatch, param
         assert [c["k"] for c in log] == ex["k_per_cycle"]
         assert [c["committed"] for c in log] == ex["committed_per_cycle"]
         fallback = sum(n for n, f in zip(ex["committed_per_cycle"], ex["fallback_per_cycle"]) if f)
-        assert fallback == sum(c["committed"] for c in log if c["k"] == 0) > 0
+        assert fallback == sum(c["committed"] for c in log if c["k_asked"] == 0) > 0
         assert all(0.0 <= c["overhead_share"] <= 1.0 for c in log)
         assert ex["lossy"] == (params.get("fallback", "edge_only") == "edge_only")
     # control: a log missing one cycle does not add up

@@ -9,7 +9,8 @@ machine runs the suite); ``costs: table`` uses the table exactly as calibrated.
 ``acceptance: table`` (default, the seed) takes ``K*`` from the table; ``acceptance: online``
 re-maximises the rate each cycle with an acceptance estimate updated from the session's own
 cycles (prior: the table's profile, ``prior_strength`` pseudo-cycles; ``discount`` forgets),
-see :mod:`~jointbench.specdec.nasd_online`.
+see :mod:`~jointbench.specdec.nasd_online`; ``acceptance: shift`` moves the table's profile by one
+logit shift fitted per session (prior precision ``shift_strength``), see :mod:`~jointbench.specdec.nasd_shift`.
 
 ``next_k == 0`` asks the loop for one fallback step (``fallback``: ``edge_only``, lossy,
 the default as in the seed; or ``cloud_only``, lossless), see :mod:`~jointbench.specdec.loop`.
@@ -33,7 +34,8 @@ _CONTROLLER_TYPES: dict[str, Any] = {
     "rtt_mode": str, "fallback": str, "cutoff": bool, "cutoff_margin": float, "hysteresis": float,
     "enter_after": int, "release_after": int, "probe_interval_ms": float, "fallback_tokens": int,
     "initial_rtt_ms": float, "rtt_alpha": float, "probe_backoff": float, "probe_interval_max_ms": (float, type(None)),
-    "acceptance": str, "prior_strength": float, "discount": float, "context": bool,
+    "acceptance": str, "prior_strength": float, "discount": float, "context": bool, "shift_strength": float,
+    "shift_local": (float, type(None)), "horizon": bool,
 }
 _CONTROLLER_DEFAULTS = inspect.signature(Nasd.__init__).parameters
 NASD_PARAMS: dict[str, tuple[Any, Any]] = {
@@ -140,7 +142,7 @@ class NasdPolicy:
         p = self.params
         tail = "" if not p["cutoff"] else ("+edge" if p["fallback"] == "edge_only" else "+cloud")
         seed = "-seedformula" if p["formula"] == "seed" else ""
-        online = "-online" if p["acceptance"] == "online" else ""
+        online = "" if p["acceptance"] == "table" else f"-{p['acceptance']}"
         return f"NASD-{p['rtt_mode']}{seed}{online}{tail}"
 
     def reset(self) -> None:
