@@ -72,7 +72,7 @@ def test_sigkill_of_the_run_leaves_no_worker_and_sigterm_saves_the_rank(toy_job)
     for sig in (signal.SIGKILL, signal.SIGTERM):
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         deadline = time.monotonic() + 60
-        while not list(Path("ws/toyjob").glob("*/*/case.json")):
+        while not _finished("ws/toyjob"):
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline
             time.sleep(0.05)
@@ -89,19 +89,37 @@ def test_sigkill_of_the_run_leaves_no_worker_and_sigterm_saves_the_rank(toy_job)
             assert "Traceback" not in err and "interrupted after" in out
             assert main(["rank", "ws/toyjob"]) == 0
             urls = [os.path.basename(u) for u in pd.read_csv(RANK)["url"]]
-            done = [p.parent.name for p in Path("ws/toyjob").glob("*/*/case.json")]
+            done = [p.parent.name for p in _finished("ws/toyjob")]
             assert sorted(urls) == sorted(set(urls)) and set(urls) == set(done)  # each finished case once
         else:
             subprocess.run(["rm", "-rf", "ws"], check=True)
 
 
+def _finished(job_dir: str) -> list[Path]:
+    """``case.json`` of the finished case folders (not those still being built under a hidden name)."""
+    return [p for p in Path(job_dir).glob("*/*/case.json") if not p.parent.name.startswith(".")]
+
+
+def _forked(pid: int) -> list[int]:
+    """Children of ``pid`` running its own command line (forked workers; not a ``git`` it runs)."""
+    def cmdline(p: int) -> bytes | None:
+        try:
+            with open(f"/proc/{p}/cmdline", "rb") as fh:
+                return fh.read()
+        except OSError:
+            return None
+
+    own = cmdline(pid)
+    return [k for k in descendants(pid) if not process_gone(k) and cmdline(k) == own]
+
+
 def _workers(pid: int) -> list[int]:
     """The run's worker processes, once both are up (or what is there after 10 s)."""
     deadline = time.monotonic() + 10
-    kids = descendants(pid)
+    kids = _forked(pid)
     while len(kids) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-        kids = descendants(pid)
+        kids = _forked(pid)
     return kids
 
 
