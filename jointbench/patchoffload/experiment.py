@@ -30,7 +30,7 @@ def headline(trio: ModelTrio, res: TradeoffResult, gap_pp: float, label: str) ->
     base_name = best_baseline_within(res.rows, gap_pp)
     mine = pts[PROPOSED]["within"]
     return {"label": label, "recipes": {t.role: t.info.get("recipe_name", "?")
-                                        for t in (trio.edge_cnn, trio.server_vit, trio.edge_vit)},
+                                        for t in trio.models()},
             "model_accuracy_pct": trio.accuracies(), "grid": trio.server_vit.model.grid,
             "server_only_pct": pts[SERVER_ONLY]["best"]["accuracy_pct"], "proposed_within": mine,
             "cut": 1.0 - mine["cost"] if mine is not None else float("nan"),
@@ -63,7 +63,7 @@ def _print_run(trio: ModelTrio, res: TradeoffResult, args: argparse.Namespace) -
     print(f"models ({args.dataset}, seed {args.seed}): " + ", ".join(f"{k} {v:.2f}%" for k, v in acc.items()))
     print("recipes: " + ", ".join(f"{t.role} {t.info.get('recipe_name', '?')} ({t.info['train_seconds']} s, "
                                   f"{t.info['threads']} thread(s))"
-                                  for t in (trio.edge_cnn, trio.server_vit, trio.edge_vit)))
+                                  for t in trio.models()))
     cal = res.calibration
     print(f"calibration (n={cal.n_cal}): lambda_hat {cal.lambda_hat:.4f}, q_hat {cal.q_hat:.4f}, "
           f"cal accept rate {cal.cal_accept_rate:.3f}, cal accept-and-wrong {cal.cal_accept_wrong_rate:.4f}")
@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None, description: str = "CRC + APS patch offl
             print(f"\n=== configuration {i + 1}/{len(configs)}: {label} ===")
         trio = load_trio(args.dataset, args.seed, args.retrain, args.threads, log=lambda m: print(m, flush=True),
                          recipes=recipes)
+        assert trio.edge_vit is not None  # load_trio loads it by default
         res = run_tradeoff(trio.splits, trio.edge_cnn.model, trio.server_vit.model, trio.edge_vit.model, cfg)
         _print_run(trio, res, args)
         heads.append(headline(trio, res, args.gap_pp, label))

@@ -20,16 +20,24 @@ __all__ = ["ModelTrio", "add_recipe_argument", "load_trio", "main", "parse_recip
 
 @dataclass
 class ModelTrio:
-    """Edge CNN, server patch-ViT and the baselines' tiny ViT edge for one dataset split."""
+    """Edge CNN, server patch-ViT and the baselines' ViT edge for one dataset split.
+
+    ``edge_vit`` is None when the caller runs only the method (the Ianvs modules), which needs no
+    baseline edge.
+    """
 
     splits: ImageSplits
     edge_cnn: TrainedModel
     server_vit: TrainedModel
-    edge_vit: TrainedModel
+    edge_vit: TrainedModel | None
+
+    def models(self) -> list[TrainedModel]:
+        """The loaded models, edge CNN first."""
+        return [t for t in (self.edge_cnn, self.server_vit, self.edge_vit) if t is not None]
 
     def accuracies(self) -> dict[str, float]:
-        """Test accuracy (%) of each model alone (server on all patches)."""
-        return {t.role: 100.0 * t.info["accuracy_test"] for t in (self.edge_cnn, self.server_vit, self.edge_vit)}
+        """Test accuracy (%) of each loaded model alone (server on all patches)."""
+        return {t.role: 100.0 * t.info["accuracy_test"] for t in self.models()}
 
 
 def parse_recipes(items: list[str] | None) -> dict[str, str]:
@@ -47,16 +55,17 @@ def parse_recipes(items: list[str] | None) -> dict[str, str]:
 
 
 def load_trio(dataset: str = "cifar10", seed: int = 0, retrain: bool = False, threads: int = 1,
-              log: Callable[[str], None] | None = None, recipes: dict[str, str] | None = None) -> ModelTrio:
-    """Load (training on a cache miss) the three models for ``dataset``; ``threads`` torch threads;
+              log: Callable[[str], None] | None = None, recipes: dict[str, str] | None = None,
+              with_edge_vit: bool = True) -> ModelTrio:
+    """Load (training on a cache miss) the models for ``dataset``; ``threads`` torch threads;
     ``recipes`` maps a role to a named recipe of :data:`~jointbench.patchoffload.training.RECIPES`
-    (default: the dataset's default recipes)."""
+    (default: the dataset's default recipes); ``with_edge_vit=False`` skips the baselines' ViT edge."""
     torch.set_num_threads(int(threads))
     splits = load_image_splits(dataset, seed)
     chosen = recipes or {}
-    trio = [load_or_train(role, splits, seed, retrain, log, chosen.get(role))
-            for role in ("edge_cnn", "server_vit", "edge_vit")]
-    return ModelTrio(splits, *trio)
+    roles = ("edge_cnn", "server_vit", "edge_vit") if with_edge_vit else ("edge_cnn", "server_vit")
+    trio = [load_or_train(role, splits, seed, retrain, log, chosen.get(role)) for role in roles]
+    return ModelTrio(splits, trio[0], trio[1], trio[2] if with_edge_vit else None)
 
 
 def add_recipe_argument(ap: argparse.ArgumentParser) -> None:
@@ -77,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     trio = load_trio(args.dataset, args.seed, args.retrain, args.threads, log=lambda m: print(m, flush=True),
                      recipes=parse_recipes(args.recipe))
-    for t in (trio.edge_cnn, trio.server_vit, trio.edge_vit):
+    for t in trio.models():
         print(f"{args.dataset} {t.role}: test accuracy {100 * t.info['accuracy_test']:.2f}% "
               f"(recipe {t.info.get('recipe_name', '?')}, {t.info['params']} params, "
               f"trained in {t.info['train_seconds']} s)")

@@ -48,10 +48,11 @@ def sample_ref(x: Any) -> SampleRef:
 
 
 def trio_for(dataset: str, split_seed: int, threads: int = 1) -> ModelTrio:
-    """The trained models for ``dataset`` (trained once per cache, loaded once per process)."""
+    """The method's trained models for ``dataset`` (trained once per cache, loaded once per process;
+    the baselines' ViT edge is not loaded: no module here uses it)."""
     key = (dataset, int(split_seed))
     if key not in _TRIOS:
-        _TRIOS[key] = load_trio(dataset, int(split_seed), threads=threads)
+        _TRIOS[key] = load_trio(dataset, int(split_seed), threads=threads, with_edge_vit=False)
     return _TRIOS[key]
 
 

@@ -42,9 +42,9 @@ def modules():
     splits = ImageSplits("cifar10", ("a", "b", "c", "d"), img(4), lab(4), img(80), lab(80), img(30), lab(30))
     edge = EdgeCNN(in_ch=3, n_classes=4, width=4).eval()
     server = PatchViT(image_size=16, patch=4, in_ch=3, n_classes=4, dim=16, depth=1, heads=2, mlp=16).eval()
-    vit = PatchViT(image_size=16, patch=4, in_ch=3, n_classes=4, dim=8, depth=1, heads=2, mlp=8).eval()
+    # No baselines' ViT edge, as session.trio_for loads it: the modules must not need one.
     trio = ModelTrio(splits, *(TrainedModel(r, m, {"accuracy_test": 0.0}) for r, m in
-                               (("edge_cnn", edge), ("server_vit", server), ("edge_vit", vit))))
+                               (("edge_cnn", edge), ("server_vit", server))), None)
     session._TRIOS[("cifar10", SEED)] = trio
     yield (_load("testalgorithms/crc_patch_offload/cpo_edge_model.py"),
            _load("testalgorithms/crc_patch_offload/cpo_hard_example_mining.py"),
@@ -122,3 +122,24 @@ def test_hem_checks_record_and_alpha(modules):
     with pytest.raises(ValueError, match="alpha_crc"):
         hem({"extras": {"accept": True, "alpha_crc": 0.1}})
     assert hem({"extras": {"accept": False, "alpha_crc": 0.05}}) is True
+
+
+def test_the_modules_load_no_baseline_vit_edge(monkeypatch):
+    from jointbench.patchoffload import models
+
+    asked: list[str] = []
+
+    def fake_load(role, splits, seed, retrain, log, recipe):
+        asked.append(role)
+        return TrainedModel(role, torch.nn.Identity(), {"accuracy_test": 0.5})
+
+    monkeypatch.setattr(models, "load_image_splits", lambda dataset, seed: None)
+    monkeypatch.setattr(models.torch, "set_num_threads", lambda n: None)  # keep this process's threads
+    monkeypatch.setattr(models, "load_or_train", fake_load)
+    trio = session.trio_for("cifar10", 12345)
+    session._TRIOS.pop(("cifar10", 12345), None)
+    assert asked == ["edge_cnn", "server_vit"] and trio.edge_vit is None
+    assert set(trio.accuracies()) == {"edge_cnn", "server_vit"}
+    asked.clear()
+    full = models.load_trio("cifar10", 0)  # control: the benchmark's trio has all three
+    assert asked == ["edge_cnn", "server_vit", "edge_vit"] and full.edge_vit is not None
