@@ -86,8 +86,11 @@ class MeasuredCompute:
     From the real timeline: the draft prefill, each cycle's drafting span (per drafted token),
     the cloud's reported verify times and its reported prefill (the first VERIFY reply's
     ``prior_us``; cloud-only: the first token's compute), and the mean reported decode step.
-    What a query did not measure comes from ``fallback``.
+    What a query did not measure comes from ``fallback``. The ``context`` arguments are accepted and
+    ignored (the measurement already has the context it ran at).
     """
+
+    context = False
 
     def __init__(self, outcome: Any, fallback: Any) -> None:
         self.fallback, self.i = fallback, 0
@@ -106,14 +109,17 @@ class MeasuredCompute:
     def cloud_prefill_ms(self, n: int) -> float:
         return self.first if self.first is not None else self.fallback.cloud_prefill_ms(n)
 
-    def draft_ms(self) -> float:
+    def draft_ms(self, context: int | None = None) -> float:
         return self.draft[self.i]
 
-    def verify_ms(self, k: int) -> float:
+    def draft_block_ms(self, steps: int, context: int | None = None) -> float:
+        return steps * self.draft_ms()
+
+    def verify_ms(self, k: int, context: int | None = None) -> float:
         self.i += 1
         return self.verify[self.i - 1]
 
-    def decode_ms(self) -> float:
+    def decode_ms(self, context: int | None = None) -> float:
         return self.step if self.step is not None else self.fallback.decode_ms()
 
 
