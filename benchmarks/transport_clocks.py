@@ -163,24 +163,32 @@ def replayed_virtual(outcome: Any, n_prompt: int, session: Any, compute: Any, ma
             "extras": {"tokens": list(outcome.tokens), "agrees_with_cloud": True}}
 
 
-def stage_ratios(outcomes: list[Any], compute: Any) -> dict[str, float]:
-    """Median over cycles of measured ÷ calibrated compute: ``draft`` (per drafted token), ``verify``, ``decode``.
+def stage_ratios(outcomes: list[Any], compute: Any, n_prompts: list[int] | None = None) -> dict[str, float]:
+    """Median over cycles of measured ÷ calibrated compute: ``draft`` (a cycle's block), ``verify``, ``decode``.
 
     Parameters
     ----------
     outcomes : list of Outcome
         The tcp queries (their real timelines and cycles).
     compute : ComputeModel
-        The calibration's compute model.
+        The calibration's compute model (flat, or with ``context=True``).
+    n_prompts : list of int, optional
+        Prompt length of each query: the contexts a context model is asked at (prompt + committed
+        tokens, as the placements pass them). Without it every stage is asked flat.
     """
     draft, verify, decode = [], [], []
-    for o in outcomes:
-        drafts = _compute_events(o, "edge", "draft")
+    for i, o in enumerate(outcomes):
+        n = n_prompts[i] if n_prompts is not None else None
+        drafts = iter(_compute_events(o, "edge", "draft"))  # one span per cycle that drafted
         verifies = _compute_events(o, "cloud", "verify")
-        if drafts and verifies:
-            cycles = [c for c in o.cycles]
-            draft += [d / c.drafted / compute.draft_ms() for d, c in zip(drafts, cycles) if c.drafted]
-            verify += [v / compute.verify_ms(c.k) for v, c in zip(verifies, cycles)]
-        decode += [d / compute.decode_ms() for d in _compute_events(o, "cloud", "decode")]
+        if verifies:
+            context = n
+            for v, c in zip(verifies, o.cycles):
+                if c.drafted:
+                    draft.append(next(drafts) / compute.draft_block_ms(c.drafted, context))
+                verify.append(v / compute.verify_ms(c.k, None if context is None else context - 1))
+                context = None if context is None else context + len(c.tokens)
+        decode += [d / compute.decode_ms(None if n is None else n + j)
+                   for j, d in enumerate(_compute_events(o, "cloud", "decode"))]
     return {name: statistics.median(xs) for name, xs in (("draft", draft), ("verify", verify), ("decode", decode))
             if xs}

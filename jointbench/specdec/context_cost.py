@@ -170,9 +170,9 @@ def _fit_dict(f: LinearFit) -> dict[str, float]:
     return {"base_ms": f.base_ms, "slope_ms_per_token": f.slope_ms_per_token}
 
 
-def measure_context_costs(target_lm: Any, draft_lm: Any, ids: Sequence[int], timer: Callable[[Callable[[], None]], float],
-                          contexts: Sequence[int] = CONTEXT_LENS, ks: Sequence[int] = CONTEXT_KS,
-                          statistic: str = "", repeats: int = 0) -> ContextCosts:
+def measure_context_costs(target_lm: Any, draft_lm: Any, ids: Sequence[int],
+                          timer: Callable[[Callable[[], None]], float], contexts: Sequence[int] = CONTEXT_LENS,
+                          ks: Sequence[int] = CONTEXT_KS, statistic: str = "", repeats: int = 0) -> ContextCosts:
     """Time every stage at every cache length in ``contexts`` and fit each by least squares.
 
     Parameters
