@@ -101,9 +101,23 @@ def stage_levels(timer: StageTimer, start: Calibration, context: int, k: int) ->
     return Factors(draft, got["verify"] / fits.verify_fit(k).at(context - 1))
 
 
-def bracketed(start: Calibration, f: Factors) -> Calibration:
-    """``start`` with every draft-side time times ``f.draft`` and every target-side time times ``f.verify``."""
-    assert start.context_costs is not None
+def bracketed(start: Calibration, f: Factors, flat: bool = False) -> Calibration:
+    """``start`` with every draft-side time times ``f.draft`` and every target-side time times ``f.verify``.
+
+    ``flat=True``: the flat calibration those rescaled fits give at ``start.context_len`` (a draft step and
+    every verify pass charged at that one context, no re-feed; no context fits), so that the flat and the
+    context model of a bracket differ only in the context, not in when their levels were measured.
+    """
+    fits = start.context_costs
+    assert fits is not None
+    if flat:
+        c = start.context_len
+        return dataclasses.replace(
+            start, draft_ms=fits.draft.at(c) * f.draft,
+            prefill_draft_ms={n: v * f.draft for n, v in start.prefill_draft_ms.items()},
+            prefill_target_ms={n: v * f.verify for n, v in start.prefill_target_ms.items()},
+            verify_ms={k: fits.verify_fit(k).at(c) * f.verify for k in start.verify_ms}, context_costs=None,
+            statistic=f"{fits.statistic}; fits at {c} tokens, bracketed: draft x{f.draft:.3f}, target x{f.verify:.3f}")
     return dataclasses.replace(
         start, draft_ms=start.draft_ms * f.draft,
         prefill_draft_ms={n: v * f.draft for n, v in start.prefill_draft_ms.items()},

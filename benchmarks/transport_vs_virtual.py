@@ -3,8 +3,8 @@
 For each RTT and strategy (cloud-only, edge-cloud fixed K, edge-cloud adaptive: NASD when it is
 registered, else the heuristic), one ``transport: tcp`` session (the cloud service in its own
 process, the link applied by the shaping proxy on the loopback socket, the draft here, wall-clock
-timings; one warm-up query first, not counted) serves the same prompts ``--repeats`` times (each
-pass over the prompts is one *repeat*), and every query is re-timed on the virtual clock, side by
+timings; one warm-up query first, not counted) serves the same prompts ``--repeats`` times at RTT >= 25
+ms and once at RTT 0 (each pass over the prompts is one *repeat*), and every query is re-timed on the virtual clock, side by
 side in one run, by these clocks:
 
 - ``bracket`` (the gate): the query's own cycles (its ``K`` sequence, drafts and acceptances) with the
@@ -12,7 +12,8 @@ side in one run, by these clocks:
   rescaled by stage timings taken right before and right after that very query at its context
   (the mean of the two; :mod:`transport_bracket`). This VM's CPU speed moves within minutes, so only
   a calibration this close in time can price a query to ±10%;
-- ``bracket-flat``: the same brackets with the flat model (what the context model adds);
+- ``bracket-flat``: the same brackets, the rescaled fits charged flat at the calibration's 64-token
+  context with no re-feed (what the context model adds, with levels measured at the same moments);
 - ``this-run``: ``transport: inprocess`` with the calibration this script measures at its start
   (flat; every forward timed back to back, as the suite calibrates);
 - ``cached``: ``transport: inprocess`` with the suite's cached calibration (another time and load);
@@ -20,8 +21,8 @@ side in one run, by these clocks:
   context. An adaptive policy (NASD) reads the wall clock's round trip, which carries the transport's
   overhead, so on the wall clock it picks other ``K`` than on the virtual clock; replaying its real
   ``K`` compares the clocks cycle for cycle (the policy's choices are not what is checked here);
-- ``fresh``: the same cycles with a flat calibration of draft, verify and decode measured right before
-  this strategy's tcp session (prefill tables: this-run's scaled by prefill(16) now / then);
+- ``fresh``: the same cycles with a flat calibration of draft, verify and decode measured (q0.2 of 5
+  runs) right before this strategy's tcp session (prefill tables: this-run's scaled by prefill(16) now / then);
 - ``fresh-idle``: ``fresh`` with its verify passes (``K >= 1``) times how much slower a verify pass runs
   right after a sleep of the one-way delay than back to back, and its draft step by the same for one
   draft step in every ``--k`` (both measured at the start, alternating; :func:`transport_clocks.idle_factor`);
@@ -114,7 +115,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pair", default="smollm2-135m-int8")
     parser.add_argument("--rtts", default="0,25,100", help="comma-separated RTTs (ms), repeats allowed")
-    parser.add_argument("--repeats", type=int, default=3, help="passes over the prompts per strategy and RTT")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="passes over the prompts per strategy and RTT >= 25 ms (RTT 0, the floor: one)")
     parser.add_argument("--bw", type=float, default=100.0, help="bandwidth both ways (Mbit/s)")
     parser.add_argument("--k", type=int, default=3)
     parser.add_argument("--max-new-tokens", type=int, default=24)
@@ -186,7 +188,7 @@ def main() -> int:
     def fresh_calibration() -> Any:
         """Draft/verify/decode measured now; prefill tables: this run's, scaled by prefill(16) now / then."""
         n = prompt_lens[0]
-        now = calibrate(pair.target, pair.draft, prompt_lens=(n,), ks=CALIBRATION_KS)
+        now = calibrate(pair.target, pair.draft, prompt_lens=(n,), ks=CALIBRATION_KS, repeats=5)
         scaled = {role: {m: v * getattr(now, role)[n] / getattr(this_run, role)[n]
                          for m, v in getattr(this_run, role).items()}
                   for role in ("prefill_target_ms", "prefill_draft_ms")}
@@ -212,13 +214,15 @@ def main() -> int:
                 reps: list[list[tuple[dict, Any, Factors]]] = []  # per repeat: (record, outcome, bracket factors)
                 try:
                     tcp.predict(dict(queries[0]))  # warm-up: service start, first forwards
-                    for _ in range(args.repeats):
+                    before = None  # one bracket after a query is the next one's before (factors are ratios)
+                    for _ in range(1 if rtt < 25.0 else args.repeats):  # RTT 0 (the floor) is not gated
                         rep = []
                         for q, ctx in zip(queries, contexts):
-                            before = stage_levels(timer, this_run, ctx, k_bracket)
+                            before = before or stage_levels(timer, this_run, ctx, k_bracket)
                             rec = tcp.predict(dict(q))
                             after = stage_levels(timer, this_run, ctx, k_bracket)
                             rep.append((rec, tcp.last_outcome, Factors.mean(before, after)))
+                            before = after
                         reps.append(rep)
                 finally:
                     tcp.close()
@@ -236,7 +240,8 @@ def main() -> int:
                             if clock == "measured":
                                 model: Any = MeasuredCompute(o, compute_model(fresh))
                             elif clock in ("bracket", "bracket-flat"):
-                                model = compute_model(bracketed(this_run, f), context=clock == "bracket")
+                                model = compute_model(bracketed(this_run, f, flat=clock == "bracket-flat"),
+                                                      context=clock == "bracket")
                             elif clock == "replay-ctx":
                                 model = compute_model(this_run, context=True)
                             else:
@@ -262,8 +267,8 @@ def main() -> int:
                 print(f"{label:12s} RTT {rtt:5.0f} ms brackets: draft x{spread([f.draft for f in fs])}, target "
                       f"x{spread([f.verify for f in fs])} of the start calibration; tcp queries "
                       f"{min(real_ms):.0f}-{max(real_ms):.0f} ms", flush=True)
-                stages = {"this-run+ctx": stage_ratios(outcomes, compute_model(this_run, context=True), n_prompts
-                                                       * args.repeats),
+                stages = {"this-run+ctx": stage_ratios(outcomes, compute_model(this_run, context=True),
+                                                       n_prompts * len(reps)),
                           "fresh": stage_ratios(outcomes, compute_model(fresh))}
                 print(f"{label:12s} RTT {rtt:5.0f} ms measured compute ÷ calibration (median over cycles): "
                       + "; ".join(f"{name} " + ", ".join(f"{k} {v:.3f}" for k, v in st.items())
