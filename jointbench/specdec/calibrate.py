@@ -142,6 +142,12 @@ def _quantile_ms(fn: Callable[[], None], repeats: int, quantile: float) -> float
     return float(np.quantile(times, quantile))
 
 
+def _once_ms(fn: Callable[[], None]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000.0
+
+
 def loadavg_1m() -> float | None:
     """The 1-minute load average (``None`` where the OS has none)."""
     try:
@@ -233,8 +239,9 @@ def calibrate(
     statistic = "median" if quantile == 0.5 else f"q{quantile:g}"
     context_costs = None
     if context_lens:
-        context_costs = measure_context_costs(target_lm, draft_lm, ids, lambda fn: _quantile_ms(fn, repeats, quantile),
-                                              context_lens, context_ks, statistic, repeats)
+        context_costs = measure_context_costs(lambda: CachedLM(target), lambda: CachedLM(draft), ids, _once_ms,
+                                              lambda xs: float(np.quantile(xs, quantile)), repeats, context_lens,
+                                              context_ks, statistic)
     return Calibration(
         prefill_target_ms=prefill_target,
         prefill_draft_ms=prefill_draft,

@@ -170,47 +170,61 @@ def _fit_dict(f: LinearFit) -> dict[str, float]:
     return {"base_ms": f.base_ms, "slope_ms_per_token": f.slope_ms_per_token}
 
 
-def measure_context_costs(target_lm: Any, draft_lm: Any, ids: Sequence[int],
-                          timer: Callable[[Callable[[], None]], float], contexts: Sequence[int] = CONTEXT_LENS,
-                          ks: Sequence[int] = CONTEXT_KS, statistic: str = "", repeats: int = 0) -> ContextCosts:
+def measure_context_costs(new_target_lm: Callable[[], Any], new_draft_lm: Callable[[], Any], ids: Sequence[int],
+                          time_once: Callable[[Callable[[], None]], float],
+                          reduce: Callable[[list[float]], float], repeats: int,
+                          contexts: Sequence[int] = CONTEXT_LENS, ks: Sequence[int] = CONTEXT_KS,
+                          statistic: str = "") -> ContextCosts:
     """Time every stage at every cache length in ``contexts`` and fit each by least squares.
+
+    One cache per context and model, and the contexts taken in turn within each repeat (round robin),
+    so that a change of the machine's speed during the measurement hits every context alike instead
+    of tilting the slope.
 
     Parameters
     ----------
-    target_lm, draft_lm : CachedLM
-        The pair, wrapped as the engine runs it.
+    new_target_lm, new_draft_lm : callable
+        Each call returns a fresh :class:`~jointbench.specdec.lm.CachedLM` of the target / the draft.
     ids : sequence of int
         Token ids, at least ``max(contexts) + max(ks) + 2`` long (content does not change dense compute).
-    timer : callable
-        Times a zero-argument call (one warm-up is run first), returns ms (the calibration's statistic).
+    time_once : callable
+        Times one zero-argument call, returns ms.
+    reduce : callable
+        The repeats of one point -> its time (ms; the calibration's statistic).
+    repeats : int
+        Timed runs per point, after one warm-up.
     contexts : sequence of int
         Cache lengths (tokens), at least two distinct, each >= 1.
     ks : sequence of int
         Draft lengths of the timed verify passes.
-    statistic, repeats : str, int
+    statistic : str
         Recorded with the fits.
     """
     if len(set(contexts)) < 2 or min(contexts) < 1:
         raise ValueError(f"context lengths {list(contexts)}: need >= 2 distinct values, each >= 1")
     if len(ids) < max(contexts) + max(ks) + 2:
         raise ValueError(f"need {max(contexts) + max(ks) + 2} ids, got {len(ids)}")
-    points: dict[str, list[float]] = {"draft": [], "refeed": [], **{f"verify{k}": [] for k in ks}}
-
-    def timed(lm: Any, c: int, n: int, logits: int = 1) -> float:
-        def run() -> None:
+    caches = {}
+    for c in contexts:
+        caches["draft", c], caches["target", c] = new_draft_lm(), new_target_lm()
+        caches["draft", c].prefill(list(ids[:c]))
+        caches["target", c].prefill(list(ids[:c]))
+    stages = {"draft": ("draft", 1, 1), "refeed": ("draft", REFEED_TOKENS, 1),
+              **{f"verify{k}": ("target", k + 1, k + 1) for k in ks}}
+    points: dict[str, list[float]] = {}
+    for name, (role, n, logits) in stages.items():
+        def run(c: int, lm: Any = None, n: int = n, logits: int = logits) -> None:
             lm.forward(list(ids[c:c + n]), logits)
             lm.crop(c)
 
-        run()  # warm-up
-        return timer(run)
-
-    for c in contexts:
-        draft_lm.prefill(list(ids[:c]))
-        points["draft"].append(timed(draft_lm, c, 1))
-        points["refeed"].append(timed(draft_lm, c, REFEED_TOKENS))
-        target_lm.prefill(list(ids[:c]))
-        for k in ks:
-            points[f"verify{k}"].append(timed(target_lm, c, k + 1, k + 1))
+        calls = {c: (lambda c=c, lm=caches[role, c]: run(c, lm)) for c in contexts}
+        for call in calls.values():
+            call()  # warm-up
+        times: dict[int, list[float]] = {c: [] for c in contexts}
+        for _ in range(repeats):
+            for c in contexts:
+                times[c].append(time_once(calls[c]))
+        points[name] = [reduce(times[c]) for c in contexts]
     return ContextCosts(contexts=[int(c) for c in contexts], draft=fit_linear(contexts, points["draft"]),
                         refeed=fit_linear(contexts, points["refeed"]),
                         verify={int(k): fit_linear(contexts, points[f"verify{k}"]) for k in ks},

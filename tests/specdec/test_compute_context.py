@@ -58,15 +58,22 @@ class _FakeLM:
 
 
 def test_measure_fits_each_stage_as_the_known_linear_cost():
-    draft, target = _FakeLM(), _FakeLM()
+    made = []
 
-    def timer(fn):  # a fake clock: 2 ms + 1.5 ms per token in + 0.01 ms per token in per cached token
-        draft.last = target.last = None
+    def new_lm():
+        made.append(_FakeLM())
+        return made[-1]
+
+    def time_once(fn):  # a fake clock: 2 ms + 1.5 ms per token in + 0.01 ms per token in per cached token
+        for lm in made:
+            lm.last = None
         fn()
-        cached, n = (draft if draft.last is not None else target).last
+        cached, n = next(lm for lm in made if lm.last is not None).last
         return 2.0 + 1.5 * n + 0.01 * n * cached
 
-    costs = measure_context_costs(target, draft, list(range(700)), timer, contexts=(64, 192, 384), ks=(0, 3))
+    costs = measure_context_costs(new_lm, new_lm, list(range(700)), time_once, min, 3, contexts=(64, 192, 384),
+                                  ks=(0, 3))
+    assert len(made) == 6  # one cache per context and model: contexts are timed in turn
     assert costs.draft.base_ms == pytest.approx(3.5) and costs.draft.slope_ms_per_token == pytest.approx(0.01)
     assert costs.refeed.base_ms == pytest.approx(5.0) and costs.refeed.slope_ms_per_token == pytest.approx(0.02)
     assert costs.verify[3].base_ms == pytest.approx(8.0) and costs.verify[3].slope_ms_per_token == pytest.approx(0.04)
