@@ -10,7 +10,7 @@ side in one run, by these clocks:
 - ``bracket`` (the gate): the query's own cycles (its ``K`` sequence, drafts and acceptances) with the
   context-dependent compute model (``compute_context``), from the start calibration's context fits
   rescaled by stage timings taken right before and right after that very query at its context
-  (the mean of the two; :mod:`transport_bracket`). This VM's CPU speed moves within minutes, so only
+  (the mean of the two; the verify pass at the ``K`` the query used most; :mod:`transport_bracket`). This VM's CPU speed moves within minutes, so only
   a calibration this close in time can price a query to ±10%;
 - ``bracket-flat``: the same brackets, the rescaled fits charged flat at the calibration's 64-token
   context with no re-feed (what the context model adds, with levels measured at the same moments);
@@ -220,6 +220,9 @@ def main() -> int:
                         for q, ctx in zip(queries, contexts):
                             before = before or stage_levels(timer, this_run, ctx, k_bracket)
                             rec = tcp.predict(dict(q))
+                            if tcp.strategy.speculative:  # time the verify pass this query ran most (NASD: its K)
+                                ks = [c.k for c in tcp.last_outcome.cycles]
+                                k_bracket = max(set(ks), key=ks.count)
                             after = stage_levels(timer, this_run, ctx, k_bracket)
                             rep.append((rec, tcp.last_outcome, Factors.mean(before, after)))
                             before = after
@@ -270,6 +273,10 @@ def main() -> int:
                 stages = {"this-run+ctx": stage_ratios(outcomes, compute_model(this_run, context=True),
                                                        n_prompts * len(reps)),
                           "fresh": stage_ratios(outcomes, compute_model(fresh))}
+                per_query = [stage_ratios([o], compute_model(bracketed(this_run, f), context=True), [n])
+                             for rep in reps for (_, o, f), n in zip(rep, n_prompts)]
+                stages["bracket"] = {st: statistics.median(q[st] for q in per_query if st in q)
+                                     for st in ("draft", "verify", "decode") if any(st in q for q in per_query)}
                 print(f"{label:12s} RTT {rtt:5.0f} ms measured compute ÷ calibration (median over cycles): "
                       + "; ".join(f"{name} " + ", ".join(f"{k} {v:.3f}" for k, v in st.items())
                                   for name, st in stages.items()), flush=True)
