@@ -4,7 +4,8 @@ This machine's CPU speed moves within minutes (in one quiet run fresh calibratio
 of 24–42 ms), so a calibration taken minutes before a query cannot price it to ±10%. Here each query
 is bracketed: right before and right after it, :func:`stage_levels` times the stages the query runs
 (a draft step, the two-token re-feed that starts every cycle, a verify pass of ``K`` drafts or a decode
-step) at the query's own context, a few times each (median), and divides them by the start
+step) at the query's own context, a few times each (median; for a speculative strategy in the order of
+a cycle, so that each draft forward follows a target forward as in the two-process run), and divides them by the start
 calibration's context fits at that context. The mean of the two factors rescales the start calibration
 (:func:`bracketed`), which then prices that query with the context-dependent model
 (:class:`~jointbench.specdec.compute.ComputeModel` with ``context=True``). The start calibration gives the
@@ -81,22 +82,46 @@ class StageTimer:
         self.ids = torch.randint(0, vocab, (max_context + 64,), generator=torch.Generator().manual_seed(1)).tolist()
         self.target, self.draft = CachedLM(target), CachedLM(draft)
 
-    def levels(self, context: int, k: int, repeats: int = BRACKET_REPEATS) -> dict[str, float]:
+    def levels(self, context: int, k: int, repeats: int = BRACKET_REPEATS, cycle: bool = False) -> dict[str, float]:
         """Median ms of a draft step, the re-feed and a target pass over ``k + 1`` tokens at ``context``.
 
         ``context`` is the committed sequence's length (prompt + committed tokens): the draft step runs
         with ``context`` cached, the re-feed with ``context - 2``, the target pass with ``context - 1``.
+        ``cycle=False``: each stage timed back to back. ``cycle=True``: in the order of a speculative
+        cycle (target pass, re-feed, draft step; repeated), so that each draft forward follows a target
+        forward as in the two-process run, where the other model ran in between.
         """
+        if cycle:
+            return self._cycle_levels(context, k, repeats)
         return {"draft": _median_ms(self.draft, self.ids, context, 1, 1, repeats),
                 "refeed": _median_ms(self.draft, self.ids, context - REFEED_TOKENS, REFEED_TOKENS, 1, repeats),
                 "verify": _median_ms(self.target, self.ids, context - 1, k + 1, k + 1, repeats)}
 
 
-def stage_levels(timer: StageTimer, start: Calibration, context: int, k: int) -> Factors:
+    def _cycle_levels(self, context: int, k: int, repeats: int) -> dict[str, float]:
+        ids, times = self.ids, {"verify": [], "refeed": [], "draft": []}
+        for lm, cached in ((self.target, context - 1), (self.draft, context - REFEED_TOKENS)):
+            if lm.length < cached:
+                lm.forward(ids[lm.length:cached], 1)
+            lm.crop(cached)
+        for r in range(repeats + 1):  # the first round warms up
+            for name, lm, start, n, logits in (("verify", self.target, context - 1, k + 1, k + 1),
+                                               ("refeed", self.draft, context - REFEED_TOKENS, REFEED_TOKENS, 1),
+                                               ("draft", self.draft, context, 1, 1)):
+                t0 = time.perf_counter()
+                lm.forward(ids[start:start + n], logits)
+                if r:
+                    times[name].append((time.perf_counter() - t0) * 1e3)
+            self.target.crop(context - 1)
+            self.draft.crop(context - REFEED_TOKENS)
+        return {name: statistics.median(xs) for name, xs in times.items()}
+
+
+def stage_levels(timer: StageTimer, start: Calibration, context: int, k: int, cycle: bool = False) -> Factors:
     """Bracket factors now: :meth:`StageTimer.levels` ÷ ``start``'s context fits at ``context``."""
     fits = start.context_costs
     assert fits is not None, "the start calibration needs context fits"
-    got = timer.levels(context, k)
+    got = timer.levels(context, k, cycle=cycle)
     draft = (got["draft"] + got["refeed"]) / (fits.draft.at(context) + fits.refeed.at(context - REFEED_TOKENS))
     return Factors(draft, got["verify"] / fits.verify_fit(k).at(context - 1))
 

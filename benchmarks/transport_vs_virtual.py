@@ -4,14 +4,16 @@ For each RTT and strategy (cloud-only, edge-cloud fixed K, edge-cloud adaptive: 
 registered, else the heuristic), one ``transport: tcp`` session (the cloud service in its own
 process, the link applied by the shaping proxy on the loopback socket, the draft here, wall-clock
 timings; one warm-up query first, not counted) serves the same prompts ``--repeats`` times at RTT >= 25
-ms and once at RTT 0 (each pass over the prompts is one *repeat*), and every query is re-timed on the virtual clock, side by
-side in one run, by these clocks:
+ms and once at RTT 0 (each pass over the prompts is one *repeat*), and every query is re-timed on the
+virtual clock, side by side in one run, by these clocks:
 
 - ``bracket`` (the gate): the query's own cycles (its ``K`` sequence, drafts and acceptances) with the
   context-dependent compute model (``compute_context``), from the start calibration's context fits
   rescaled by stage timings taken right before and right after that very query at its context
-  (the mean of the two; the verify pass at the ``K`` the query used most; :mod:`transport_bracket`). This VM's CPU speed moves within minutes, so only
-  a calibration this close in time can price a query to ±10%;
+  (the mean of the two; the verify pass at the ``K`` the query used most, timed in the order of a
+  cycle: verify, re-feed, draft step; :mod:`transport_bracket`).
+  This VM's CPU speed moves within minutes, so only a calibration this close in time can price a
+  query to ±10%;
 - ``bracket-flat``: the same brackets, the rescaled fits charged flat at the calibration's 64-token
   context with no re-feed (what the context model adds, with levels measured at the same moments);
 - ``this-run``: ``transport: inprocess`` with the calibration this script measures at its start
@@ -202,7 +204,8 @@ def main() -> int:
                    "network_downlink_bandwidth_mbps": args.bw}
             for label, hp in strategies.items():
                 common = dict(pair=args.pair, max_new_tokens=args.max_new_tokens, network=dict(net), **hp)
-                k_bracket = 0 if hp["strategy"] == "cloud_only" else args.k
+                spec = hp["strategy"] != "cloud_only"  # brackets in the order of a cycle (cloud-only: back to back)
+                k_bracket = args.k if spec else 0
                 fresh = fresh_calibration()
                 cals["fresh"] = fresh
                 fv, fd = factors[rtt]  # only a cycle's first draft step follows the wait
@@ -218,12 +221,12 @@ def main() -> int:
                     for _ in range(1 if rtt < 25.0 else args.repeats):  # RTT 0 (the floor) is not gated
                         rep = []
                         for q, ctx in zip(queries, contexts):
-                            before = before or stage_levels(timer, this_run, ctx, k_bracket)
+                            before = before or stage_levels(timer, this_run, ctx, k_bracket, spec)
                             rec = tcp.predict(dict(q))
                             if tcp.strategy.speculative:  # time the verify pass this query ran most (NASD: its K)
                                 ks = [c.k for c in tcp.last_outcome.cycles]
                                 k_bracket = max(set(ks), key=ks.count)
-                            after = stage_levels(timer, this_run, ctx, k_bracket)
+                            after = stage_levels(timer, this_run, ctx, k_bracket, spec)
                             rep.append((rec, tcp.last_outcome, Factors.mean(before, after)))
                             before = after
                         reps.append(rep)
