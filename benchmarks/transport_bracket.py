@@ -4,7 +4,8 @@ This machine's CPU speed moves within minutes (in one quiet run fresh calibratio
 of 24–42 ms), so a calibration taken minutes before a query cannot price it to ±10%. Here each query
 is bracketed: right before and right after it, :func:`stage_levels` times the stages the query runs
 (a draft step, the two-token re-feed that starts every cycle, a verify pass of ``K`` drafts or a decode
-step) at the query's own context, a few times each (median; for a speculative strategy in the order of
+step) at the query's own context, a few times each (mean: the run pays the mean, stalls included, which
+a median of a right-skewed time undercharges; for a speculative strategy in the order of
 a cycle, so that each draft forward follows a target forward as in the two-process run), and divides them by the start
 calibration's context fits at that context. The mean of the two factors rescales the start calibration
 (:func:`bracketed`), which then prices that query with the context-dependent model
@@ -24,7 +25,7 @@ from jointbench.specdec.calibrate import Calibration
 from jointbench.specdec.context_cost import REFEED_TOKENS
 
 BRACKET_REPEATS = 5
-"""Timed runs per stage per bracket (median; one warm-up)."""
+"""Timed runs per stage per bracket (mean; one warm-up)."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Factors:
         return Factors((a.draft + b.draft) / 2, (a.verify + b.verify) / 2)
 
 
-def _median_ms(lm: Any, ids: list[int], cached: int, n: int, logits: int, repeats: int) -> float:
+def _mean_ms(lm: Any, ids: list[int], cached: int, n: int, logits: int, repeats: int) -> float:
     if lm.length < cached:
         lm.forward(ids[lm.length:cached], 1)
     lm.crop(cached)
@@ -60,7 +61,7 @@ def _median_ms(lm: Any, ids: list[int], cached: int, n: int, logits: int, repeat
         lm.forward(ids[cached:cached + n], logits)
         times.append((time.perf_counter() - t0) * 1e3)
         lm.crop(cached)
-    return statistics.median(times)
+    return statistics.fmean(times)
 
 
 class StageTimer:
@@ -83,7 +84,7 @@ class StageTimer:
         self.target, self.draft = CachedLM(target), CachedLM(draft)
 
     def levels(self, context: int, k: int, repeats: int = BRACKET_REPEATS, cycle: bool = False) -> dict[str, float]:
-        """Median ms of a draft step, the re-feed and a target pass over ``k + 1`` tokens at ``context``.
+        """Mean ms of a draft step, the re-feed and a target pass over ``k + 1`` tokens at ``context``.
 
         ``context`` is the committed sequence's length (prompt + committed tokens): the draft step runs
         with ``context`` cached, the re-feed with ``context - 2``, the target pass with ``context - 1``.
@@ -93,9 +94,9 @@ class StageTimer:
         """
         if cycle:
             return self._cycle_levels(context, k, repeats)
-        return {"draft": _median_ms(self.draft, self.ids, context, 1, 1, repeats),
-                "refeed": _median_ms(self.draft, self.ids, context - REFEED_TOKENS, REFEED_TOKENS, 1, repeats),
-                "verify": _median_ms(self.target, self.ids, context - 1, k + 1, k + 1, repeats)}
+        return {"draft": _mean_ms(self.draft, self.ids, context, 1, 1, repeats),
+                "refeed": _mean_ms(self.draft, self.ids, context - REFEED_TOKENS, REFEED_TOKENS, 1, repeats),
+                "verify": _mean_ms(self.target, self.ids, context - 1, k + 1, k + 1, repeats)}
 
 
     def _cycle_levels(self, context: int, k: int, repeats: int) -> dict[str, float]:
@@ -114,7 +115,7 @@ class StageTimer:
                     times[name].append((time.perf_counter() - t0) * 1e3)
             self.target.crop(context - 1)
             self.draft.crop(context - REFEED_TOKENS)
-        return {name: statistics.median(xs) for name, xs in times.items()}
+        return {name: statistics.fmean(xs) for name, xs in times.items()}
 
 
 def stage_levels(timer: StageTimer, start: Calibration, context: int, k: int, cycle: bool = False) -> Factors:
