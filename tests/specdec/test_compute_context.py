@@ -257,3 +257,20 @@ def test_cloud_only_passes_the_growing_cache_length():
     spy = _Spy()
     _latency("cloud_only", spy, n_prompt=20)
     assert [c[1] for c in spy.calls if c[0] == "decode" and c[1] is not None] == list(range(20, 29))
+
+
+def test_session_measures_and_caches_the_context_calibration_only_when_asked(tmp_path, monkeypatch):
+    from jointbench.specdec.compute import calibration_path
+
+    monkeypatch.setenv("JOINTBENCH_CACHE", str(tmp_path))
+    monkeypatch.setattr(session_mod, "_CALIBRATIONS", {})
+    monkeypatch.setattr(session_mod, "_COMPUTE", {})
+    hp = dict(pair="tiny-random", policy="fixed", k=3, max_new_tokens=8, network={"network_rtt_ms": 10.0})
+    flat = SpecDecSession("edge_cloud", **hp).predict({"prompt": "question 0", "index": 0})
+    assert not calibration_path("tiny-random", tmp_path, context=True).exists()  # control: the default never does
+    session = SpecDecSession("edge_cloud", compute_context=True, **hp)
+    rec = session.predict({"prompt": "question 0", "index": 0})
+    saved = json.loads(calibration_path("tiny-random", tmp_path, context=True).read_text())
+    assert saved["context_costs"]["contexts"] == [64, 192, 384, 640]
+    assert session.provenance()["calibration"]["compute_context"] is True
+    assert rec["extras"]["tokens"] == flat["extras"]["tokens"]  # timing only
