@@ -86,8 +86,11 @@ class MeasuredCompute:
     From the real timeline: the draft prefill, each cycle's drafting span (per drafted token),
     the cloud's reported verify times and its reported prefill (the first VERIFY reply's
     ``prior_us``; cloud-only: the first token's compute), and the mean reported decode step.
-    What a query did not measure comes from ``fallback``.
+    What a query did not measure comes from ``fallback``. The ``context`` arguments are accepted and
+    ignored (the measurement already has the context it ran at).
     """
+
+    context = False
 
     def __init__(self, outcome: Any, fallback: Any) -> None:
         self.fallback, self.i = fallback, 0
@@ -106,14 +109,17 @@ class MeasuredCompute:
     def cloud_prefill_ms(self, n: int) -> float:
         return self.first if self.first is not None else self.fallback.cloud_prefill_ms(n)
 
-    def draft_ms(self) -> float:
+    def draft_ms(self, context: int | None = None) -> float:
         return self.draft[self.i]
 
-    def verify_ms(self, k: int) -> float:
+    def draft_block_ms(self, steps: int, context: int | None = None) -> float:
+        return steps * self.draft_ms()
+
+    def verify_ms(self, k: int, context: int | None = None) -> float:
         self.i += 1
         return self.verify[self.i - 1]
 
-    def decode_ms(self) -> float:
+    def decode_ms(self, context: int | None = None) -> float:
         return self.step if self.step is not None else self.fallback.decode_ms()
 
 
@@ -157,24 +163,32 @@ def replayed_virtual(outcome: Any, n_prompt: int, session: Any, compute: Any, ma
             "extras": {"tokens": list(outcome.tokens), "agrees_with_cloud": True}}
 
 
-def stage_ratios(outcomes: list[Any], compute: Any) -> dict[str, float]:
-    """Median over cycles of measured ÷ calibrated compute: ``draft`` (per drafted token), ``verify``, ``decode``.
+def stage_ratios(outcomes: list[Any], compute: Any, n_prompts: list[int] | None = None) -> dict[str, float]:
+    """Median over cycles of measured ÷ calibrated compute: ``draft`` (a cycle's block), ``verify``, ``decode``.
 
     Parameters
     ----------
     outcomes : list of Outcome
         The tcp queries (their real timelines and cycles).
     compute : ComputeModel
-        The calibration's compute model.
+        The calibration's compute model (flat, or with ``context=True``).
+    n_prompts : list of int, optional
+        Prompt length of each query: the contexts a context model is asked at (prompt + committed
+        tokens, as the placements pass them). Without it every stage is asked flat.
     """
     draft, verify, decode = [], [], []
-    for o in outcomes:
-        drafts = _compute_events(o, "edge", "draft")
+    for i, o in enumerate(outcomes):
+        n = n_prompts[i] if n_prompts is not None else None
+        drafts = iter(_compute_events(o, "edge", "draft"))  # one span per cycle that drafted
         verifies = _compute_events(o, "cloud", "verify")
-        if drafts and verifies:
-            cycles = [c for c in o.cycles]
-            draft += [d / c.drafted / compute.draft_ms() for d, c in zip(drafts, cycles) if c.drafted]
-            verify += [v / compute.verify_ms(c.k) for v, c in zip(verifies, cycles)]
-        decode += [d / compute.decode_ms() for d in _compute_events(o, "cloud", "decode")]
+        if verifies:
+            context = n
+            for v, c in zip(verifies, o.cycles):
+                if c.drafted:
+                    draft.append(next(drafts) / compute.draft_block_ms(c.drafted, context))
+                verify.append(v / compute.verify_ms(c.k, None if context is None else context - 1))
+                context = None if context is None else context + len(c.tokens)
+        decode += [d / compute.decode_ms(None if n is None else n + j)
+                   for j, d in enumerate(_compute_events(o, "cloud", "decode"))]
     return {name: statistics.median(xs) for name, xs in (("draft", draft), ("verify", verify), ("decode", decode))
             if xs}

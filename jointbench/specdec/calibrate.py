@@ -12,6 +12,12 @@ profile for a slower edge or a faster cloud can rescale the numbers.
 Procedure versions (:attr:`Calibration.procedure`): 1 = median of 5 runs (calibrations
 cached before this field existed read as 1); 2 = the :data:`QUANTILE` quantile of
 :data:`REPEATS` runs with the load average recorded.
+
+Optional context fits (:attr:`Calibration.context_costs`, asked for with ``context_lens``): each
+stage timed at several cache lengths and fitted as ``base + slope * context``
+(:mod:`~jointbench.specdec.context_cost`). A calibration without them (every file cached before
+they existed, and the suite's default one) has no ``context_costs`` key and reads and prices
+exactly as before.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from jointbench.specdec.context_cost import CONTEXT_KS, ContextCosts, measure_context_costs
 from jointbench.specdec.lm import CachedLM
 
 
@@ -55,6 +62,9 @@ class Calibration:
         Highest 1-minute load average seen before/after the measurement (None if unknown).
     cpu_count : int or None
         ``os.cpu_count()`` of the machine that measured it.
+    context_costs : ContextCosts or None
+        Each stage's time against the cache length (least-squares lines), when measured;
+        used only by a compute model built with ``context=True``.
     """
 
     prefill_target_ms: dict[int, float]
@@ -68,14 +78,25 @@ class Calibration:
     procedure: int = 1
     loadavg_1m: float | None = None
     cpu_count: int | None = None
+    context_costs: ContextCosts | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain ``dict`` (JSON keys become strings when dumped)."""
-        return asdict(self)
+        """Plain ``dict`` (JSON keys become strings when dumped); no ``context_costs`` key when there are none."""
+        out = asdict(self)
+        out.pop("context_costs")
+        if self.context_costs is not None:
+            out["context_costs"] = self.context_costs.to_dict()
+        return out
 
     def timing_hash(self) -> str:
-        """16 hex characters of SHA-256 over the timing tables (what decides every simulated time)."""
-        tables = {k: getattr(self, k) for k in ("prefill_target_ms", "prefill_draft_ms", "draft_ms", "verify_ms")}
+        """16 hex characters of SHA-256 over the timing tables (what decides every simulated time).
+
+        The context fits join the hash only when present, so a calibration without them hashes as before.
+        """
+        tables: dict[str, Any] = {k: getattr(self, k)
+                                  for k in ("prefill_target_ms", "prefill_draft_ms", "draft_ms", "verify_ms")}
+        if self.context_costs is not None:
+            tables["context_costs"] = self.context_costs.to_dict()
         blob = json.dumps(tables, sort_keys=True, default=str, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -121,6 +142,12 @@ def _quantile_ms(fn: Callable[[], None], repeats: int, quantile: float) -> float
     return float(np.quantile(times, quantile))
 
 
+def _once_ms(fn: Callable[[], None]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000.0
+
+
 def loadavg_1m() -> float | None:
     """The 1-minute load average (``None`` where the OS has none)."""
     try:
@@ -145,6 +172,8 @@ def calibrate(
     repeats: int = REPEATS,
     seed: int = 0,
     quantile: float = QUANTILE,
+    context_lens: Sequence[int] = (),
+    context_ks: Sequence[int] = CONTEXT_KS,
 ) -> Calibration:
     """Profile prefill, draft-step and verify-pass costs of a pair.
 
@@ -164,11 +193,16 @@ def calibrate(
         Seeds the random token ids (content does not change dense compute).
     quantile : float
         Quantile of the runs kept per point, in [0, 1] (0.5 = median).
+    context_lens : sequence of int
+        Cache lengths (tokens) to time every stage at for the context fits
+        (:attr:`Calibration.context_costs`); empty (default): no fits.
+    context_ks : sequence of int
+        Draft lengths whose verify pass is fitted against the context.
     """
     load_before = loadavg_1m()
     vocab = int(target.config.vocab_size)
     gen = torch.Generator().manual_seed(seed)
-    longest = max([*prompt_lens, context_len + max(ks) + 1])
+    longest = max([*prompt_lens, context_len + max(ks) + 1, *(c + max(context_ks) + 2 for c in context_lens)])
     ids = torch.randint(0, vocab, (longest,), generator=gen).tolist()
     target_lm, draft_lm = CachedLM(target), CachedLM(draft)
 
@@ -202,6 +236,12 @@ def calibrate(
         verify_pass()
         verify[int(k)] = _quantile_ms(verify_pass, repeats, quantile)
 
+    statistic = "median" if quantile == 0.5 else f"q{quantile:g}"
+    context_costs = None
+    if context_lens:
+        context_costs = measure_context_costs(lambda: CachedLM(target), lambda: CachedLM(draft), ids, _once_ms,
+                                              lambda xs: float(np.quantile(xs, quantile)), repeats, context_lens,
+                                              context_ks, statistic)
     return Calibration(
         prefill_target_ms=prefill_target,
         prefill_draft_ms=prefill_draft,
@@ -210,8 +250,9 @@ def calibrate(
         context_len=context_len,
         threads=torch.get_num_threads(),
         repeats=repeats,
-        statistic="median" if quantile == 0.5 else f"q{quantile:g}",
+        statistic=statistic,
         procedure=PROCEDURE,
         loadavg_1m=max((x for x in (load_before, loadavg_1m()) if x is not None), default=None),
         cpu_count=os.cpu_count(),
+        context_costs=context_costs,
     )

@@ -42,24 +42,27 @@ from jointbench.specdec.transport.remote import RemoteCloud, check_tcp_strategy,
 from jointbench.workers import refuse_in_parallel_worker
 
 _CALIBRATIONS: dict[str, tuple[Calibration, str]] = {}
-_COMPUTE: dict[tuple[str, str, str, str], ComputeModel] = {}
+_COMPUTE: dict[tuple[str, str, str, str, bool], ComputeModel] = {}
 
 
-def get_calibration(pair: str, calibration_file: str | None = None) -> tuple[Calibration, str]:
-    """``(calibration, source)``: from ``calibration_file``, else in process, the JSON cache, or measured."""
+def get_calibration(pair: str, calibration_file: str | None = None, context: bool = False) -> tuple[Calibration, str]:
+    """``(calibration, source)``: from ``calibration_file``, else in process, the JSON cache, or measured.
+
+    ``context=True`` without a file: the cached calibration with context fits (its own file).
+    """
     if calibration_file:
         key = f"file:{calibration_file}"
         if key not in _CALIBRATIONS:
             _CALIBRATIONS[key] = (load_calibration_file(calibration_file), str(calibration_file))
         return _CALIBRATIONS[key]
-    key = f"{pair}:t{torch.get_num_threads()}"
+    key = f"{pair}:t{torch.get_num_threads()}" + (":context" if context else "")
     if key not in _CALIBRATIONS:
-        path = calibration_path(pair)
+        path = calibration_path(pair, context=context)
         if path.is_file():
             cal = calibration_from_dict(json.loads(path.read_text()))
             warn_if_loaded(cal, str(path))
         else:
-            cal, measured_s = cached_calibration(get_pair(pair))
+            cal, measured_s = cached_calibration(get_pair(pair), context=context)
             RECORDING_S["calibrate_s"] = RECORDING_S.get("calibrate_s", 0.0) + measured_s
         _CALIBRATIONS[key] = (cal, str(path))
     return _CALIBRATIONS[key]
@@ -130,6 +133,11 @@ class SpecDecSession:
         by a shaping proxy on the loopback socket path, the draft here; timings are
         measured wall time (:mod:`jointbench.specdec.transport`). ``tcp`` runs
         ``cloud_only``, ``edge_only`` and ``edge_cloud`` on the ``this-cpu`` profiles.
+    compute_context : bool
+        ``inprocess`` only: charge draft steps, verify passes and decode steps at the cache length
+        each has (prompt + committed tokens), from a calibration with context fits (the cached
+        ``-context`` one, measured on first use, or ``calibration_file`` if it has them; see
+        :mod:`jointbench.specdec.compute`). False (default): the flat calibration.
     """
 
     def __init__(self, strategy: str = "cloud_only", pair: str = "smollm2-135m-int8", policy: str = "fixed",
@@ -140,7 +148,8 @@ class SpecDecSession:
                  cloud_hardware: str = "this-cpu", chat: bool = True, temperature: float = 0.0,
                  sample_seed: int = 0, keep_exchanges: bool = False, bandwidth_mbps: float | None = None,
                  torch_threads: int = 1, calibration_file: str | None = None,
-                 network: Mapping[str, Any] | None = None, transport: str = "inprocess") -> None:
+                 network: Mapping[str, Any] | None = None, transport: str = "inprocess",
+                 compute_context: bool = False) -> None:
         if float(temperature) < 0.0:
             raise ValueError(f"temperature={temperature!r}: must be >= 0")
         # The calibration (and so every timing) depends on the thread count: pin it, so the
@@ -153,6 +162,7 @@ class SpecDecSession:
         self.chat = bool(chat)
         self.keep_exchanges = bool(keep_exchanges)
         self.calibration_file = calibration_file
+        self.compute_context = bool(compute_context)
         self.edge_hardware, self.cloud_hardware = split_hardware(hardware, edge_hardware, cloud_hardware)
         codec_name = codec or ("ids_only" if self.temperature == 0.0 else "dense_fp32")
         self.strategy = Strategy.build(strategy, make_policy(policy, k, k_max, transient, policy_params),
@@ -192,10 +202,11 @@ class SpecDecSession:
     def compute(self) -> ComputeModel:
         """The compute model (calibration loaded or measured on first use)."""
         if self._compute is None:
-            cal, source = get_calibration(self.pair, self.calibration_file)
-            key = (source, cal.timing_hash(), self.edge_hardware, self.cloud_hardware)
+            cal, source = get_calibration(self.pair, self.calibration_file, self.compute_context)
+            key = (source, cal.timing_hash(), self.edge_hardware, self.cloud_hardware, self.compute_context)
             if key not in _COMPUTE:
-                _COMPUTE[key] = compute_model(cal, self.edge_hardware, self.cloud_hardware)
+                _COMPUTE[key] = compute_model(cal, self.edge_hardware, self.cloud_hardware, self.compute_context,
+                                              source)
             self._compute = _COMPUTE[key]
         return self._compute
 
@@ -204,7 +215,10 @@ class SpecDecSession:
         if self.remote is not None:
             calibration: dict[str, Any] = {"used": False, "why": "transport tcp measures compute"}
         else:
-            calibration = calibration_provenance(*get_calibration(self.pair, self.calibration_file))
+            calibration = calibration_provenance(*get_calibration(self.pair, self.calibration_file,
+                                                                  self.compute_context))
+            if self.compute_context:
+                calibration["compute_context"] = True
         strategy = {"placement": self.strategy.name, "policy": repr(self.strategy.policy),
                     "codec": self.strategy.codec.name}
         if getattr(self.strategy.codec, "params", None):
@@ -316,7 +330,9 @@ class SpecDecSession:
         network = None
         if strategy.reads_link:
             network = {"link": link_digest(self.link), "hardware": [self.edge_hardware, self.cloud_hardware],
-                       "calibration": self.compute.calibration.timing_hash(), "start_ms": self.clock_ms,
+                       "calibration": self.compute.calibration.timing_hash() + (":context" if self.compute_context
+                                                                                else ""),
+                       "start_ms": self.clock_ms,
                        "bandwidth_mbps": self.meter.mbps}
         fields = sampled_fields(self.pair, text, self.max_new_tokens, self.chat, strategy, self.policy_desc,
                                 self.temperature, seed, network)

@@ -109,6 +109,9 @@ class SDSessionEdgeModel:
         ``inprocess``: the virtual clock in this process. ``tcp``: the same strategy across two
         processes in real time; this module starts the cloud service process (readiness check,
         an error naming its command if it does not come up) and :meth:`cleanup` stops it.
+    compute_context : bool
+        ``inprocess``: charge each draft step, verify pass and decode step at its context length
+        (prompt + committed tokens) from a calibration with context fits; default False (flat).
     network_profile, network_seed, network_* : Any
         Network keys of :data:`jointbench.netsim.VALID_KEYS`; any other name is rejected
         (:func:`jointbench.netsim.network_kwargs`, the suite's one network-key guard).
@@ -120,7 +123,8 @@ class SDSessionEdgeModel:
                  edge_hardware: str = "this-cpu", cloud_hardware: str = "this-cpu", chat: bool = True,
                  temperature: float = 0.0, sample_seed: int = 0, bandwidth_mbps: float | None = None,
                  torch_threads: int = 1, calibration_file: str | None = None, keep_exchanges: bool = False,
-                 prompts_file: str = DEFAULT_PROMPTS, transport: str = "inprocess", **network: Any) -> None:
+                 prompts_file: str = DEFAULT_PROMPTS, transport: str = "inprocess", compute_context: bool = False,
+                 **network: Any) -> None:
         network = network_kwargs("SDSessionEdgeModel", network)
         for name, value in (("strategy", strategy), ("policy", policy), ("pair", pair), ("transport", transport)):
             _check(name, value, str)
@@ -134,7 +138,8 @@ class SDSessionEdgeModel:
         _check("sample_seed", sample_seed, int)
         _check("policy_params", policy_params, dict, optional=True)
         _check("codec_params", codec_params, dict, optional=True)
-        for name, value in (("transient", transient), ("chat", chat), ("keep_exchanges", keep_exchanges)):
+        for name, value in (("transient", transient), ("chat", chat), ("keep_exchanges", keep_exchanges),
+                            ("compute_context", compute_context)):
             _check(name, value, bool)
         if calibration_file is not None and not os.path.isfile(str(calibration_file)):
             raise ValueError(f"calibration_file: {calibration_file!r} does not exist")
@@ -144,7 +149,8 @@ class SDSessionEdgeModel:
             policy_params=policy_params, codec=codec, codec_params=codec_params, max_new_tokens=max_new_tokens, hardware=hardware,
             edge_hardware=edge_hardware, cloud_hardware=cloud_hardware, chat=chat, temperature=temperature,
             sample_seed=sample_seed, keep_exchanges=keep_exchanges, bandwidth_mbps=bandwidth_mbps,
-            torch_threads=torch_threads, calibration_file=calibration_file, network=network, transport=transport)
+            torch_threads=torch_threads, calibration_file=calibration_file, network=network, transport=transport,
+            compute_context=compute_context)
         self.prompts_file = str(prompts_file)
         self._prepared = False
         prepare_edge_environment(self.prompts_file if os.path.exists(self.prompts_file) else os.getcwd())

@@ -51,6 +51,7 @@ def no_models(monkeypatch, tmp_path):
     ({"netwrk_rtt_ms": 5}, TypeError, r"unknown hyperparameter\(s\) \['netwrk_rtt_ms'\]"),
     ({"kk": 5}, TypeError, r"unknown hyperparameter\(s\) \[.kk.\]"),
     ({"calibration_file": "/nonexistent.json"}, ValueError, "calibration_file: '/nonexistent.json' does not exist"),
+    ({"compute_context": "yes"}, TypeError, "compute_context: expected bool"),
 ])
 def test_constructor_rejects_bad_hyperparameters_naming_the_key(no_models, kwargs, error, match):
     with pytest.raises(error, match=match):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # typing only: compute imports torch (via calibrate)
 class _CloudQuery:
     def __init__(self, tl: Timeline, n_prompt: int, compute: ComputeModel) -> None:
         self.tl, self.step = tl, compute.decode_ms()
+        self.compute, self.n_prompt = compute, n_prompt
         up = tl.send("up", prompt_bytes(n_prompt), kind="prompt", at_ms=tl.start_ms)
         self.t_cloud = tl.compute("cloud", compute.cloud_prefill_ms(n_prompt), stage="prefill", at_ms=up.arrival_ms)
 
@@ -33,7 +34,9 @@ class _CloudQuery:
     def place(self, cycle: Cycle, index: int) -> PlacedCycle:
         start = self.t_cloud
         if index:
-            self.t_cloud = self.tl.compute("cloud", self.step, stage="decode", at_ms=self.t_cloud)
+            # step ``index`` feeds token ``index - 1`` with ``n_prompt + index - 1`` cached (flat: ``self.step``)
+            step = self.compute.decode_ms(self.n_prompt + index - 1) if self.compute.context else self.step
+            self.t_cloud = self.tl.compute("cloud", step, stage="decode", at_ms=self.t_cloud)
         self.tl.send("down", TOKEN_BYTES, kind="token", at_ms=self.t_cloud)
         # The clock is now the latest arrival so far: in-order delivery on the stream.
         self.tl.emit(1)
@@ -43,6 +46,7 @@ class _CloudQuery:
 class _EdgeQuery:
     def __init__(self, tl: Timeline, n_prompt: int, compute: ComputeModel) -> None:
         self.tl, self.step = tl, compute.draft_ms()
+        self.compute, self.n_prompt = compute, n_prompt
         self.t = tl.compute("edge", compute.edge_prefill_ms(n_prompt), stage="prefill", at_ms=tl.start_ms)
 
     @property
@@ -52,7 +56,8 @@ class _EdgeQuery:
     def place(self, cycle: Cycle, index: int) -> PlacedCycle:
         start = self.t
         if index:
-            self.t = self.tl.compute("edge", self.step, stage="decode", at_ms=self.t)
+            step = self.compute.draft_ms(self.n_prompt + index - 1) if self.compute.context else self.step
+            self.t = self.tl.compute("edge", step, stage="decode", at_ms=self.t)
         self.tl.emit(1)
         return PlacedCycle(start, self.t)
 

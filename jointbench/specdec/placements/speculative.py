@@ -34,6 +34,8 @@ if TYPE_CHECKING:  # typing only: compute imports torch (via calibrate)
 class _ColocatedQuery:
     def __init__(self, tl: Timeline, n_prompt: int, compute: ComputeModel) -> None:
         self.tl, self.compute = tl, compute
+        self.context = n_prompt
+        """Prompt + committed tokens (the cache lengths a context-dependent compute model charges at)."""
         up = tl.send("up", prompt_bytes(n_prompt), kind="prompt", at_ms=tl.start_ms)
         prefill = compute.cloud_prefill_ms(n_prompt - 1) + compute.cloud_draft_prefill_ms(max(1, n_prompt - 1))
         self.t_cloud = tl.compute("cloud", prefill, stage="prefill", at_ms=up.arrival_ms)
@@ -45,9 +47,11 @@ class _ColocatedQuery:
     def place(self, cycle: Cycle, index: int) -> PlacedCycle:
         tl, start = self.tl, self.t_cloud
         if cycle.drafted:
-            self.t_cloud = tl.compute("cloud", cycle.drafted * self.compute.cloud_draft_ms(), stage="draft",
-                                      at_ms=self.t_cloud)
-        self.t_cloud = tl.compute("cloud", self.compute.verify_ms(cycle.drafted), stage="verify", at_ms=self.t_cloud)
+            self.t_cloud = tl.compute("cloud", self.compute.cloud_draft_block_ms(cycle.drafted, self.context),
+                                      stage="draft", at_ms=self.t_cloud)
+        self.t_cloud = tl.compute("cloud", self.compute.verify_ms(cycle.drafted, self.context - 1), stage="verify",
+                                  at_ms=self.t_cloud)
+        self.context += len(cycle.tokens)
         down = tokens_bytes(len(cycle.tokens))
         tl.send("down", down, kind="tokens", at_ms=self.t_cloud)
         tl.emit(len(cycle.tokens))
@@ -66,6 +70,8 @@ class _EdgeCloudQuery:
         self.edge_behind = False
         """The cloud streamed tokens the edge's draft has not processed yet."""
         self.streaming = False
+        self.context = n_prompt
+        """Prompt + committed tokens (the cache lengths a context-dependent compute model charges at)."""
         start = tl.start_ms
         up = tl.send("up", prompt_bytes(n_prompt), kind="prompt", at_ms=start)
         self.t_edge = tl.compute("edge", compute.edge_prefill_ms(max(1, n_prompt - 1)), stage="prefill", at_ms=start)
@@ -86,11 +92,15 @@ class _EdgeCloudQuery:
         tl, start = self.tl, self.t_edge
         steps = cycle.drafted + (1 if self.edge_behind and cycle.drafted else 0)
         if steps:
-            self.t_edge = tl.compute("edge", steps * self.compute.draft_ms(), stage="draft", at_ms=self.t_edge)
+            self.t_edge = tl.compute("edge", self.compute.draft_block_ms(steps, self.context), stage="draft",
+                                     at_ms=self.t_edge)
         up_bytes = cycle.bytes_up + tokens_bytes(self.cloud_behind)
         draft = tl.send("up", up_bytes, kind="draft", at_ms=self.t_edge)
-        self.t_cloud = tl.compute("cloud", self.compute.verify_ms(cycle.drafted + self.cloud_behind), stage="verify",
-                                  at_ms=max(self.t_cloud, draft.arrival_ms))
+        # the cloud has cached all but the last committed token and the edge-only tokens it has not seen
+        self.t_cloud = tl.compute("cloud", self.compute.verify_ms(cycle.drafted + self.cloud_behind,
+                                                                  self.context - 1 - self.cloud_behind),
+                                  stage="verify", at_ms=max(self.t_cloud, draft.arrival_ms))
+        self.context += len(cycle.tokens)
         verdict = tl.send("down", VERDICT_BYTES, kind="verdict", at_ms=self.t_cloud)
         tl.emit(len(cycle.tokens))
         self.t_edge = tl.now_ms
@@ -102,7 +112,8 @@ class _EdgeCloudQuery:
     def _edge_step(self, cycle: Cycle) -> PlacedCycle:
         tl, start = self.tl, self.t_edge
         for _ in cycle.tokens:
-            self.t_edge = tl.compute("edge", self.compute.draft_ms(), stage="fallback", at_ms=self.t_edge)
+            self.t_edge = tl.compute("edge", self.compute.draft_ms(self.context), stage="fallback", at_ms=self.t_edge)
+            self.context += 1
             tl.emit(1)
         self.cloud_behind += len(cycle.tokens)
         self.streaming = False
@@ -115,12 +126,15 @@ class _EdgeCloudQuery:
             req = tl.send("up", FALLBACK_REQUEST_BYTES, kind="fallback", at_ms=self.t_edge)
             self.t_cloud = max(self.t_cloud, req.arrival_ms)
             if self.cloud_behind:  # only reachable if a policy mixed both fallbacks
-                self.t_cloud = tl.compute("cloud", self.compute.verify_ms(self.cloud_behind - 1), stage="verify",
-                                          at_ms=self.t_cloud)
+                self.t_cloud = tl.compute("cloud", self.compute.verify_ms(self.cloud_behind - 1,
+                                                                          self.context - self.cloud_behind - 1),
+                                          stage="verify", at_ms=self.t_cloud)
                 self.cloud_behind = 0
             up = FALLBACK_REQUEST_BYTES
         for _ in cycle.tokens:
-            self.t_cloud = tl.compute("cloud", self.compute.decode_ms(), stage="decode", at_ms=self.t_cloud)
+            self.t_cloud = tl.compute("cloud", self.compute.decode_ms(self.context - 1), stage="decode",
+                                      at_ms=self.t_cloud)
+            self.context += 1
             tl.send("down", TOKEN_BYTES, kind="token", at_ms=self.t_cloud)
             tl.emit(1)
         self.t_edge = tl.now_ms

@@ -99,7 +99,8 @@ class _RealQuery:
 
     def _network(self, ex: Exchange) -> Exchange:
         shifted = self._shift(ex)
-        self.tl.events.append(TimelineEvent("network", shifted.direction, shifted.kind, shifted.send_ms, shifted.arrival_ms))
+        self.tl.events.append(TimelineEvent("network", shifted.direction, shifted.kind, shifted.send_ms,
+                                            shifted.arrival_ms))
         self.tl.tally.add(shifted)
         return shifted
 
