@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{cfg}: misses {misses} of {len(conds)}, mean ratio {mean:.4f} (stable {st_mean:.4f}, "
               f"traces {tr_mean:.4f}), min {min(ratios):.3f}", flush=True)
     misses, neg_mean, cfg = min(scored, key=lambda x: (x[0], x[1]))
-    print(f"PICK {cfg}: misses {misses}, mean ratio {-neg_mean:.4f} (calibration split{'s' if len(args.skip) > 1 else ''} of "
+    splits = "splits" if len(args.skip) > 1 else "split"
+    print(f"PICK {cfg}: misses {misses}, mean ratio {-neg_mean:.4f} (calibration {splits} of "
           f"{args.n_prompts} prompts after skipping {args.skip})")
     return 0
 

@@ -154,7 +154,8 @@ def judge_grid(gaps: dict[str, Gap], rule: bool) -> tuple[list[str], str]:
     mine = {lb: g for lb, g in gaps.items() if lb.startswith(RULE) == rule}
     wins = [lb for lb, g in mine.items() if g.lower]
     best = min(mine, key=lambda lb: mine[lb].gap if np.isfinite(mine[lb].gap) else np.inf)
-    print(f"{'extended' if rule else 'issue'} grid: significantly below the K-SQS frontier: {', '.join(wins) or 'none'}; "
+    grid = "extended" if rule else "issue"
+    print(f"{grid} grid: significantly below the K-SQS frontier: {', '.join(wins) or 'none'}; "
           f"smallest gap {best} {mine[best].gap:+.2f} pp [{mine[best].lo:+.2f}, {mine[best].hi:+.2f}]")
     return wins, best
 

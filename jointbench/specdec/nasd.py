@@ -188,8 +188,8 @@ class Nasd:
                  rtt_alpha: float = SRTT_ALPHA, probe_backoff: float = 1.0,
                  probe_interval_max_ms: float | None = None, acceptance: str = "table",
                  prior_strength: float = DEFAULT_PRIOR_STRENGTH, discount: float = DEFAULT_DISCOUNT,
-                 context: bool = False, shift_strength: float = DEFAULT_SHIFT_STRENGTH, shift_local: float | None = None,
-                 horizon: bool = False) -> None:
+                 context: bool = False, shift_strength: float = DEFAULT_SHIFT_STRENGTH,
+                 shift_local: float | None = None, horizon: bool = False) -> None:
         if not isinstance(table, NasdTable):
             raise TypeError(f"table: expected a NasdTable, got {type(table).__name__}")
         if fallback not in FALLBACKS:

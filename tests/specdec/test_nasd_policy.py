@@ -84,10 +84,13 @@ def test_unbound_nasd_says_how_to_bind():
         make_policy("nasd", 3).next_k(DraftState(0, 0, 10))
 
 
-@pytest.mark.parametrize("params", [{"costs": "table", "cutoff_margin": 1.0, "fallback_tokens": 4},
+_EDGE_CUTOFF = {"costs": "table", "cutoff_margin": 1.0, "fallback_tokens": 4}
+
+
+@pytest.mark.parametrize("params", [_EDGE_CUTOFF,
                                     {"costs": "table", "fallback": "cloud_only", "cutoff_margin": 50.0},
-                                    {"costs": "table", "acceptance": "online", "cutoff_margin": 1.0, "fallback_tokens": 4},
-                                    {"costs": "table", "acceptance": "shift", "cutoff_margin": 1.0, "fallback_tokens": 4}])
+                                    {**_EDGE_CUTOFF, "acceptance": "online"},
+                                    {**_EDGE_CUTOFF, "acceptance": "shift"}])
 def test_per_cycle_logs_add_up_to_the_record_totals(tmp_path, monkeypatch, params):
     from jointbench.specdec.session import SpecDecSession
 
