@@ -31,11 +31,11 @@ apart for cycles that follow a fully accepted draft (picked against on a calibra
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import numpy as np
 
+from jointbench.params import check_float
 from jointbench.specdec.nasd_model import AcceptanceProfile
 
 ACCEPTANCE_SOURCES: tuple[str, ...] = ("table", "online", "shift")
@@ -70,16 +70,11 @@ class OnlineAcceptance:
                  pooled: bool = True, context: bool = False) -> None:
         if not isinstance(prior, AcceptanceProfile):
             raise TypeError(f"prior: expected an AcceptanceProfile, got {type(prior).__name__}")
-        if not (isinstance(prior_strength, (int, float)) and not isinstance(prior_strength, bool)
-                and prior_strength > 0 and math.isfinite(prior_strength)):
-            raise ValueError(f"prior_strength: must be a finite number > 0, got {prior_strength!r}")
-        if not (isinstance(discount, (int, float)) and not isinstance(discount, bool) and 0.0 < discount <= 1.0):
-            raise ValueError(f"discount: must be in (0, 1], got {discount!r}")
+        self.prior_strength = check_float("prior_strength", prior_strength, 0.0, lo_open=True)
+        self.discount = check_float("discount", discount, 0.0, 1.0, lo_open=True)
         self.prior = prior
         self.prior_c = np.asarray(prior.conditional(), dtype=float)
         """Prior mean of ``c_j``, shape ``(K_max,)``."""
-        self.prior_strength = float(prior_strength)
-        self.discount = float(discount)
         self.pooled = bool(pooled)
         self.context = bool(context)
         self.reset()

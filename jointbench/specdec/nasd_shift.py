@@ -30,10 +30,9 @@ positions observed often follow their own counts and the others follow the shift
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from jointbench.params import check_float
 from jointbench.specdec.nasd_model import AcceptanceProfile
 
 DEFAULT_SHIFT_STRENGTH = 2.0
@@ -71,21 +70,13 @@ class ShiftAcceptance:
                  discount: float = DEFAULT_SHIFT_DISCOUNT, local: float | None = None) -> None:
         if not isinstance(prior, AcceptanceProfile):
             raise TypeError(f"prior: expected an AcceptanceProfile, got {type(prior).__name__}")
-        if not (isinstance(strength, (int, float)) and not isinstance(strength, bool)
-                and strength > 0 and math.isfinite(strength)):
-            raise ValueError(f"shift_strength: must be a finite number > 0, got {strength!r}")
-        if not (isinstance(discount, (int, float)) and not isinstance(discount, bool) and 0.0 < discount <= 1.0):
-            raise ValueError(f"discount: must be in (0, 1], got {discount!r}")
-        if local is not None and not (isinstance(local, (int, float)) and not isinstance(local, bool)
-                                      and local > 0 and math.isfinite(local)):
-            raise ValueError(f"shift_local: must be None or a finite number > 0, got {local!r}")
-        self.local = None if local is None else float(local)
+        self.strength = check_float("shift_strength", strength, 0.0, lo_open=True)
+        self.discount = check_float("discount", discount, 0.0, 1.0, lo_open=True)
+        self.local = None if local is None else check_float("shift_local", local, 0.0, lo_open=True)
         self.prior = prior
         c0 = np.clip(np.asarray(prior.conditional(), dtype=float), EPS, 1.0 - EPS)
         self.logits = np.log(c0) - np.log1p(-c0)
         """``logit(c0_j)``, shape ``(K_max,)``."""
-        self.strength = float(strength)
-        self.discount = float(discount)
         self.reset()
 
     @property
