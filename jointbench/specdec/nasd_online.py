@@ -47,7 +47,31 @@ DEFAULT_DISCOUNT = 0.98
 from the test set, 30 conditions; 6 would miss the benchmark's targets against the table's 14)."""
 
 
-class OnlineAcceptance:
+class SessionProfile:
+    """What a per-session acceptance estimate derives from its ``conditional()`` (shared by the estimators).
+
+    Subclasses define ``conditional()`` (shape ``(K_max,)``) and set ``self._expected = None`` whenever it
+    changes.
+    """
+
+    _expected: np.ndarray | None
+
+    def conditional(self) -> np.ndarray:
+        """Conditional acceptance ``c_j`` per draft position, shape ``(K_max,)``."""
+        raise NotImplementedError
+
+    def profile(self) -> np.ndarray:
+        """``a_j = prod_{i<=j} c_i``, shape ``(K_max,)``, non-increasing."""
+        return np.cumprod(self.conditional())
+
+    def expected(self) -> np.ndarray:
+        """``E[accepted + 1](K)`` for ``K = 0..K_max``, shape ``(K_max + 1,)`` (cached until the next cycle)."""
+        if self._expected is None:
+            self._expected = np.concatenate([[1.0], 1.0 + np.cumsum(self.profile())])
+        return self._expected
+
+
+class OnlineAcceptance(SessionProfile):
     """Per-position conditional acceptance, a Beta posterior with the calibration as prior.
 
     Parameters
@@ -130,16 +154,6 @@ class OnlineAcceptance:
         n0 = self.prior_strength
         prior = np.minimum(1.0, self.level() * self.prior_c) if self.pooled else self.prior_c
         return (n0 * prior + self.successes) / (n0 + self.trials)
-
-    def profile(self) -> np.ndarray:
-        """Posterior ``a_j = prod_{i<=j} c_i``, shape ``(K_max,)``, non-increasing."""
-        return np.cumprod(self.conditional())
-
-    def expected(self) -> np.ndarray:
-        """``E[accepted + 1](K)`` for ``K = 0..K_max``, shape ``(K_max + 1,)`` (cached until the next cycle)."""
-        if self._expected is None:
-            self._expected = np.concatenate([[1.0], 1.0 + np.cumsum(self.profile())])
-        return self._expected
 
 
 def best_k(expected: np.ndarray, fixed_ms: Sequence[float] | np.ndarray, rtt_ms: float, k_min: int,

@@ -34,6 +34,7 @@ import numpy as np
 
 from jointbench.params import check_float
 from jointbench.specdec.nasd_model import AcceptanceProfile
+from jointbench.specdec.nasd_online import SessionProfile
 
 DEFAULT_SHIFT_STRENGTH = 2.0
 """Prior precision of ``delta`` (1 / variance, in units of the Fisher information of about one
@@ -50,7 +51,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-class ShiftAcceptance:
+class ShiftAcceptance(SessionProfile):
     """Calibration profile moved by one logit shift, estimated per session (module docstring).
 
     Parameters
@@ -123,13 +124,3 @@ class ShiftAcceptance:
         if self.local is None:
             return shifted
         return (self.local * shifted + self.successes) / (self.local + self.trials)
-
-    def profile(self) -> np.ndarray:
-        """``a_j = prod_{i<=j} c_i``, shape ``(K_max,)``, non-increasing."""
-        return np.cumprod(self.conditional())
-
-    def expected(self) -> np.ndarray:
-        """``E[accepted + 1](K)`` for ``K = 0..K_max``, shape ``(K_max + 1,)`` (cached until the next cycle)."""
-        if self._expected is None:
-            self._expected = np.concatenate([[1.0], 1.0 + np.cumsum(self.profile())])
-        return self._expected
