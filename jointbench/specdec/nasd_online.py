@@ -47,6 +47,20 @@ DEFAULT_DISCOUNT = 0.98
 from the test set, 30 conditions; 6 would miss the benchmark's targets against the table's 14)."""
 
 
+def check_cycle(drafted: int, accepted: int) -> None:
+    """Raise ``ValueError`` unless ``0 <= accepted <= drafted`` (one verified cycle's counts)."""
+    if not 0 <= accepted <= drafted:
+        raise ValueError(f"accepted={accepted}, drafted={drafted}: need 0 <= accepted <= drafted")
+
+
+def fold_censored(trials: np.ndarray, successes: np.ndarray, drafted: int, accepted: int) -> None:
+    """Add one verified cycle's censored counts in place: positions ``1..accepted+1`` were tried (the
+    first rejection ends what is observed), ``1..accepted`` succeeded; shapes ``(K_max,)``."""
+    k_max = trials.size
+    trials[:min(drafted, accepted + 1, k_max)] += 1.0
+    successes[:min(accepted, k_max)] += 1.0
+
+
 class SessionProfile:
     """What a per-session acceptance estimate derives from its ``conditional()`` (shared by the estimators).
 
@@ -127,15 +141,12 @@ class OnlineAcceptance(SessionProfile):
 
     def observe(self, drafted: int, accepted: int) -> None:
         """Fold one verified cycle in: ``drafted`` tokens sent, the first ``accepted`` of them accepted."""
-        if not 0 <= accepted <= drafted:
-            raise ValueError(f"accepted={accepted}, drafted={drafted}: need 0 <= accepted <= drafted")
+        check_cycle(drafted, accepted)
         if drafted == 0:
             return
         if self.discount < 1.0:
             self.counts *= self.discount
-        seen = min(drafted, accepted + 1, self.k_max)
-        self.counts[self.state, 0, :seen] += 1.0
-        self.counts[self.state, 1, :min(accepted, self.k_max)] += 1.0
+        fold_censored(self.trials, self.successes, drafted, accepted)  # views of this context's counts
         self.state = int(self.context and accepted == drafted)
         self._expected = None
 

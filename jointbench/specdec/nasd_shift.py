@@ -34,7 +34,7 @@ import numpy as np
 
 from jointbench.params import check_float
 from jointbench.specdec.nasd_model import AcceptanceProfile
-from jointbench.specdec.nasd_online import SessionProfile
+from jointbench.specdec.nasd_online import SessionProfile, check_cycle, fold_censored
 
 DEFAULT_SHIFT_STRENGTH = 2.0
 """Prior precision of ``delta`` (1 / variance, in units of the Fisher information of about one
@@ -96,15 +96,13 @@ class ShiftAcceptance(SessionProfile):
 
     def observe(self, drafted: int, accepted: int) -> None:
         """Fold one verified cycle in (``drafted`` sent, the first ``accepted`` accepted) and re-fit ``delta``."""
-        if not 0 <= accepted <= drafted:
-            raise ValueError(f"accepted={accepted}, drafted={drafted}: need 0 <= accepted <= drafted")
+        check_cycle(drafted, accepted)
         if drafted == 0:
             return
         if self.discount < 1.0:
             self.trials *= self.discount
             self.successes *= self.discount
-        self.trials[:min(drafted, accepted + 1, self.k_max)] += 1.0
-        self.successes[:min(accepted, self.k_max)] += 1.0
+        fold_censored(self.trials, self.successes, drafted, accepted)
         self.delta = self.fit()
         self._expected = None
 

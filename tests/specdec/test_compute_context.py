@@ -20,7 +20,7 @@ from jointbench.specdec.context_cost import ContextCosts, LinearFit, fit_linear,
 from jointbench.specdec.loop import run_query
 from jointbench.specdec.placement import Cycle
 from jointbench.specdec.session import SpecDecSession
-from jointbench.specdec.sources import TokenSource
+from jointbench.specdec.sources import RecordedSource, TokenSource
 from jointbench.specdec.strategy import Strategy
 from jointbench.specdec.tiny import tiny_random_pair
 
@@ -109,24 +109,12 @@ def _cal(context_costs=None) -> Calibration:
                        context_costs=context_costs)
 
 
-class _Cycles:
-    def __init__(self, n_prompt, cycles):
-        self.n_prompt, self.cycles = n_prompt, list(cycles)
-
-    @property
-    def done(self):
-        return not self.cycles
-
-    def next_cycle(self, k):
-        return self.cycles.pop(0)
-
-
 CYCLES = [Cycle(3, 3, 3, (1, 2, 3, 4)), Cycle(3, 3, 1, (5, 6)), Cycle(3, 3, 0, (7,)), Cycle(3, 3, 2, (8, 9, 10))]
 
 
 def _latency(name, comp, n_prompt=100, link=None):
     strategy = Strategy.build(name, FixedK(3))
-    source = _Cycles(n_prompt, CYCLES) if strategy.speculative else TokenSource(n_prompt, list(range(10)))
+    source = RecordedSource(n_prompt, CYCLES) if strategy.speculative else TokenSource(n_prompt, list(range(10)))
     return run_query(strategy, source, comp, link or Link(LinkConfig(rtt_ms=20.0)), 64).timeline
 
 
