@@ -16,8 +16,10 @@ whose ratio compares a lossy rate with a lossless one). Each line shows three NA
 online``: a per-position Beta posterior with the table's profile as prior, the rate re-maximised
 over K each cycle) and ``shift`` (``acceptance: shift``: the table's profile moved by one logit
 shift fitted per session, and the finite-horizon K in the last tokens, ``horizon: true``; picked
-by ``benchmarks/nasd_tune.py`` on calibration prompts). **The targets are judged
-on** :data:`JUDGED`; the summary line also gives the other two NASDs' numbers and misses. Under
+by ``benchmarks/nasd_tune.py`` on calibration prompts) and ``stop`` (``draft_stop: true``: the table's
+K* as the cap and the cutoff's rate, each draft ended by the draft's own probabilities, priced at the
+predicted rate; :mod:`jointbench.specdec.nasd_stop`, its map fitted on the calibration prompts, no
+parameter chosen on these). **The targets are judged on** :data:`JUDGED`; the summary line also gives the other three NASDs' numbers and misses. Under
 each trace the line also prints the hindsight bound ``per-prompt best K ÷ best fixed K`` (each
 prompt served with its own best fixed K, chosen after the fact): no controller that keeps one K
 per prompt can beat it. One line per
@@ -48,9 +50,12 @@ ONLINE = {"acceptance": "online"}
 SHIFT = {"acceptance": "shift", "shift_strength": 2.0, "discount": 1.0, "horizon": True}
 """What the shift NASD adds: picked on calibration prompts by ``benchmarks/nasd_tune.py --grid shift-fine --skip 0 24``
 (K selection alone), RTT input from ``--variant cloud --grid shift-rtt`` (with the cutoff, SRTT beats raw)."""
-NASDS = {"table": {}, "online": ONLINE, "shift": SHIFT}
+STOP = {"draft_stop": True}
+"""What the stop NASD adds: the table's K* for the cutoff and the rate, and each draft ended by the draft's
+probabilities (:mod:`jointbench.specdec.nasd_stop`, the map fitted on the calibration prompts)."""
+NASDS = {"table": {}, "online": ONLINE, "shift": SHIFT, "stop": STOP}
 """The NASDs each line compares (overrides of the variant's parameters)."""
-JUDGED = "shift"
+JUDGED = "stop"
 """The NASD the targets are judged on."""
 TARGET, FLOOR = 0.99, 0.96
 

@@ -16,6 +16,11 @@ and streamed down (``cloud_only``, lossless), and the placement puts them on the
 The policy is told ``CycleOutcome(k=0, drafted=0, accepted=0, committed=n,
 fallback=...)`` with no RTT.
 
+**Draft stops.** A policy whose ``draft_stop`` attribute is set after ``next_k`` (NASD with
+``draft_stop: true``) ends the cycle's draft early by the draft's own probabilities
+(:mod:`~jointbench.specdec.nasd_stop`): ``K`` is then a cap and the cycle's ``drafted`` says
+where the draft stopped. Only sources with ``stops_drafting`` (T=0 traces) serve it.
+
 At T=0 the source is a recorded trace (:class:`~jointbench.specdec.sources.TraceSource`):
 what a draft of ``K`` accepts from a committed prefix is a function of the prefix, so one
 recording per (pair, prompt) serves every policy and network profile, network-aware
@@ -155,6 +160,11 @@ def run_query(strategy: Strategy, source: CycleSource, compute: ComputeModel, li
                 raise ValueError(f"policy {policy!r} asked for a {step} fallback step, which a "
                                  f"{type(source).__name__} cannot serve (T=0 traces only)")
             cycle = source.fallback_step(step, int(policy.fallback_tokens))  # type: ignore[attr-defined,union-attr]
+        elif placement.speculative and getattr(policy, "draft_stop", None) is not None and k > 0:
+            if not getattr(source, "stops_drafting", False):
+                raise ValueError(f"policy {policy!r} ends drafts by the draft's probabilities (draft_stop), "
+                                 f"which a {type(source).__name__} cannot serve (T=0 trace replays only)")
+            cycle = source.next_cycle(k, policy.draft_stop)  # type: ignore[call-arg,union-attr]
         else:
             cycle = source.next_cycle(k)
         timing = placed.place(cycle, index)

@@ -47,6 +47,11 @@ and the probes keep the table's prediction in both modes (:meth:`Nasd.cutoff_rat
 switch needs a steady signal, and once in cutoff the fallback runs no speculative cycles to
 correct a dip of the online estimate (measured: driving the cutoff with the online estimate
 held NASD + cloud fallback at 0.84 x the oracle at edge-npu-4x/this-cpu, RTT 100 ms).
+
+**Draft stop.** With a :class:`~jointbench.specdec.nasd_stop.ConfidenceMap` (``stop``), a
+speculative decision asks for ``stop_k_max`` tokens and sets :attr:`Nasd.draft_stop`: the rule
+that ends the draft early by the draft's probabilities of its tokens, priced at the rate the
+controller predicts at its RTT estimate (:mod:`~jointbench.specdec.nasd_stop`). The loop applies it.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ from jointbench.specdec.nasd_online import (
     best_k,
 )
 from jointbench.specdec.nasd_shift import DEFAULT_SHIFT_STRENGTH, ShiftAcceptance
+from jointbench.specdec.nasd_stop import ConfidenceMap, DraftStop
 from jointbench.specdec.nasd_table import NasdTable
 from jointbench.specdec.nasd_types import CycleLog, CycleOutcome, LinkAwareState, log_totals
 
@@ -180,6 +186,11 @@ class Nasd:
         In the last :data:`~jointbench.specdec.nasd_horizon.HORIZON_TOKENS` tokens of a query, pick the
         ``K`` that minimises the expected time to finish it (:func:`~jointbench.specdec.nasd_horizon.horizon_k`)
         instead of the steady-state rate's argmax.
+    stop : ConfidenceMap or None
+        End drafts early by the draft's probabilities (module docstring, *Draft stop*); None: off.
+    stop_k_max : int or None
+        With ``stop``: the ``K`` asked (the cap of a stopped draft), at most the table's ``K_max``
+        (None: the table's ``K_max``).
     """
 
     def __init__(self, table: NasdTable, rtt_mode: str = "srtt", fallback: str = "edge_only", cutoff: bool = True,
@@ -189,7 +200,8 @@ class Nasd:
                  probe_interval_max_ms: float | None = None, acceptance: str = "table",
                  prior_strength: float = DEFAULT_PRIOR_STRENGTH, discount: float = DEFAULT_DISCOUNT,
                  context: bool = False, shift_strength: float = DEFAULT_SHIFT_STRENGTH,
-                 shift_local: float | None = None, horizon: bool = False) -> None:
+                 shift_local: float | None = None, horizon: bool = False, stop: ConfidenceMap | None = None,
+                 stop_k_max: int | None = None) -> None:
         if not isinstance(table, NasdTable):
             raise TypeError(f"table: expected a NasdTable, got {type(table).__name__}")
         if fallback not in FALLBACKS:
@@ -224,6 +236,15 @@ class Nasd:
         if not isinstance(horizon, bool):
             raise ValueError(f"horizon: must be a bool, got {horizon!r}")
         self.horizon = horizon
+        if stop is not None and not isinstance(stop, ConfidenceMap):
+            raise TypeError(f"stop: expected a ConfidenceMap or None, got {type(stop).__name__}")
+        self.stop = stop
+        self.stop_k_max = table.k_max if stop_k_max is None else _positive_int("stop_k_max", stop_k_max)
+        if self.stop_k_max > table.k_max:
+            raise ValueError(f"stop_k_max: must be <= the table's K_max ({table.k_max}), got {stop_k_max!r}")
+        self.draft_stop: DraftStop | None = None
+        """The stop rule of the cycle :meth:`next_k` just asked for (None: draft all ``K``)."""
+        self._fixed_t: dict[int, tuple[float, ...]] = {}
         self.online: OnlineAcceptance | ShiftAcceptance | None = (
             OnlineAcceptance(table.acceptance, prior_strength, discount, context=context) if acceptance == "online"
             else ShiftAcceptance(table.acceptance, shift_strength, discount, shift_local) if acceptance == "shift"
@@ -287,6 +308,13 @@ class Nasd:
                                    for k in range(self.table.k_max + 1)]
         return self._fixed_ms[row]
 
+    def _fixed_tuple(self, bandwidth_mbps: float | None) -> tuple[float, ...]:
+        """:meth:`_fixed` as a tuple (the draft stop's costs), cached per table row."""
+        row = self.table.row_index(bandwidth_mbps)
+        if row not in self._fixed_t:
+            self._fixed_t[row] = tuple(self._fixed(bandwidth_mbps))
+        return self._fixed_t[row]
+
     def condition(self, rtt_ms: float, bandwidth_mbps: float | None) -> bool:
         """Cutoff condition C: the best ``K``'s predicted rate is below the enter level."""
         return self.cutoff_enabled and self.cutoff_rate(rtt_ms, bandwidth_mbps) < self.enter_level
@@ -327,6 +355,10 @@ class Nasd:
             k = 0
         if k == 0 and self.fallback == "edge_only":
             self.lossy = True
+        self.draft_stop = None
+        if k > 0 and self.stop is not None:
+            k = self.stop_k_max
+            self.draft_stop = DraftStop(self.stop, self._fixed_tuple(bw), self.best(est, bw)[1] / 1000.0)
         self._pending = (float(state.t_ms), k, self.rtt.last, est, self.in_cutoff, probe)
         return k
 

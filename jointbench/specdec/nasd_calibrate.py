@@ -20,6 +20,9 @@
    ``configs/nasd/<pair>__<edge>__<cloud>.json`` (``__seed`` appended for the seed's
    formula). As a check, ``meta.replay`` holds the mean committed tokens per cycle of
    fixed-K replays on the same traces next to the model's ``1 + sum a_j``.
+5. The pair's draft-stop map (:mod:`~jointbench.specdec.nasd_stop`): P(accept | the draft's
+   probability of its token) over the same traces, written to
+   ``configs/nasd/<pair>__confidence.json`` (``--confidence-only``: this step alone).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import numpy as np
 from jointbench.netsim import Link, LinkConfig
 from jointbench.netsim.configfiles import config_dir
 from jointbench.specdec.nasd_model import FORMULAS, AcceptanceProfile, CycleCosts
+from jointbench.specdec.nasd_stop import DEFAULT_BINS, ConfidenceMap, confidence_path, trace_samples
 from jointbench.specdec.nasd_table import NasdTable, build_table
 
 GSM8K_OFFSET = 200
@@ -233,6 +237,26 @@ def calibrate_table(pair: str, edge_hardware: str, cloud_hardware: str, *, n_tel
                        formula=formula, k_min=1, k_max=k_max, bandwidths_mbps=bandwidths_mbps, meta=meta)
 
 
+def calibrate_confidence(pair: str, *, n_teleqna: int = 24, n_gsm8k: int = 8, max_new_tokens: int = 64,
+                         bins: int = DEFAULT_BINS, test_set: str = DEFAULT_TEST_SET, chat: bool = True,
+                         progress: bool = True) -> ConfidenceMap:
+    """The pair's draft-stop map from the calibration traces (recorded again where they lack the
+    draft's probabilities): :meth:`~jointbench.specdec.nasd_stop.ConfidenceMap.fit` over every committed position."""
+    from jointbench.specdec.tracestore import record_all
+
+    prompts = calibration_prompts(n_teleqna, n_gsm8k, test_set)
+    traces = record_all(pair, [p["prompt"] for p in prompts], max_new_tokens, chat, progress, confidence=True)
+    conf: list[float] = []
+    matched: list[bool] = []
+    for t in traces:
+        c, m = trace_samples(t.greedy)
+        conf += c
+        matched += m
+    meta = {"prompts": [p["id"] for p in prompts], "max_new_tokens": max_new_tokens, "chat": chat,
+            "test_set": test_set, "samples": len(conf)}
+    return ConfidenceMap.fit(pair, conf, matched, bins, meta)
+
+
 def summary(table: NasdTable, rtts: Sequence[float] = (0, 10, 25, 50, 100, 200, 500)) -> str:
     """Human-readable lines: acceptance, costs, K* and predicted tokens/s per RTT and bandwidth."""
     c = table.costs
@@ -276,10 +300,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--torch-threads", type=int, default=1,
                     help="threads for recording and the compute calibration (cached per count; the "
                          "leaderboard session's default is 1)")
+    ap.add_argument("--confidence-only", action="store_true",
+                    help="only (re)build the pair's draft-stop confidence map (configs/nasd/<pair>__confidence.json)")
+    ap.add_argument("--confidence-bins", type=int, default=DEFAULT_BINS, help="bins of the confidence map")
     args = ap.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.torch_threads)
+    cmap = calibrate_confidence(args.pair, n_teleqna=args.n_teleqna, n_gsm8k=args.n_gsm8k,
+                                max_new_tokens=args.max_new_tokens, bins=args.confidence_bins,
+                                test_set=args.test_set)
+    path = cmap.save(confidence_path(args.pair, Path(args.out_dir) if args.out_dir else None))
+    print(f"confidence map {args.pair} ({len(cmap.upper)} bins, {sum(cmap.counts)} positions, mean "
+          f"{cmap.mean:.3f}): " + ", ".join(f"<={u:.3f}: {a:.3f}" for u, a in zip(cmap.upper, cmap.accept)))
+    print(f"wrote {path}")
+    if args.confidence_only:
+        return 0
     bws = sorted((_bandwidth(b) for b in args.bandwidths.split(",")), key=lambda b: float("inf") if b is None else b)
     formulas = FORMULAS if args.formula == "both" else (args.formula,)
     for formula in formulas:

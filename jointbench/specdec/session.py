@@ -173,6 +173,8 @@ class SpecDecSession:
             if bind is not None:  # link-aware policies (NASD) pick their table by pair and hardware pair
                 bind(self.pair, self.edge_hardware, self.cloud_hardware, lambda: self.compute)
         self.prefix_store = PrefixStore(self.pair)
+        self.needs_confidence = bool(getattr(self.strategy.policy, "needs_confidence", False))
+        """The policy ends drafts by the draft's probabilities: traces must hold them."""
         self.policy_desc = f"{policy}:{k}:{k_max}:{json.dumps(dict(policy_params or {}), sort_keys=True)}"
         # T>0: a fresh (transient) policy per query, so a query's draws never depend on the ones before.
         self._sampled_policy = (lambda: make_policy(policy, k, k_max, True, policy_params))
@@ -228,7 +230,7 @@ class SpecDecSession:
     def prepare(self, texts: Sequence[str], progress: bool = True) -> None:
         """Record every missing trace up front (one progress bar) and calibrate."""
         if self.temperature == 0.0:
-            record_all(self.pair, texts, self.max_new_tokens, self.chat, progress)
+            record_all(self.pair, texts, self.max_new_tokens, self.chat, progress, confidence=self.needs_confidence)
         if self.remote is None:  # tcp measures compute: no calibration needed
             _ = self.compute
 
@@ -254,7 +256,7 @@ class SpecDecSession:
             outcome, text_out, n_prompt, codec_stats = self._sampled(text, int(idx or 0))
             reference, windows = None, 0
         else:
-            trace = get_trace(self.pair, text, self.max_new_tokens, self.chat)
+            trace = get_trace(self.pair, text, self.max_new_tokens, self.chat, confidence=self.needs_confidence)
             n_prompt = len(trace.prompt_ids)
             if self.strategy.speculative:
                 source: Any = TraceSource(trace.greedy, self.strategy.codec, self.max_new_tokens,

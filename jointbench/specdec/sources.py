@@ -10,13 +10,17 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+import math
+from typing import TYPE_CHECKING, Sequence
 
 from jointbench.specdec.codec import DraftCodec
 from jointbench.specdec.engine import SpecRun
 from jointbench.specdec.placement import Cycle
 from jointbench.specdec.prefixstore import PrefixStore
 from jointbench.specdec.trace import GreedyTrace, TraceIncompleteError, cycle_at
+
+if TYPE_CHECKING:
+    from jointbench.specdec.nasd_stop import DraftStop
 
 
 class TraceSource:
@@ -67,8 +71,25 @@ class TraceSource:
             return self.j >= self.n_total
         return self._ended or len(self.committed) >= self.limit
 
-    def next_cycle(self, k: int) -> Cycle:
-        """The cycle from the current prefix with draft length ``k``."""
+    stops_drafting = True
+    """:meth:`next_cycle` takes a draft stop (the trace holds the draft's probabilities)."""
+
+    def next_cycle(self, k: int, stop: DraftStop | None = None) -> Cycle:
+        """The cycle from the current prefix with draft length ``k``.
+
+        ``stop``: a policy's draft stop (:class:`~jointbench.specdec.nasd_stop.DraftStop`) ends the
+        window early by the draft's probabilities of its tokens; the cycle keeps ``k`` as asked and
+        ``drafted`` says where the draft stopped. Needs a trace recorded with those probabilities.
+        """
+        if stop is not None and k > 0:
+            if not self.trace.has_confidence:
+                raise ValueError("a draft stop needs the draft's probabilities in the trace; it was recorded "
+                                 "before they were kept (the session records it again when its policy asks)")
+            window = self.trace.draft_window(self.j, k) if self.on_trace else self._draft_from_here(k)
+            n = stop.length(self.trace.draft_confidence(self.j, len(window)) if self.on_trace
+                            else [math.nan] * len(window))
+            c = self.next_cycle(n)
+            return Cycle(k, c.drafted, c.accepted, c.tokens, c.bytes_up, c.fallback)
         if not self.on_trace:
             return self._off_cycle(k)
         c, window = cycle_at(self.trace, self.j, k, self.limit)

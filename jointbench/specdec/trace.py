@@ -26,13 +26,20 @@ disagreement (about ``len(g) + #disagreements`` draft steps in total).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Sequence
+
+import torch
 
 from jointbench.specdec.engine import SpecDecoder
 from jointbench.specdec.lm import CachedLM
 from jointbench.specdec.placement import Cycle
 from jointbench.specdec.policy import CycleOutcome, DraftLengthPolicy, DraftState, clip_k
+
+
+CONFIDENCE_DIGITS = 5
+"""Decimal digits kept of each recorded draft probability."""
 
 
 class TraceIncompleteError(RuntimeError):
@@ -64,6 +71,10 @@ class GreedyTrace:
     eos_token_ids : list of int
     draft_forwards : int
         Draft forward passes spent so far (cost diagnostic).
+    confidence : dict of int to list of float
+        Per anchor, parallel to ``proposals``: the draft's probability of each proposal
+        (its top-1 softmax probability, rounded to :data:`CONFIDENCE_DIGITS` digits). Empty
+        in traces recorded before it was kept (:attr:`has_confidence` is then False).
     """
 
     prompt: list[int]
@@ -75,12 +86,14 @@ class GreedyTrace:
     proposals: dict[int, list[int]]
     eos_token_ids: list[int]
     draft_forwards: int = 0
+    confidence: dict[int, list[float]] = field(default_factory=dict)
     decoder: SpecDecoder | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (without the attached decoder)."""
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "decoder"}
         data["proposals"] = {str(a): list(p) for a, p in self.proposals.items()}
+        data["confidence"] = {str(a): list(c) for a, c in self.confidence.items()}
         return data
 
     @classmethod
@@ -88,7 +101,23 @@ class GreedyTrace:
         """Inverse of :meth:`to_dict` (detached)."""
         kwargs = dict(data)
         kwargs["proposals"] = {int(a): list(p) for a, p in data["proposals"].items()}
+        kwargs["confidence"] = {int(a): [float(x) for x in c] for a, c in data.get("confidence", {}).items()}
         return cls(**kwargs)
+
+    @property
+    def has_confidence(self) -> bool:
+        """True when every recorded proposal has its draft probability (see :attr:`confidence`)."""
+        return all(len(self.confidence.get(a, ())) == len(p) for a, p in self.proposals.items())
+
+    def draft_confidence(self, j: int, k: int) -> list[float]:
+        """The draft's probabilities of its first ``k`` proposals from position ``j``.
+
+        Call after :meth:`draft_window` (which extends the proposals); ``nan`` where a
+        probability was not recorded (a lenient trace's assumed tokens).
+        """
+        a = self.anchor[j]
+        conf = self.confidence.get(a, [])[j - a : j - a + k]
+        return conf + [math.nan] * (k - len(conf))
 
     def draft_window(self, j: int, k: int) -> list[int]:
         """The first ``k`` greedy draft proposals from position ``j``.
@@ -122,10 +151,15 @@ class GreedyTrace:
         draft = self.decoder.draft_lm
         sequence = self.prompt + self.target_tokens[:a] + props
         feed = _canonical_feed(draft, sequence, len(self.prompt))
+        conf = self.confidence.setdefault(a, [])
+        keep = len(conf) == len(props)  # a trace recorded without probabilities does not start them midway
         while len(props) < length and not (props and props[-1] in eos):
-            tok = int(draft.forward(feed, 1)[-1].argmax())
+            logits = draft.forward(feed, 1)[-1]
+            tok = int(logits.argmax())
             self.draft_forwards += 1
             props.append(tok)
+            if keep:
+                conf.append(round(float(torch.softmax(logits, -1)[tok]), CONFIDENCE_DIGITS))
             feed = [tok]
 
 

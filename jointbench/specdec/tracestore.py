@@ -174,15 +174,23 @@ def record_query(pair: LoadedPair, prompt_ids: Sequence[int], max_new_tokens: in
 
 
 def get_trace(pair: str, text: str, max_new_tokens: int, chat: bool = True,
-              root: Path | None = None, use_disk: bool = True) -> QueryTrace:
-    """The trace of one query: from memory, else disk, else recorded (and saved)."""
+              root: Path | None = None, use_disk: bool = True, confidence: bool = False) -> QueryTrace:
+    """The trace of one query: from memory, else disk, else recorded (and saved).
+
+    ``confidence``: the trace must hold the draft's probabilities of its proposals
+    (:attr:`~jointbench.specdec.trace.GreedyTrace.has_confidence`); a cached trace recorded
+    before they were kept is recorded again (same tokens) and replaced.
+    """
     key = trace_key(pair, text, max_new_tokens, chat)
-    if key in _TRACES:
+    if key in _TRACES and (not confidence or _TRACES[key].greedy.has_confidence):
         return _fresh(_TRACES[key])
     path = trace_path(pair, key, root)
+    trace: QueryTrace | None = None
     if use_disk and path.is_file():
         trace = QueryTrace.from_dict(json.loads(path.read_text()))
-    else:
+        if confidence and not trace.greedy.has_confidence:
+            trace = None
+    if trace is None:
         loaded = get_pair(pair)
         trace = record_query(loaded, encode_prompt(loaded, text, chat), max_new_tokens)
         trace.meta["text"] = text
@@ -203,14 +211,27 @@ def _fresh(trace: QueryTrace) -> QueryTrace:
                       trace.record_s, trace.meta)
 
 
+def _cached(pair: str, text: str, max_new_tokens: int, chat: bool, confidence: bool) -> bool:
+    """True when :func:`get_trace` would not record this query."""
+    key = trace_key(pair, text, max_new_tokens, chat)
+    if key in _TRACES:
+        return not confidence or _TRACES[key].greedy.has_confidence
+    path = trace_path(pair, key)
+    if not path.is_file():
+        return False
+    return not confidence or QueryTrace.from_dict(json.loads(path.read_text())).greedy.has_confidence
+
+
 def record_all(pair: str, texts: Sequence[str], max_new_tokens: int, chat: bool = True,
-               progress: bool = True) -> list[QueryTrace]:
-    """Make sure every query of a test set has a trace, with a progress bar while recording."""
+               progress: bool = True, confidence: bool = False) -> list[QueryTrace]:
+    """Make sure every query of a test set has a trace, with a progress bar while recording.
+
+    ``confidence``: as in :func:`get_trace`.
+    """
     from tqdm import tqdm
 
-    missing = [t for t in texts if trace_key(pair, t, max_new_tokens, chat) not in _TRACES
-               and not trace_path(pair, trace_key(pair, t, max_new_tokens, chat)).is_file()]
+    missing = [t for t in texts if not _cached(pair, t, max_new_tokens, chat, confidence)]
     # Printed to stderr, so a long recording shows progress under Ianvs too (leave=True).
     bar = tqdm(texts, desc=f"jointbench: recording {len(missing)} trace(s) of {pair}", ncols=100, leave=True,
                disable=not progress or not missing, mininterval=2.0)
-    return [get_trace(pair, t, max_new_tokens, chat) for t in bar]
+    return [get_trace(pair, t, max_new_tokens, chat, confidence=confidence) for t in bar]

@@ -11,6 +11,9 @@ re-maximises the rate each cycle with an acceptance estimate updated from the se
 cycles (prior: the table's profile, ``prior_strength`` pseudo-cycles; ``discount`` forgets),
 see :mod:`~jointbench.specdec.nasd_online`; ``acceptance: shift`` moves the table's profile by one
 logit shift fitted per session (prior precision ``shift_strength``), see :mod:`~jointbench.specdec.nasd_shift`.
+``draft_stop: true`` ends each draft early by the draft's probabilities of its tokens, with the pair's
+confidence map (``configs/nasd/<pair>__confidence.json``), asking for ``stop_k_max`` tokens at most;
+see :mod:`~jointbench.specdec.nasd_stop` (T=0 trace replays only).
 
 ``next_k == 0`` asks the loop for one fallback step (``fallback``: ``edge_only``, lossy,
 the default as in the seed; or ``cloud_only``, lossless), see :mod:`~jointbench.specdec.loop`.
@@ -24,6 +27,7 @@ from typing import Any, Callable, Mapping
 from jointbench.specdec.nasd import RTT_MODES, Nasd
 from jointbench.specdec.nasd_model import FALLBACKS, FORMULAS
 from jointbench.specdec.nasd_online import ACCEPTANCE_SOURCES
+from jointbench.specdec.nasd_stop import ConfidenceMap, DraftStop, confidence_path
 from jointbench.specdec.nasd_table import NasdTable
 from jointbench.specdec.parts import POLICY, register
 from jointbench.specdec.policies.link_adapter import check_params, link_outcome, link_state
@@ -35,13 +39,14 @@ _CONTROLLER_TYPES: dict[str, Any] = {
     "enter_after": int, "release_after": int, "probe_interval_ms": float, "fallback_tokens": int,
     "initial_rtt_ms": float, "rtt_alpha": float, "probe_backoff": float, "probe_interval_max_ms": (float, type(None)),
     "acceptance": str, "prior_strength": float, "discount": float, "context": bool, "shift_strength": float,
-    "shift_local": (float, type(None)), "horizon": bool,
+    "shift_local": (float, type(None)), "horizon": bool, "stop_k_max": (int, type(None)),
 }
 _CONTROLLER_DEFAULTS = inspect.signature(Nasd.__init__).parameters
 NASD_PARAMS: dict[str, tuple[Any, Any]] = {
     "table": ((str, type(None)), None),
     "formula": (str, "corrected"),
     "costs": (str, "run"),
+    "draft_stop": (bool, False),
     **{k: (t, _CONTROLLER_DEFAULTS[k].default) for k, t in _CONTROLLER_TYPES.items()},
 }
 """Declared ``policy_params`` of ``nasd``: name -> (type(s), default); the controller's defaults are
@@ -70,12 +75,14 @@ class NasdPolicy:
         Forget the link estimate and the cutoff at every query (default: carried over, same link).
     table : NasdTable, optional
         Use this table now instead of binding one by pair (tests, tools).
+    confidence_map : ConfidenceMap, optional
+        With ``draft_stop``: use this map instead of the pair's file (tests, tools).
     """
 
     reads_link = True
 
     def __init__(self, params: Mapping[str, Any] | None = None, k_max: int | None = None, transient: bool = False,
-                 table: NasdTable | None = None) -> None:
+                 table: NasdTable | None = None, confidence_map: ConfidenceMap | None = None) -> None:
         p = check_params("nasd", dict(params or {}), NASD_PARAMS)
         _choice("formula", p["formula"], FORMULAS)
         _choice("costs", p["costs"], COST_SOURCES)
@@ -91,6 +98,7 @@ class NasdPolicy:
         self.table: NasdTable | None = None
         self.ctrl: Nasd | None = None
         self._compute: Callable[[], Any] | None = None
+        self.cmap: ConfidenceMap | None = confidence_map if p["draft_stop"] else None
         if table is not None:
             self._use(table)
 
@@ -101,7 +109,9 @@ class NasdPolicy:
 
     def _use(self, table: NasdTable) -> None:
         self.table = table
-        self.ctrl = Nasd(table, **{k: self.params[k] for k in _CONTROLLER_KEYS})
+        if self.params["draft_stop"] and self.cmap is None:
+            self.cmap = ConfidenceMap.load(confidence_path(table.pair), table.pair)
+        self.ctrl = Nasd(table, **{k: self.params[k] for k in _CONTROLLER_KEYS}, stop=self.cmap)
 
     def bind(self, pair: str, edge_hardware: str, cloud_hardware: str, compute: Callable[[], Any]) -> None:
         """Load and check the table for the run's pair and hardware pair (the session calls this).
@@ -137,13 +147,24 @@ class NasdPolicy:
         assert self.ctrl is not None
         return self.ctrl
 
+    @property
+    def needs_confidence(self) -> bool:
+        """True when the traces must hold the draft's probabilities (``draft_stop``)."""
+        return bool(self.params["draft_stop"])
+
+    @property
+    def draft_stop(self) -> DraftStop | None:
+        """The stop rule of the cycle :meth:`next_k` just asked for (the loop applies it)."""
+        return self.ctrl.draft_stop if self.ctrl is not None else None
+
     def label(self) -> str:
         """Short label for tables and plots."""
         p = self.params
         tail = "" if not p["cutoff"] else ("+edge" if p["fallback"] == "edge_only" else "+cloud")
         seed = "-seedformula" if p["formula"] == "seed" else ""
         online = "" if p["acceptance"] == "table" else f"-{p['acceptance']}"
-        return f"NASD-{p['rtt_mode']}{seed}{online}{tail}"
+        stop = "-stop" if p["draft_stop"] else ""
+        return f"NASD-{p['rtt_mode']}{seed}{online}{stop}{tail}"
 
     def reset(self) -> None:
         """New query: the link estimate and cutoff mode carry over unless ``transient``."""
