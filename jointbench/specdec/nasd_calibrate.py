@@ -22,7 +22,7 @@
    fixed-K replays on the same traces next to the model's ``1 + sum a_j``.
 5. The pair's draft-stop map (:mod:`~jointbench.specdec.nasd_stop`): P(accept | the draft's
    probability of its token) over the same traces, written to
-   ``configs/nasd/<pair>__confidence.json`` (``--confidence-only``: this step alone).
+   ``configs/nasd/confidence/<pair>.json`` (``--confidence-only``: this step alone).
 """
 
 from __future__ import annotations
@@ -301,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="threads for recording and the compute calibration (cached per count; the "
                          "leaderboard session's default is 1)")
     ap.add_argument("--confidence-only", action="store_true",
-                    help="only (re)build the pair's draft-stop confidence map (configs/nasd/<pair>__confidence.json)")
+                    help="only (re)build the pair's draft-stop confidence map (configs/nasd/confidence/<pair>.json)")
     ap.add_argument("--confidence-bins", type=int, default=DEFAULT_BINS, help="bins of the confidence map")
     args = ap.parse_args(argv)
     import torch
@@ -310,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cmap = calibrate_confidence(args.pair, n_teleqna=args.n_teleqna, n_gsm8k=args.n_gsm8k,
                                 max_new_tokens=args.max_new_tokens, bins=args.confidence_bins,
                                 test_set=args.test_set)
-    path = cmap.save(confidence_path(args.pair, Path(args.out_dir) if args.out_dir else None))
+    path = cmap.save(confidence_path(args.pair, Path(args.out_dir) / "confidence" if args.out_dir else None))
     print(f"confidence map {args.pair} ({len(cmap.upper)} bins, {sum(cmap.counts)} positions, mean "
           f"{cmap.mean:.3f}): " + ", ".join(f"<={u:.3f}: {a:.3f}" for u, a in zip(cmap.upper, cmap.accept)))
     print(f"wrote {path}")

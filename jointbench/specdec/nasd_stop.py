@@ -47,10 +47,10 @@ DEFAULT_BINS = 10
 
 
 def confidence_path(pair: str, root: Path | None = None) -> Path:
-    """Where a pair's confidence map lives (``configs/nasd/<pair>__confidence.json``)."""
+    """Where a pair's confidence map lives (``configs/nasd/confidence/<pair>.json``)."""
     from jointbench.netsim.configfiles import config_dir
 
-    return (root or config_dir() / "nasd") / f"{pair}__confidence.json"
+    return (root or config_dir() / "nasd" / "confidence") / f"{pair}.json"
 
 
 def nondecreasing_fit(values: Sequence[float], weights: Sequence[float]) -> list[float]:

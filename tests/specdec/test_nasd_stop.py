@@ -251,7 +251,7 @@ def test_stop_on_a_source_without_probabilities_is_refused(table) -> None:
 def test_policy_without_a_map_file_names_the_command(table, tmp_path, monkeypatch) -> None:
     import jointbench.specdec.policies.nasd_policy as mod
 
-    monkeypatch.setattr(mod, "confidence_path", lambda pair: tmp_path / f"{pair}__confidence.json")
+    monkeypatch.setattr(mod, "confidence_path", lambda pair: tmp_path / f"{pair}.json")
     with pytest.raises(FileNotFoundError, match="nasd_calibrate --confidence-only"):
         NasdPolicy({"draft_stop": True}, table=table)
     assert NasdPolicy({}, table=table).draft_stop is None  # off by default: no map needed
@@ -260,3 +260,13 @@ def test_policy_without_a_map_file_names_the_command(table, tmp_path, monkeypatc
 def test_draft_stop_object_is_the_rule() -> None:
     rule = DraftStop(_map(), tuple(10.0 * k + 50 for k in range(8)), 0.01)
     assert rule.length([0.9, 0.2, 0.9]) == stop_length([0.9, 0.2, 0.9], _map(), rule.cycle_ms, 0.01)
+
+
+def test_shipped_maps_load_for_their_pair() -> None:
+    from jointbench.netsim.configfiles import config_dir
+
+    paths = sorted((config_dir() / "nasd" / "confidence").glob("*.json"))
+    assert paths, "configs/nasd/confidence/ ships the root pair's map"
+    for path in paths:
+        cmap = ConfidenceMap.load(path, path.stem)
+        assert sum(cmap.counts) == cmap.meta["samples"] and cmap.meta["prompts"]

@@ -12,7 +12,7 @@ cycles (prior: the table's profile, ``prior_strength`` pseudo-cycles; ``discount
 see :mod:`~jointbench.specdec.nasd_online`; ``acceptance: shift`` moves the table's profile by one
 logit shift fitted per session (prior precision ``shift_strength``), see :mod:`~jointbench.specdec.nasd_shift`.
 ``draft_stop: true`` ends each draft early by the draft's probabilities of its tokens, with the pair's
-confidence map (``configs/nasd/<pair>__confidence.json``), asking for ``stop_k_max`` tokens at most;
+confidence map (``configs/nasd/confidence/<pair>.json``), asking for ``stop_k_max`` tokens at most;
 see :mod:`~jointbench.specdec.nasd_stop` (T=0 trace replays only).
 
 ``next_k == 0`` asks the loop for one fallback step (``fallback``: ``edge_only``, lossy,
