@@ -6,13 +6,16 @@ edge (:mod:`~jointbench.specdec.transport.edge`), so both draft, re-feed and pay
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import TYPE_CHECKING, Literal, Sequence
 
 import torch
 
 from jointbench.specdec.codec import DraftCodec, DraftStep
 from jointbench.specdec.lm import CachedLM
-from jointbench.specdec.sampling import probs_from_logits
+from jointbench.specdec.sampling import probs_from_logits, token_confidence
+
+if TYPE_CHECKING:
+    from jointbench.specdec.nasd_stop import DraftStop
 
 
 def catch_up(lm: CachedLM, feed: list[int], prompt_len: int) -> list[int]:
@@ -26,14 +29,17 @@ def catch_up(lm: CachedLM, feed: list[int], prompt_len: int) -> list[int]:
 
 def draft_block(lm: CachedLM, committed: Sequence[int], k: int, feed_mode: Literal["chunk", "token"],
                 n_prompt: int, temperature: float, codec: DraftCodec, gen: torch.Generator,
-                eos: frozenset[int] | set[int]) -> tuple[list[int], list[DraftStep], bytes]:
+                eos: frozenset[int] | set[int], stop: DraftStop | None = None
+                ) -> tuple[list[int], list[DraftStep], bytes]:
     """The edge's half of a cycle: draft up to ``k`` tokens from ``committed`` and encode the block.
 
     The one drafting routine of the suite (the in-process engine and the two-process edge both
     call it). ``feed_mode="chunk"`` re-feeds the last committed tokens as one chunk (as
     transformers 5.x does; the catch-up costs about one draft step), ``"token"`` feeds them one by one
     (the chunking the recorded T=0 traces replay). At T=0 the drafts are greedy; at T>0 each
-    position is quantised, then sampled (:meth:`DraftCodec.draft_step`).
+    position is quantised, then sampled (:meth:`DraftCodec.draft_step`). ``stop`` (T=0 only): after
+    each token, a policy's draft stop (:class:`~jointbench.specdec.nasd_stop.DraftStop`) decides from the
+    draft's probabilities so far whether to draft another (``k`` is then the cap).
 
     Returns
     -------
@@ -48,8 +54,11 @@ def draft_block(lm: CachedLM, committed: Sequence[int], k: int, feed_mode: Liter
     feed = list(committed[lm.length:])
     if feed_mode == "token" and k > 0:
         feed = catch_up(lm, feed, n_prompt)
+    if stop is not None and temperature != 0.0:
+        raise ValueError("a draft stop runs at temperature 0 only (its confidence map was fitted on greedy drafts)")
     drafts: list[int] = []
     steps: list[DraftStep] = []
+    confidence: list[float] = []
     for _ in range(k):
         logits = lm.forward(feed, 1)[-1]
         if temperature == 0.0:
@@ -61,6 +70,10 @@ def draft_block(lm: CachedLM, committed: Sequence[int], k: int, feed_mode: Liter
         feed = [tok]
         if tok in eos:
             break
+        if stop is not None:
+            confidence.append(token_confidence(logits, tok))
+            if not stop.continues(confidence, k):
+                break
     up = codec.encode(drafts, None) if temperature == 0.0 else codec.encode_steps(steps, lm.vocab_limit or 0)
     return drafts, steps, up
 

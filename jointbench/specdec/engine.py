@@ -23,7 +23,7 @@ draft and verify forwards feed whatever their model has not cached yet.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
 import torch
 
@@ -39,6 +39,9 @@ from jointbench.specdec.sampling import (
     sample,
     speculative_verify,
 )
+
+if TYPE_CHECKING:
+    from jointbench.specdec.nasd_stop import DraftStop
 
 
 def cycle_codec_stats(steps: Sequence[DraftStep], q_hat: torch.Tensor | None, p: torch.Tensor,
@@ -184,7 +187,7 @@ class SpecDecoder:
         """Edge drafts, cloud verifies, until ``max_new_tokens`` or EOS (no clock).
 
         ``policy`` is reset, then asked for ``K`` before every cycle (a state without link
-        fields) and told the outcome after it. ``on_cycle`` is called with each
+        fields) and told the outcome after it; a policy's ``draft_stop`` (NASD) ends the draft early. ``on_cycle`` is called with each
         :class:`CycleRecord` once committed. Other parameters as in :meth:`start`.
         """
         run = self.start(prompt_ids, max_new_tokens, codec, seed, separate_prefill)
@@ -195,7 +198,7 @@ class SpecDecoder:
             remaining = max_new_tokens - generated
             k = clip_k(policy.next_k(DraftState(len(run.cycles), generated, remaining, history=tuple(history))),
                        remaining)
-            rec = run.cycle(k)
+            rec = run.cycle(k, getattr(policy, "draft_stop", None) if k > 0 else None)
             history.append((rec.drafted, rec.accepted))
             policy.update(CycleOutcome(rec.k, rec.drafted, rec.accepted, rec.bytes_up, rec.bytes_down))
             if on_cycle is not None:
@@ -298,14 +301,15 @@ class SpecRun:
         """True after EOS or ``max_new_tokens``."""
         return self._ended or len(self.committed) - len(self.prompt) >= self.max_new_tokens
 
-    def cycle(self, k: int) -> CycleRecord:
-        """Draft ``k`` tokens (already clipped), send, verify, commit; return the cycle."""
+    def cycle(self, k: int, stop: DraftStop | None = None) -> CycleRecord:
+        """Draft ``k`` tokens (already clipped; fewer at EOS or when ``stop`` ends the draft), send, verify,
+        commit; return the cycle."""
         dec, draft_lm, target_lm, codec = self.dec, self.draft_lm, self.target_lm, self.codec
         committed, eos = self.committed, dec.eos
         # Edge: draft k tokens from the committed prefix.
         t0 = time.perf_counter()
         drafts, steps, up = draft_block(draft_lm, committed, k, dec.draft_feed, len(self.prompt), dec.temperature,
-                                        codec, self.gen_edge, eos)
+                                        codec, self.gen_edge, eos, stop)
         edge_ms = _ms_since(t0)
 
         # Cloud: one forward over [uncached committed, drafts], accept, roll back.

@@ -19,7 +19,7 @@ fallback=...)`` with no RTT.
 **Draft stops.** A policy whose ``draft_stop`` attribute is set after ``next_k`` (NASD with
 ``draft_stop: true``) ends the cycle's draft early by the draft's own probabilities
 (:mod:`~jointbench.specdec.nasd_stop`): ``K`` is then a cap and the cycle's ``drafted`` says
-where the draft stopped. Only sources with ``stops_drafting`` (T=0 traces) serve it.
+where the draft stopped. Only sources with ``stops_drafting`` serve it (greedy drafts: T=0 traces, the tcp edge).
 
 At T=0 the source is a recorded trace (:class:`~jointbench.specdec.sources.TraceSource`):
 what a draft of ``K`` accepts from a committed prefix is a function of the prefix, so one
@@ -163,7 +163,7 @@ def run_query(strategy: Strategy, source: CycleSource, compute: ComputeModel, li
         elif placement.speculative and getattr(policy, "draft_stop", None) is not None and k > 0:
             if not getattr(source, "stops_drafting", False):
                 raise ValueError(f"policy {policy!r} ends drafts by the draft's probabilities (draft_stop), "
-                                 f"which a {type(source).__name__} cannot serve (T=0 trace replays only)")
+                                 f"which a {type(source).__name__} cannot serve (greedy drafts only: T=0 traces, the tcp edge)")
             cycle = source.next_cycle(k, policy.draft_stop)  # type: ignore[call-arg,union-attr]
         else:
             cycle = source.next_cycle(k)

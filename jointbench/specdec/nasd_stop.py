@@ -27,8 +27,10 @@ yield beats what their time earns at rate ``R``. It looks past the next token be
 one-step rule stops before a cheap longer draft. The RTT enters through ``R``: a long round trip
 lowers the rate and lengthens drafts. ``R`` is the predicted rate of the table's best fixed ``K``
 at the current RTT estimate, a lower bound on the rate with the stop, so the rule errs towards
-drafting longer. The rule at token ``i`` reads only the probabilities of tokens ``1..i``, so a
-live drafter can apply it token by token; a replay applies it to the recorded window.
+drafting longer. The rule at token ``i`` reads only the probabilities of tokens ``1..i``: a live
+drafter asks :meth:`DraftStop.continues` after each token
+(:func:`~jointbench.specdec.drafting.draft_block`), a replay applies :func:`stop_length` to the
+recorded window, with the same result.
 """
 
 from __future__ import annotations
@@ -241,41 +243,64 @@ class DraftStop:
     cycle_ms: tuple[float, ...]
     rate_per_ms: float
 
-    def length(self, confidence: Sequence[float]) -> int:
-        """Tokens to draft of a window whose draft probabilities are ``confidence`` (``1..len``; 0 if empty)."""
-        return stop_length(confidence, self.cmap, self.cycle_ms, self.rate_per_ms)
+    def length(self, confidence: Sequence[float], k: int | None = None) -> int:
+        """Tokens a replay drafts of a window whose draft probabilities are ``confidence``.
+
+        ``k``: the cycle's cap (default ``len(confidence)``; larger when EOS ended the window early).
+        """
+        return stop_length(confidence, self.cmap, self.cycle_ms, self.rate_per_ms, k)
+
+    def continues(self, confidence: Sequence[float], k: int) -> bool:
+        """A live drafter's question after drafting ``len(confidence)`` of at most ``k`` tokens: draft another?"""
+        i = len(confidence)
+        if i >= k:
+            return False
+        if i == 0:
+            return True
+        p_all = float(np.prod([self.cmap.accept_prob(float(c)) for c in confidence]))
+        return _pays(p_all, i, k, self.cmap, self.cycle_ms, self.rate_per_ms)
+
+
+def _pays(p_all: float, i: int, k: int, cmap: ConfidenceMap, cycle_ms: Sequence[float], rate_per_ms: float) -> bool:
+    """True when some draft of ``n`` in ``i+1..k`` tokens gains (the module docstring's condition)."""
+    ahead = np.cumsum(cmap.mean ** np.arange(1, k - i + 1))  # expected accepted of the next l unseen tokens
+    cost = np.asarray(cycle_ms[i: k + 1], dtype=float)
+    return bool(np.any(p_all * ahead - rate_per_ms * (cost[1:] - cost[0]) > 0.0))
 
 
 def stop_length(confidence: Sequence[float], cmap: ConfidenceMap, cycle_ms: Sequence[float],
-                rate_per_ms: float) -> int:
+                rate_per_ms: float, k: int | None = None) -> int:
     """How many tokens of a window the rule drafts (module docstring).
 
     Parameters
     ----------
-    confidence : sequence of float, shape (k,)
+    confidence : sequence of float, shape (L,)
         The draft's probability of each token of the window (``nan``: not known).
     cmap : ConfidenceMap
     cycle_ms : sequence of float, shape (>= k + 1,)
         ``c(K)``, ``K = 0..``: the cycle time without the RTT (ms).
     rate_per_ms : float
         ``R`` (tokens/ms).
+    k : int, optional
+        The cycle's cap, ``>= L`` (default ``L``); the look-ahead reaches it.
 
     Returns
     -------
     int
-        In ``1..k`` (0 for an empty window).
+        In ``1..L`` (0 for an empty window): the same length a live drafter asking
+        :meth:`DraftStop.continues` after every token reaches.
     """
-    k = len(confidence)
-    if k == 0:
+    n = len(confidence)
+    k = n if k is None else int(k)
+    if n == 0:
         return 0
+    if k < n:
+        raise ValueError(f"k: the cap ({k}) is shorter than the window ({n})")
     if len(cycle_ms) < k + 1:
-        raise ValueError(f"cycle_ms: need {k + 1} entries for a window of {k}, got {len(cycle_ms)}")
-    ahead = np.cumsum(cmap.mean ** np.arange(1, k))  # expected accepted of the next l unseen tokens, l = 1..k-1
-    cost = np.asarray(cycle_ms[: k + 1], dtype=float)
+        raise ValueError(f"cycle_ms: need {k + 1} entries for a cap of {k}, got {len(cycle_ms)}")
     p_all = 1.0
-    for i in range(1, k):
+    for i in range(1, n):
         p_all *= cmap.accept_prob(float(confidence[i - 1]))
-        gain = p_all * ahead[: k - i] - rate_per_ms * (cost[i + 1: k + 1] - cost[i])
-        if not np.any(gain > 0.0):
+        if not _pays(p_all, i, k, cmap, cycle_ms, rate_per_ms):
             return i
-    return k
+    return n

@@ -35,6 +35,16 @@ def probs_from_logits(logits: Any, temperature: float) -> torch.Tensor:
     return torch.softmax(_as_tensor(logits).float() / temperature, dim=-1)
 
 
+CONFIDENCE_DIGITS = 5
+"""Decimal digits kept of a draft token's probability (traces store it; a live draft stop reads the same)."""
+
+
+def token_confidence(logits: torch.Tensor, token: int) -> float:
+    """The draft's probability of ``token`` (softmax of one logits row, shape (V,)), rounded to
+    :data:`CONFIDENCE_DIGITS` digits, so a recorded trace and a live drafter see the same number."""
+    return round(float(torch.softmax(logits.float(), -1)[int(token)]), CONFIDENCE_DIGITS)
+
+
 def sample(probs: torch.Tensor, generator: torch.Generator) -> int:
     """Draw one token id from a probability vector of shape (V,)."""
     return int(torch.multinomial(probs, 1, generator=generator).item())

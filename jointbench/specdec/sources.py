@@ -17,7 +17,7 @@ from jointbench.specdec.codec import DraftCodec
 from jointbench.specdec.engine import SpecRun
 from jointbench.specdec.placement import Cycle
 from jointbench.specdec.prefixstore import PrefixStore
-from jointbench.specdec.trace import GreedyTrace, TraceIncompleteError, cycle_at
+from jointbench.specdec.trace import GreedyTrace, TraceIncompleteError, cycle_at, stop_at
 
 if TYPE_CHECKING:
     from jointbench.specdec.nasd_stop import DraftStop
@@ -85,9 +85,8 @@ class TraceSource:
             if not self.trace.has_confidence:
                 raise ValueError("a draft stop needs the draft's probabilities in the trace; it was recorded "
                                  "before they were kept (the session records it again when its policy asks)")
-            window = self.trace.draft_window(self.j, k) if self.on_trace else self._draft_from_here(k)
-            n = stop.length(self.trace.draft_confidence(self.j, len(window)) if self.on_trace
-                            else [math.nan] * len(window))
+            n = (stop_at(self.trace, self.j, k, stop) if self.on_trace
+                 else stop.length([math.nan] * len(self._draft_from_here(k)), k))
             c = self.next_cycle(n)
             return Cycle(k, c.drafted, c.accepted, c.tokens, c.bytes_up, c.fallback)
         if not self.on_trace:

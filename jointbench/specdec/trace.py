@@ -28,18 +28,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal, Sequence
-
-import torch
+from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 from jointbench.specdec.engine import SpecDecoder
 from jointbench.specdec.lm import CachedLM
 from jointbench.specdec.placement import Cycle
 from jointbench.specdec.policy import CycleOutcome, DraftLengthPolicy, DraftState, clip_k
+from jointbench.specdec.sampling import token_confidence
 
-
-CONFIDENCE_DIGITS = 5
-"""Decimal digits kept of each recorded draft probability."""
+if TYPE_CHECKING:
+    from jointbench.specdec.nasd_stop import DraftStop
 
 
 class TraceIncompleteError(RuntimeError):
@@ -73,7 +71,7 @@ class GreedyTrace:
         Draft forward passes spent so far (cost diagnostic).
     confidence : dict of int to list of float
         Per anchor, parallel to ``proposals``: the draft's probability of each proposal
-        (its top-1 softmax probability, rounded to :data:`CONFIDENCE_DIGITS` digits). Empty
+        (its top-1 softmax probability, :func:`~jointbench.specdec.sampling.token_confidence`). Empty
         in traces recorded before it was kept (:attr:`has_confidence` is then False).
     """
 
@@ -159,7 +157,7 @@ class GreedyTrace:
             self.draft_forwards += 1
             props.append(tok)
             if keep:
-                conf.append(round(float(torch.softmax(logits, -1)[tok]), CONFIDENCE_DIGITS))
+                conf.append(token_confidence(logits, tok))
             feed = [tok]
 
 
@@ -265,6 +263,16 @@ def cycle_at(trace: GreedyTrace, j: int, k: int, limit: int) -> tuple[Cycle, lis
     return Cycle(k, drafted, accepted, tuple(g[j:end])), window
 
 
+def stop_at(trace: GreedyTrace, j: int, k: int, stop: DraftStop) -> int:
+    """How many tokens a draft stop lets the draft propose from committed position ``j`` with cap ``k``.
+
+    The stop reads the recorded probabilities of the window (``nan`` where not recorded), as a live
+    drafter asking :meth:`~jointbench.specdec.nasd_stop.DraftStop.continues` after each token would.
+    """
+    window = trace.draft_window(j, k)
+    return stop.length(trace.draft_confidence(j, len(window)), k)
+
+
 def replay(trace: GreedyTrace, policy: DraftLengthPolicy, max_new_tokens: int | None = None) -> list[Cycle]:
     """Replay ``policy`` on a recorded query without a clock, as the live T=0 engine would run.
 
@@ -290,7 +298,10 @@ def replay(trace: GreedyTrace, policy: DraftLengthPolicy, max_new_tokens: int | 
     while j < n_total:
         remaining = limit - j
         k = clip_k(policy.next_k(DraftState(len(cycles), j, remaining, history=tuple(history))), remaining)
-        c, _ = cycle_at(trace, j, k, limit)
+        stop = getattr(policy, "draft_stop", None) if k > 0 else None
+        c, _ = cycle_at(trace, j, k if stop is None else stop_at(trace, j, k, stop), limit)
+        if stop is not None:
+            c = Cycle(k, c.drafted, c.accepted, c.tokens)
         cycles.append(c)
         history.append((c.drafted, c.accepted))
         policy.update(CycleOutcome(c.k, c.drafted, c.accepted))

@@ -270,3 +270,44 @@ def test_shipped_maps_load_for_their_pair() -> None:
     for path in paths:
         cmap = ConfidenceMap.load(path, path.stem)
         assert sum(cmap.counts) == cmap.meta["samples"] and cmap.meta["prompts"]
+
+
+@pytest.mark.parametrize("accept, mean", [((0.2, 0.6, 0.9, 1.0), 0.7), ((0.05, 0.1, 0.2, 0.3), 0.2)])
+def test_a_live_run_with_the_stop_equals_its_replay(pair, table, accept, mean) -> None:
+    # the engine drafts token by token and asks DraftStop.continues; the replay applies the rule to the
+    # recorded probabilities: the same cycles (draft_feed="token", the chunking traces replay)
+    from jointbench.specdec.trace import replay
+
+    torch.set_num_threads(1)
+    cmap = _map(accept=accept, mean=mean)
+    dec = SpecDecoder(pair.target, pair.draft, pair.eos_token_ids, draft_feed="token")
+    live = dec.speculative(PROMPT, N, NasdPolicy({"cutoff": False, "draft_stop": True}, table=table,
+                                                 confidence_map=cmap))
+    tr = record_trace(SpecDecoder(pair.target, pair.draft, pair.eos_token_ids, draft_feed="token"), PROMPT, N)
+    detached = GreedyTrace.from_dict(tr.to_dict())
+    detached.decoder = tr.decoder
+    replayed = replay(detached, NasdPolicy({"cutoff": False, "draft_stop": True}, table=table, confidence_map=cmap))
+    assert [(c.k, c.drafted, c.accepted, tuple(c.tokens)) for c in live.cycles] == \
+        [(c.k, c.drafted, c.accepted, c.tokens) for c in replayed]
+    assert any(c.drafted < c.k for c in replayed)  # the stop did end drafts early here
+
+
+def test_control_a_live_run_without_the_stop_differs(pair, table) -> None:
+    dec = SpecDecoder(pair.target, pair.draft, pair.eos_token_ids, draft_feed="token")
+    low = _map(accept=(0.05, 0.1, 0.2, 0.3), mean=0.2)
+    stopped = dec.speculative(PROMPT, N, NasdPolicy({"cutoff": False, "draft_stop": True}, table=table,
+                                                    confidence_map=low))
+    full = dec.speculative(PROMPT, N, NasdPolicy({"cutoff": False, "stop_k_max": 12}, table=table))
+    assert [c.drafted for c in stopped.cycles] != [c.drafted for c in full.cycles]
+    assert stopped.tokens == full.tokens  # lossless either way
+
+
+def test_the_stop_refuses_sampled_drafts(pair) -> None:
+    from jointbench.specdec.codec import make_codec
+    from jointbench.specdec.drafting import draft_block
+    from jointbench.specdec.lm import CachedLM
+
+    rule = DraftStop(_map(), tuple(10.0 * k for k in range(8)), 0.01)
+    with pytest.raises(ValueError, match="temperature 0 only"):
+        draft_block(CachedLM(pair.draft), PROMPT, 3, "token", len(PROMPT), 1.0, make_codec("dense_fp32"),
+                    torch.Generator().manual_seed(0), set(), rule)

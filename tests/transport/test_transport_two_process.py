@@ -44,6 +44,28 @@ def test_two_process_greedy_sd_equals_cloud_only_and_the_engine_cycles(tiny_clou
         assert serve(client, tiny_pair, PROMPT[::-1], N_NEW, strategy="cloud_only")[0].tokens != reference
 
 
+class _StopK(FixedK):
+    """Fixed K = 8 with a fixed draft stop (NASD's rule at a frozen rate), as a policy exposes it."""
+
+    def __init__(self) -> None:
+        from jointbench.specdec.nasd_stop import ConfidenceMap, DraftStop
+
+        super().__init__(8)
+        cmap = ConfidenceMap("tiny-random", (0.25, 0.5, 0.75, 1.0), (0.2, 0.6, 0.9, 1.0), (10,) * 4, 0.7)
+        self.draft_stop = DraftStop(cmap, tuple(40.0 + 8.0 * k for k in range(9)), 0.02)
+
+
+def test_two_process_draft_stop_equals_the_engine_cycles(tiny_cloud, tiny_pair, reference) -> None:
+    engine = SpecDecoder(tiny_pair.target, tiny_pair.draft, tiny_pair.eos_token_ids, draft_feed="token")
+    local = engine.speculative(PROMPT, N_NEW, _StopK())
+    assert any(c.drafted < c.k for c in local.cycles)  # the stop ended drafts early
+    with CloudClient(port=tiny_cloud.port, timeout_s=60.0) as client:
+        out, _ = serve(client, tiny_pair, PROMPT, N_NEW, policy=_StopK())
+    assert out.tokens == reference
+    assert [(c.k, c.drafted, c.accepted) for c in out.cycles] == [(c.k, c.drafted, c.accepted)
+                                                                   for c in local.cycles]
+
+
 def test_shaped_session_prices_every_frame_on_the_timeline(tiny_cloud, tiny_pair, reference) -> None:
     net = {"network_rtt_ms": 6.0, "network_jitter_ms": 1.0, "network_uplink_bandwidth_mbps": 20.0,
            "network_downlink_bandwidth_mbps": 20.0, "network_seed": 3}

@@ -13,7 +13,7 @@ see :mod:`~jointbench.specdec.nasd_online`; ``acceptance: shift`` moves the tabl
 logit shift fitted per session (prior precision ``shift_strength``), see :mod:`~jointbench.specdec.nasd_shift`.
 ``draft_stop: true`` ends each draft early by the draft's probabilities of its tokens, with the pair's
 confidence map (``configs/nasd/confidence/<pair>.json``), asking for ``stop_k_max`` tokens at most;
-see :mod:`~jointbench.specdec.nasd_stop` (T=0 trace replays only).
+see :mod:`~jointbench.specdec.nasd_stop` (greedy drafts: T=0 replays, the live engine, the tcp edge).
 
 ``next_k == 0`` asks the loop for one fallback step (``fallback``: ``edge_only``, lossy,
 the default as in the seed; or ``cloud_only``, lossless), see :mod:`~jointbench.specdec.loop`.

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import torch
 
@@ -41,6 +41,9 @@ from jointbench.specdec.sampling import probs_from_logits, sample
 from jointbench.specdec.transport.client import CloudClient
 from jointbench.specdec.transport.cloud import decode_token
 from jointbench.specdec.transport.frames import Frame, MsgType
+
+if TYPE_CHECKING:
+    from jointbench.specdec.nasd_stop import DraftStop
 
 
 @dataclass(frozen=True)
@@ -147,15 +150,21 @@ class RemoteSpeculativeSource(_Marked):
         """A new connection lost the cloud's session: rebuild it from the committed tokens."""
         client.post(MsgType.PREFILL, payload.encode_prompt(self.committed), arg=self.seed)
 
-    def _draft(self, k: int) -> tuple[list[int], bytes]:
+    @property
+    def stops_drafting(self) -> bool:
+        """:meth:`next_cycle` takes a draft stop (greedy drafts only)."""
+        return self.temperature == 0.0
+
+    def _draft(self, k: int, stop: DraftStop | None = None) -> tuple[list[int], bytes]:
         drafts, _, up = draft_block(self.lm, self.committed, k, self.draft_feed, self.n_prompt, self.temperature,
-                                    self.codec, self.gen, self.eos)
+                                    self.codec, self.gen, self.eos, stop)
         return drafts, up
 
-    def next_cycle(self, k: int) -> Cycle:
-        """Draft ``k`` tokens, send them, wait for the verdict, commit."""
+    def next_cycle(self, k: int, stop: DraftStop | None = None) -> Cycle:
+        """Draft ``k`` tokens (fewer when ``stop``, a policy's draft stop, ends the draft), send them, wait
+        for the verdict, commit."""
         start = time.perf_counter()
-        drafts, up = self._draft(k)
+        drafts, up = self._draft(k, stop)
         sent = time.perf_counter()
         reply = self.client.request(MsgType.VERIFY, up, resume=self._resume)
         n, nxt = payload.decode_verdict(reply.payload)
