@@ -45,6 +45,8 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
     "shift-local": [{"acceptance": "shift", "shift_strength": s, "discount": d, "shift_local": n, "rtt_mode": m,
                      "horizon": True} for s, d, n, m in itertools.product((0.5, 2.0), (0.98, 0.95), (5.0, 20.0),
                                                                           ("srtt", "raw"))],
+    "stop-probe": [{"draft_stop": True, "rtt_mode": m, "probe_backoff": b, "probe_interval_ms": i}
+                   for m, b, i in itertools.product(("srtt", "median3"), (1.0, 2.0), (250.0, 500.0, 1000.0))],
 }
 """Named grids; each entry overrides the ``--variant``'s parameters (default ``nocutoff``: K selection only)."""
 
