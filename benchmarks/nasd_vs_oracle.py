@@ -19,7 +19,8 @@ shift fitted per session, and the finite-horizon K in the last tokens, ``horizon
 by ``benchmarks/nasd_tune.py`` on calibration prompts) and ``stop`` (``draft_stop: true``: the table's
 K* as the cap and the cutoff's rate, each draft ended by the draft's own probabilities, priced at the
 predicted rate; :mod:`jointbench.specdec.nasd_stop`, its map fitted on the calibration prompts, no
-parameter chosen on these). **The targets are judged on** :data:`JUDGED`; the summary line also gives the other three NASDs' numbers and misses. Under
+parameter chosen on these). **The targets are judged on** :data:`JUDGED`; the summary line also gives the
+other three NASDs' numbers and misses. Under
 each trace the line also prints the hindsight bound ``per-prompt best K ÷ best fixed K`` (each
 prompt served with its own best fixed K, chosen after the fact): no controller that keeps one K
 per prompt can beat it. One line per

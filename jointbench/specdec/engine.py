@@ -187,8 +187,9 @@ class SpecDecoder:
         """Edge drafts, cloud verifies, until ``max_new_tokens`` or EOS (no clock).
 
         ``policy`` is reset, then asked for ``K`` before every cycle (a state without link
-        fields) and told the outcome after it; a policy's ``draft_stop`` (NASD) ends the draft early. ``on_cycle`` is called with each
-        :class:`CycleRecord` once committed. Other parameters as in :meth:`start`.
+        fields) and told the outcome after it; a policy's ``draft_stop`` (NASD) ends the draft early.
+        ``on_cycle`` is called with each :class:`CycleRecord` once committed. Other parameters as in
+        :meth:`start`.
         """
         run = self.start(prompt_ids, max_new_tokens, codec, seed, separate_prefill)
         policy.reset()

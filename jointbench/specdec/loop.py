@@ -163,7 +163,8 @@ def run_query(strategy: Strategy, source: CycleSource, compute: ComputeModel, li
         elif placement.speculative and getattr(policy, "draft_stop", None) is not None and k > 0:
             if not getattr(source, "stops_drafting", False):
                 raise ValueError(f"policy {policy!r} ends drafts by the draft's probabilities (draft_stop), "
-                                 f"which a {type(source).__name__} cannot serve (greedy drafts only: T=0 traces, the tcp edge)")
+                                 f"which a {type(source).__name__} cannot serve "
+                                 "(greedy drafts only: T=0 traces, the tcp edge)")
             cycle = source.next_cycle(k, policy.draft_stop)  # type: ignore[call-arg,union-attr]
         else:
             cycle = source.next_cycle(k)
