@@ -10,23 +10,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-TOY = REPO / "tests" / "fixtures" / "toyplugins" / "jbtoy_modules.py"
-
-TOY_ROWS = [
-    {"id": 0, "conf": 0.9, "guess": "C", "hard": False},
-    {"id": 1, "conf": 0.2, "guess": "A", "hard": True},
-    {"id": 2, "conf": 0.7, "guess": "B", "hard": False},
-    {"id": 3, "conf": 0.1, "guess": "C", "hard": True},
-]
-TOY_ANSWERS = ["C", "C", "B", "D"]
-
-
-def _module(mtype: str, name: str, hps: dict[str, list[Any]] | None = None, url: str | None = None) -> dict:
-    entry: dict[str, Any] = {"type": mtype, "name": name, "url": url or str(TOY)}
-    if hps:
-        entry["hyperparameters"] = [{k: {"values": v}} for k, v in hps.items()]
-    return entry
+from runner_toyjob import TOY, TOY_ANSWERS, TOY_ROWS, _module
 
 
 @pytest.fixture
@@ -74,5 +58,3 @@ def toy_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., st
 
     return make
 
-
-module = _module

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import module
+from runner_toyjob import module
 
 from jointbench.cli import main
 from jointbench.runner.config import parse_job

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import module
+from runner_toyjob import module
 
 from jointbench.cli import main
 from jointbench.runner.job import run_job

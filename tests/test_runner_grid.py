@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import yaml
-from conftest import module
+from runner_toyjob import module
 
 from jointbench.runner.config import parse_job
 

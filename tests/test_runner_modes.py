@@ -6,7 +6,7 @@ import json
 import os
 
 import pytest
-from conftest import TOY_ROWS, module
+from runner_toyjob import TOY_ROWS, module
 
 from jointbench.runner.config import parse_job
 from jointbench.runner.errors import RunnerError

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import module
+from runner_toyjob import module
 from prochelpers import descendants, process_gone
 
 from jointbench.cli import main

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pandas as pd
-from conftest import module
+from runner_toyjob import module
 
 from jointbench.runner.job import run_job
 

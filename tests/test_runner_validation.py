@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import module
+from runner_toyjob import module
 
 from jointbench.cli import main
 from jointbench.runner.config import parse_job
