@@ -5,14 +5,9 @@ from __future__ import annotations
 import pytest
 
 from jointbench.cache import JsonCache
-from jointbench.netsim import HardwareProfile, Link, LinkConfig
+from jointbench.netsim import Link, LinkConfig
 from jointbench.specdec import FixedK
-from jointbench.specdec.calibrate import Calibration
-from jointbench.specdec.compute import ComputeModel
 from jointbench.specdec.loop import run_query
-from jointbench.specdec.nasd_model import AcceptanceProfile
-from jointbench.specdec.nasd_sim import synthetic_costs
-from jointbench.specdec.nasd_table import build_table
 from jointbench.specdec.policies.nasd_policy import NasdPolicy
 from jointbench.specdec.prefixstore import PrefixStore
 from jointbench.specdec.sources import TraceSource
@@ -21,8 +16,7 @@ from jointbench.specdec.tiny import tiny_random_pair
 from jointbench.specdec.trace import TraceIncompleteError
 from jointbench.specdec.tracestore import record_query
 
-PROMPT = [3, 17, 42, 99, 7, 128, 55]
-N = 24
+from nasd_testparts import N, PROMPT, NoModels, small_compute, synthetic_table
 
 
 @pytest.fixture(scope="module")
@@ -39,24 +33,17 @@ def trace(pair):
 @pytest.fixture(scope="module")
 def table():
     # Draft 15 ms/token: edge-only 66.7 tokens/s, faster than any predicted SD rate here.
-    return build_table(AcceptanceProfile.geometric(0.7, 12), synthetic_costs(k_max=12), pair="tiny-random",
-                       edge_hardware="this-cpu", cloud_hardware="this-cpu", rtt_grid_ms=(0.0, 1000.0, 1.0))
+    return synthetic_table()
 
 
-def _compute() -> ComputeModel:
-    return ComputeModel(Calibration({8: 5.0}, {8: 2.0}, 1.0, {0: 3.0, 8: 4.0}, 0, 1, 1),
-                        HardwareProfile("e"), HardwareProfile("c"))
+_compute = small_compute
 
 
 def _store(tmp_path, pair) -> PrefixStore:
     return PrefixStore("tiny-random", loader=lambda: pair, cache=JsonCache("prefix-test", 1, root=tmp_path))
 
 
-class _NoModels:
-    """A loader that fails: proves a replay ran no model."""
-
-    def __call__(self):
-        raise AssertionError("the replay called the models")
+_NoModels = NoModels
 
 
 def _run(policy, trace, store, rtt=50.0):

@@ -22,17 +22,11 @@ from jointbench.specdec.tiny import tiny_random_pair
 from jointbench.specdec.trace import GreedyTrace, record_trace
 from jointbench.specdec.tracestore import record_query
 
-from jointbench.netsim import HardwareProfile, Link, LinkConfig
+from jointbench.netsim import Link, LinkConfig
 from jointbench.specdec import FixedK
-from jointbench.specdec.calibrate import Calibration
-from jointbench.specdec.compute import ComputeModel
-from jointbench.specdec.nasd_model import AcceptanceProfile
-from jointbench.specdec.nasd_sim import synthetic_costs
-from jointbench.specdec.nasd_table import build_table
 from jointbench.specdec.placement import Cycle
 
-PROMPT = [3, 17, 42, 99, 7, 128, 55]
-N = 24
+from nasd_testparts import N, PROMPT, NoModels, small_compute, synthetic_table
 
 
 def _map(accept=(0.2, 0.6, 0.9, 1.0), upper=(0.25, 0.5, 0.75, 1.0), mean=0.7) -> ConfidenceMap:
@@ -188,20 +182,10 @@ def trace(pair):
 
 @pytest.fixture(scope="module")
 def table():
-    return build_table(AcceptanceProfile.geometric(0.7, 12), synthetic_costs(k_max=12), pair="tiny-random",
-                       edge_hardware="this-cpu", cloud_hardware="this-cpu", rtt_grid_ms=(0.0, 1000.0, 1.0))
+    return synthetic_table()
 
 
-class _NoModels:
-    """A loader that fails: proves a replay ran no model."""
-
-    def __call__(self):
-        raise AssertionError("the replay called the models")
-
-
-def _compute() -> ComputeModel:
-    return ComputeModel(Calibration({8: 5.0}, {8: 2.0}, 1.0, {0: 3.0, 8: 4.0}, 0, 1, 1),
-                        HardwareProfile("e"), HardwareProfile("c"))
+_NoModels, _compute = NoModels, small_compute
 
 
 def _run(policy, trace, tmp_path, rtt=50.0):
