@@ -94,7 +94,7 @@ def _med(xs: list[float]) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--variant", choices=sorted(VARIANTS), default="cloud")
-    ap.add_argument("--plot", default=None, help="write K per cycle (stable 50 ms and oscillating) to this PNG")
+    ap.add_argument("--plot", default=None, help="write the judged NASD's K per cycle (stable 200 ms and oscillating) to this PNG")
     args = ap.parse_args(argv)
     params = VARIANTS[args.variant]
     nasds = {name: {**params, **extra} for name, extra in NASDS.items()}
@@ -135,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         from jointbench.specdec.nasd_plots import plot_k_per_cycle
 
         hw = "this-cpu/this-cpu"
-        recs = {f"stable RTT 200 ms ({hw})": run("nasd", 3, params, hw, {"network_rtt_ms": 200})[1][:6],
-                f"oscillating ({hw})": run("nasd", 3, params, hw, {"network_profile": "oscillating"}, None)[1][:6]}
+        judged = nasds[JUDGED]
+        recs = {f"NASD-{JUDGED}, stable RTT 200 ms ({hw})": run("nasd", 3, judged, hw, {"network_rtt_ms": 200})[1][:6],
+                f"NASD-{JUDGED}, oscillating ({hw})": run("nasd", 3, judged, hw, {"network_profile": "oscillating"},
+                                                           None)[1][:6]}
         print(plot_k_per_cycle(recs, args.plot))
 
     def _line(name: str) -> str:

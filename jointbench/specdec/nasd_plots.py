@@ -163,7 +163,8 @@ def plot_k_per_cycle(records: dict[str, list[dict[str, Any]]], path: str) -> str
     ----------
     records : dict of str to list of dict
         Per condition label, the records of one session (in order); each carries
-        ``extras.cycle_log`` (NASD's per-cycle log: ``t_ms``, ``k``, ``rtt_seen_ms``, ``cutoff``).
+        ``extras.cycle_log`` (NASD's per-cycle log: ``t_ms``, ``k``, ``rtt_seen_ms``, ``cutoff``, and
+        ``drafted``, drawn as dots where a draft stop ended a draft before ``k``).
     path : str
         PNG to write.
     """
@@ -178,8 +179,11 @@ def plot_k_per_cycle(records: dict[str, list[dict[str, Any]]], path: str) -> str
         log = [c for r in recs for c in r["extras"]["cycle_log"]]
         t = np.array([c["t_ms"] for c in log]) / 1000.0
         k = np.array([c["k"] for c in log])
+        drafted = np.array([c.get("drafted", c["k"]) for c in log])
         rtt = np.array([np.nan if c["rtt_seen_ms"] is None else c["rtt_seen_ms"] for c in log])
-        axes[0][j].step(t, k, where="post", lw=1.0)
+        axes[0][j].step(t, k, where="post", lw=1.0, label="K asked")
+        if np.any(drafted < k):  # a draft stop ended drafts early: show where
+            axes[0][j].plot(t, drafted, ".", ms=3, color="tab:green", label="drafted")
         cut = np.array([c["cutoff"] for c in log], dtype=bool)
         axes[0][j].plot(t[cut], k[cut], "x", color="tab:red", ms=4, label="cutoff in force")
         axes[0][j].set_ylabel("K (0 = fallback step)")
@@ -189,7 +193,7 @@ def plot_k_per_cycle(records: dict[str, list[dict[str, Any]]], path: str) -> str
         axes[1][j].set_ylabel("RTT seen (ms)")
         axes[1][j].set_xlabel("virtual time (s)")
         axes[1][j].grid(alpha=0.3)
-        if cut.any():
+        if cut.any() or np.any(drafted < k):
             axes[0][j].legend(fontsize=7)
     fig.tight_layout()
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)

@@ -295,3 +295,13 @@ def test_the_stop_refuses_sampled_drafts(pair) -> None:
     with pytest.raises(ValueError, match="temperature 0 only"):
         draft_block(CachedLM(pair.draft), PROMPT, 3, "token", len(PROMPT), 1.0, make_codec("dense_fp32"),
                     torch.Generator().manual_seed(0), set(), rule)
+
+
+def test_k_per_cycle_plot_draws_stopped_drafts_and_reads_old_logs(tmp_path) -> None:
+    from jointbench.specdec.nasd_plots import plot_k_per_cycle
+
+    log = [{"t_ms": 100.0 * i, "k": 16, "drafted": 3 + i % 4, "rtt_seen_ms": 10.0, "cutoff": False} for i in range(8)]
+    old = [{k: v for k, v in c.items() if k != "drafted"} for c in log]  # a log written before the stop
+    for name, cycles in (("stop", log), ("old", old)):
+        path = plot_k_per_cycle({name: [{"extras": {"cycle_log": cycles}}]}, str(tmp_path / f"{name}.png"))
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000 and path.endswith(f"{name}.png")
