@@ -47,6 +47,8 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
                                                                           ("srtt", "raw"))],
     "stop-probe": [{"draft_stop": True, "rtt_mode": m, "probe_backoff": b, "probe_interval_ms": i}
                    for m, b, i in itertools.product(("srtt", "median3"), (1.0, 2.0), (250.0, 500.0, 1000.0))],
+    "stop-stream": [{"draft_stop": True, "stream_rtt": s, "probe_interval_ms": i}
+                    for s, i in itertools.product((False, True), (500.0, 1000.0))],
 }
 """Named grids; each entry overrides the ``--variant``'s parameters (default ``nocutoff``: K selection only)."""
 

@@ -177,7 +177,7 @@ def run_query(strategy: Strategy, source: CycleSource, compute: ComputeModel, li
             meter.observe(timing.draft_message)
         last = CycleOutcome(cycle.k, cycle.drafted, cycle.accepted, timing.bytes_up, timing.bytes_down,
                             timing.rtt_ms, timing.transmit_ms, timing.end_ms - timing.start_ms, timing.end_ms,
-                            len(cycle.tokens), cycle.fallback)
+                            len(cycle.tokens), cycle.fallback, timing.stream_rtt_ms)
         history.append((cycle.drafted, cycle.accepted))
         out.cycles.append(cycle)
         out.outcomes.append(last)

@@ -191,6 +191,11 @@ class Nasd:
     stop_k_max : int or None
         With ``stop``: the ``K`` asked (the cap of a stopped draft), at most the table's ``K_max``
         (None: the table's ``K_max``).
+    stream_rtt : bool
+        While in a cloud-only cutoff, take the round trip the transport sees on the token stream
+        (:attr:`~jointbench.specdec.nasd_types.CycleOutcome.stream_rtt_ms`) as RTT samples, and release
+        once ``release_after`` consecutive samples predict a rate above the release level, without
+        waiting for a probe (default off: only probes measure the link in the cutoff).
     """
 
     def __init__(self, table: NasdTable, rtt_mode: str = "srtt", fallback: str = "edge_only", cutoff: bool = True,
@@ -201,7 +206,7 @@ class Nasd:
                  prior_strength: float = DEFAULT_PRIOR_STRENGTH, discount: float = DEFAULT_DISCOUNT,
                  context: bool = False, shift_strength: float = DEFAULT_SHIFT_STRENGTH,
                  shift_local: float | None = None, horizon: bool = False, stop: ConfidenceMap | None = None,
-                 stop_k_max: int | None = None) -> None:
+                 stop_k_max: int | None = None, stream_rtt: bool = False) -> None:
         if not isinstance(table, NasdTable):
             raise TypeError(f"table: expected a NasdTable, got {type(table).__name__}")
         if fallback not in FALLBACKS:
@@ -236,6 +241,9 @@ class Nasd:
         if not isinstance(horizon, bool):
             raise ValueError(f"horizon: must be a bool, got {horizon!r}")
         self.horizon = horizon
+        if not isinstance(stream_rtt, bool):
+            raise ValueError(f"stream_rtt: must be a bool, got {stream_rtt!r}")
+        self.stream_rtt = stream_rtt
         if stop is not None and not isinstance(stop, ConfidenceMap):
             raise TypeError(f"stop: expected a ConfidenceMap or None, got {type(stop).__name__}")
         self.stop = stop
@@ -370,6 +378,10 @@ class Nasd:
         self._pending = None
         if outcome.rtt_ms is not None:
             self.rtt.update(outcome.rtt_ms)
+        elif self.stream_rtt and outcome.stream_rtt_ms is not None:
+            self.rtt.update(outcome.stream_rtt_ms)
+            if self.in_cutoff and not probe:
+                self._evaluate_stream()
         if self.online is not None:
             self.online.observe(outcome.drafted, outcome.accepted)
         took_ms = float(outcome.cycle_ms)
@@ -381,6 +393,15 @@ class Nasd:
             self._last_probe_ms = t_ms + took_ms  # the interval runs from the probe's end
             if outcome.rtt_ms is not None:
                 self._evaluate_probe(float(outcome.rtt_ms))
+
+    def _evaluate_stream(self) -> None:
+        """A stream RTT sample in the cutoff: count towards release as a probe's estimate would."""
+        est = self.rtt.value
+        assert est is not None
+        good = self.cutoff_rate(est, self._bw) > self.release_level
+        self._above = self._above + 1 if good else 0
+        if self._above >= self.release_after:
+            self.in_cutoff, self._above, self._reprobe = False, 0, False
 
     def _evaluate_probe(self, sample_ms: float) -> None:
         bw = self._bw

@@ -76,6 +76,8 @@ class CycleOutcome:
     k : int or None
         Draft length the cycle ran, after the driver clipped the policy's request to the length
         limit (``None``: the driver did not say; taken as the request).
+    stream_rtt_ms : float or None
+        A cloud fallback step's round trip as the transport sees it while tokens stream down (ms).
     """
 
     drafted: int
@@ -86,6 +88,7 @@ class CycleOutcome:
     transmit_ms: float = 0.0
     bytes: int = 0
     k: int | None = None
+    stream_rtt_ms: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.accepted <= self.drafted:

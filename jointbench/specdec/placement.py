@@ -63,6 +63,9 @@ class PlacedCycle:
     rtt_ms: float | None = None
     transmit_ms: float | None = None
     draft_message: Exchange | None = None
+    stream_rtt_ms: float | None = None
+    """A cloud fallback step's round trip as the transport would see it while tokens stream down (TCP's own
+    estimate from the data and its ACKs: twice the last token's delay without serialisation), ms."""
 
 
 class PlacedQuery(Protocol):

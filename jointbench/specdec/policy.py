@@ -56,6 +56,8 @@ class CycleOutcome:
         ``accepted + 1`` unless the length limit or EOS cut it).
     fallback : {"edge_only", "cloud_only"} or None
         Set for a policy's fallback step (``k == 0``, nothing drafted or verified).
+    stream_rtt_ms : float or None
+        A cloud fallback step's round trip as the transport sees it while tokens stream down (ms).
     """
 
     k: int
@@ -69,6 +71,7 @@ class CycleOutcome:
     end_ms: float = 0.0
     committed: int | None = None
     fallback: str | None = None
+    stream_rtt_ms: float | None = None
 
 
 @dataclass(frozen=True)

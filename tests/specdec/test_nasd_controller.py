@@ -223,3 +223,17 @@ def test_constructor_validates_and_names_the_key() -> None:
             Nasd(TABLE, **kwargs)
     with pytest.raises(RuntimeError, match="next_k"):
         Nasd(TABLE).update(CycleOutcome(1, 0, 1, 10.0, 5.0))
+
+
+@pytest.mark.parametrize("stream_rtt", [True, False])
+def test_stream_rtt_releases_the_cloud_cutoff_without_a_probe(stream_rtt: bool) -> None:
+    # cutoff at a long RTT (cloud-only faster), then the stream shows a short one: with stream_rtt the
+    # controller releases after release_after good samples; without it (control) it waits for a probe
+    ctl = Nasd(TABLE, rtt_mode="raw", fallback="cloud_only", release_after=2, probe_interval_ms=1e9,
+               stream_rtt=stream_rtt)
+    assert ctl.next_k(LinkAwareState(0.0, last_rtt_ms=5000.0)) == 0 and ctl.in_cutoff
+    for t in (100.0, 200.0):
+        ctl.update(CycleOutcome(0, 0, 8, 100.0, None, stream_rtt_ms=5.0))
+        ctl.next_k(LinkAwareState(t))
+    assert ctl.in_cutoff is not stream_rtt
+    assert (ctl.rtt.value == 5.0) is stream_rtt

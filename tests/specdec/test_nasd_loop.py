@@ -164,3 +164,15 @@ def test_probe_interval_backs_off_while_the_link_stays_bad(table, backoff):
         assert max(gaps) < 600.0  # probe (400 ms) + interval (100 ms) + one fallback step
     else:
         assert gaps[2] > gaps[1] > gaps[0] and max(gaps) <= 400.0 + 1000.0 + 10.0
+
+
+def test_cloud_fallback_steps_report_the_streams_round_trip(trace, table, tmp_path):
+    # a cutoff from the first decision: every step is a cloud fallback step streaming down a 50 ms link
+    store = PrefixStore("tiny-random", loader=NoModels(), cache=JsonCache("p", 1, root=tmp_path))
+    policy = NasdPolicy({"fallback": "cloud_only", "cutoff_margin": 1e6}, table=table)
+    out, _ = _run(policy, trace, store, rtt=50.0)
+    steps = [o for o in out.outcomes if o.fallback == "cloud_only"]
+    assert steps and all(o.stream_rtt_ms == pytest.approx(50.0) and o.rtt_ms is None for o in steps)
+    # control: verify cycles carry their own RTT and no stream sample
+    fixed, _ = _run(FixedK(3), trace, store, rtt=50.0)
+    assert all(o.stream_rtt_ms is None and o.rtt_ms == pytest.approx(50.0) for o in fixed.outcomes)

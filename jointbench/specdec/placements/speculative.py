@@ -131,15 +131,17 @@ class _EdgeCloudQuery:
                                           stage="verify", at_ms=self.t_cloud)
                 self.cloud_behind = 0
             up = FALLBACK_REQUEST_BYTES
+        last = None
         for _ in cycle.tokens:
             self.t_cloud = tl.compute("cloud", self.compute.decode_ms(self.context - 1), stage="decode",
                                       at_ms=self.t_cloud)
             self.context += 1
-            tl.send("down", TOKEN_BYTES, kind="token", at_ms=self.t_cloud)
+            last = tl.send("down", TOKEN_BYTES, kind="token", at_ms=self.t_cloud)
             tl.emit(1)
         self.t_edge = tl.now_ms
         self.streaming, self.edge_behind = True, True
-        return PlacedCycle(start, self.t_edge, up, TOKEN_BYTES * len(cycle.tokens))
+        seen = None if last is None else 2.0 * (last.delay_ms - last.serialisation_ms)
+        return PlacedCycle(start, self.t_edge, up, TOKEN_BYTES * len(cycle.tokens), stream_rtt_ms=seen)
 
 
 @register(PLACEMENT, "colocated")

@@ -34,7 +34,7 @@ def link_outcome(outcome: CycleOutcome) -> nasd_types.CycleOutcome:
     return nasd_types.CycleOutcome(outcome.drafted, outcome.accepted, int(committed),
                                    max(float(outcome.cycle_ms), MIN_CYCLE_MS), outcome.rtt_ms,
                                    float(outcome.transmit_ms or 0.0), int(outcome.bytes_up + outcome.bytes_down),
-                                   int(outcome.k))
+                                   int(outcome.k), outcome.stream_rtt_ms)
 
 
 def check_params(policy: str, params: Mapping[str, Any], spec: Mapping[str, tuple[type | tuple[type, ...], Any]]
