@@ -67,65 +67,11 @@ from jointbench.specdec.nasd_online import (
     OnlineAcceptance,
     best_k,
 )
+from jointbench.specdec.nasd_rtt import SRTT_ALPHA, RttEstimator
 from jointbench.specdec.nasd_shift import DEFAULT_SHIFT_STRENGTH, ShiftAcceptance
 from jointbench.specdec.nasd_stop import ConfidenceMap, DraftStop
 from jointbench.specdec.nasd_table import NasdTable
 from jointbench.specdec.nasd_types import CycleLog, CycleOutcome, LinkAwareState, log_totals
-
-RTT_MODES: tuple[str, ...] = ("raw", "srtt", "median3")
-MEDIAN_WINDOW = 3
-SRTT_ALPHA = 1.0 / 8.0
-"""RFC 6298 §2: SRTT <- (1 - alpha) SRTT + alpha R, alpha = 1/8."""
-RTTVAR_BETA = 1.0 / 4.0
-"""RFC 6298 §2: RTTVAR <- (1 - beta) RTTVAR + beta |SRTT - R|, beta = 1/4."""
-
-
-class RttEstimator:
-    """The previous cycle's RTT (``"raw"``), its RFC 6298 smoothed value (``"srtt"``), or the
-    median of the last three samples (``"median3"``: ignores one spike, follows a step
-    after two cycles, where SRTT needs about ten).
-
-    Parameters
-    ----------
-    mode : {"raw", "srtt", "median3"}
-    alpha, beta : float
-        SRTT and RTTVAR gains (RFC 6298 defaults 1/8, 1/4).
-    """
-
-    def __init__(self, mode: str = "srtt", alpha: float = SRTT_ALPHA, beta: float = RTTVAR_BETA) -> None:
-        if mode not in RTT_MODES:
-            raise ValueError(f"rtt_mode={mode!r}: unknown. Available: {', '.join(RTT_MODES)}")
-        for key, val in (("alpha", alpha), ("beta", beta)):
-            if not 0.0 < float(val) <= 1.0:
-                raise ValueError(f"{key}={val!r}: must be in (0, 1]")
-        self.mode, self.alpha, self.beta = mode, float(alpha), float(beta)
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget every sample."""
-        self.last: float | None = None
-        self.recent: list[float] = []
-        self.srtt: float | None = None
-        self.rttvar: float | None = None
-
-    def update(self, sample_ms: float) -> None:
-        """Take one RTT measurement (ms, >= 0)."""
-        r = max(0.0, float(sample_ms))
-        self.last = r
-        self.recent = (self.recent + [r])[-MEDIAN_WINDOW:]
-        if self.srtt is None or self.rttvar is None:
-            self.srtt, self.rttvar = r, r / 2.0  # RFC 6298 §2.2, first measurement
-        else:
-            self.rttvar = (1 - self.beta) * self.rttvar + self.beta * abs(self.srtt - r)
-            self.srtt = (1 - self.alpha) * self.srtt + self.alpha * r
-
-    @property
-    def value(self) -> float | None:
-        """The estimate (ms), ``None`` before the first sample."""
-        if self.mode == "median3":
-            return sorted(self.recent)[len(self.recent) // 2] if self.recent else None
-        return self.last if self.mode == "raw" else self.srtt
-
 
 def _positive_int(key: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -252,12 +198,11 @@ class Nasd:
             raise ValueError(f"stop_k_max: must be <= the table's K_max ({table.k_max}), got {stop_k_max!r}")
         self.draft_stop: DraftStop | None = None
         """The stop rule of the cycle :meth:`next_k` just asked for (None: draft all ``K``)."""
-        self._fixed_t: dict[int, tuple[float, ...]] = {}
         self.online: OnlineAcceptance | ShiftAcceptance | None = (
             OnlineAcceptance(table.acceptance, prior_strength, discount, context=context) if acceptance == "online"
             else ShiftAcceptance(table.acceptance, shift_strength, discount, shift_local) if acceptance == "shift"
             else None)
-        self._fixed_ms: dict[int, list[float]] = {}
+        self._fixed_ms: dict[int, tuple[float, ...]] = {}
         self.initial_rtt_ms = _nonneg_float("initial_rtt_ms", initial_rtt_ms)
         self.enter_level = self.cutoff_margin * table.fallback_rate(fallback)
         """Predicted tokens/s below which condition C holds."""
@@ -307,21 +252,14 @@ class Nasd:
         k = self.table.k_for(rtt_ms, bandwidth_mbps)
         return k, self.table.rate(k, rtt_ms, bandwidth_mbps)
 
-    def _fixed(self, bandwidth_mbps: float | None) -> list[float]:
+    def _fixed(self, bandwidth_mbps: float | None) -> tuple[float, ...]:
         """Cycle time without the RTT per ``K = 0..K_max`` at the table row's bandwidth (ms), cached per row."""
         row = self.table.row_index(bandwidth_mbps)
         if row not in self._fixed_ms:
             bw = self.table.bandwidths_mbps[row]
-            self._fixed_ms[row] = [cycle_ms(k, 0.0, bw, self.table.costs, self.table.formula)
-                                   for k in range(self.table.k_max + 1)]
+            self._fixed_ms[row] = tuple(cycle_ms(k, 0.0, bw, self.table.costs, self.table.formula)
+                                        for k in range(self.table.k_max + 1))
         return self._fixed_ms[row]
-
-    def _fixed_tuple(self, bandwidth_mbps: float | None) -> tuple[float, ...]:
-        """:meth:`_fixed` as a tuple (the draft stop's costs), cached per table row."""
-        row = self.table.row_index(bandwidth_mbps)
-        if row not in self._fixed_t:
-            self._fixed_t[row] = tuple(self._fixed(bandwidth_mbps))
-        return self._fixed_t[row]
 
     def condition(self, rtt_ms: float, bandwidth_mbps: float | None) -> bool:
         """Cutoff condition C: the best ``K``'s predicted rate is below the enter level."""
@@ -366,7 +304,7 @@ class Nasd:
         self.draft_stop = None
         if k > 0 and self.stop is not None:
             k = self.stop_k_max
-            self.draft_stop = DraftStop(self.stop, self._fixed_tuple(bw), self.best(est, bw)[1] / 1000.0)
+            self.draft_stop = DraftStop(self.stop, self._fixed(bw), self.best(est, bw)[1] / 1000.0)
         self._pending = (float(state.t_ms), k, self.rtt.last, est, self.in_cutoff, probe)
         return k
 
@@ -394,23 +332,26 @@ class Nasd:
             if outcome.rtt_ms is not None:
                 self._evaluate_probe(float(outcome.rtt_ms))
 
-    def _evaluate_stream(self) -> None:
-        """A stream RTT sample in the cutoff: count towards release as a probe's estimate would."""
+    def _count_release(self) -> bool:
+        """Whether the RTT estimate predicts a rate above the release level; counts it towards release."""
         est = self.rtt.value
         assert est is not None
         good = self.cutoff_rate(est, self._bw) > self.release_level
         self._above = self._above + 1 if good else 0
+        return good
+
+    def _release_if_due(self) -> None:
         if self._above >= self.release_after:
             self.in_cutoff, self._above, self._reprobe = False, 0, False
 
+    def _evaluate_stream(self) -> None:
+        """A stream RTT sample in the cutoff: count towards release as a probe's estimate would."""
+        self._count_release()
+        self._release_if_due()
+
     def _evaluate_probe(self, sample_ms: float) -> None:
-        bw = self._bw
-        est = self.rtt.value
-        assert est is not None
-        good = self.cutoff_rate(est, bw) > self.release_level
-        self._above = self._above + 1 if good else 0
+        good = self._count_release()
         self._interval_ms = (self.probe_interval_ms if good
                              else min(self._interval_ms * self.probe_backoff, self.probe_interval_max_ms))
-        self._reprobe = self.cutoff_rate(sample_ms, bw) > self.release_level
-        if self._above >= self.release_after:
-            self.in_cutoff, self._above, self._reprobe = False, 0, False
+        self._reprobe = self.cutoff_rate(sample_ms, self._bw) > self.release_level
+        self._release_if_due()

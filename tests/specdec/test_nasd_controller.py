@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from jointbench.netsim.traces import LinkState, StepTrace
-from jointbench.specdec.nasd import Nasd, RttEstimator
+from jointbench.specdec.nasd import Nasd
+from jointbench.specdec.nasd_rtt import RttEstimator
 from jointbench.specdec.nasd_sim import simulate, synthetic_costs, trace_rtt
 from jointbench.specdec.nasd_table import AcceptanceProfile, NasdTable, build_table
 from jointbench.specdec.nasd_types import CycleOutcome, LinkAwareState, log_fields

@@ -24,9 +24,10 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable, Mapping
 
-from jointbench.specdec.nasd import RTT_MODES, Nasd
+from jointbench.specdec.nasd import Nasd
 from jointbench.specdec.nasd_model import FALLBACKS, FORMULAS
 from jointbench.specdec.nasd_online import ACCEPTANCE_SOURCES
+from jointbench.specdec.nasd_rtt import RTT_MODES
 from jointbench.specdec.nasd_stop import ConfidenceMap, DraftStop, confidence_path
 from jointbench.specdec.nasd_table import NasdTable
 from jointbench.specdec.parts import POLICY, register
