@@ -146,7 +146,9 @@ def main() -> int:
     strategies = {"cloud-only": {"strategy": "cloud_only"},
                   f"fixed K={args.k}": {"strategy": "edge_cloud", "policy": "fixed", "k": args.k},
                   adaptive: {"strategy": "edge_cloud", "policy": adaptive, "k": args.k,
-                             # NASD picks K from the RTT; its cutoff's fallback steps do not run over tcp yet
+                             # NASD picks K from the RTT; its edge-only cutoff would fire at every RTT here
+                             # (the draft alone outpaces speculation on this CPU) and cloud-only steps do not
+                             # run over tcp, so the cutoff is off
                              **({"policy_params": {"cutoff": False}} if adaptive == "nasd" else {})}}
     rows_in = [json.loads(line) for line in ROOT_PROMPTS.read_text().splitlines() if line.strip()]
     queries = [{**row["question"], "index": i} for i, row in enumerate(rows_in[: args.prompts])]

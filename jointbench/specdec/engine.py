@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from jointbench.specdec.nasd_stop import DraftStop
 
 
-def cycle_codec_stats(steps: Sequence[DraftStep], q_hat: torch.Tensor | None, p: torch.Tensor,
+def cycle_codec_stats(steps: Sequence[DraftStep], q_hat: torch.Tensor | None, p: torch.Tensor | None,
                       message_bytes: int) -> dict[str, Any]:
     """One T>0 cycle's codec statistics, per drafted position (lists of length ``K``).
 
@@ -55,7 +55,7 @@ def cycle_codec_stats(steps: Sequence[DraftStep], q_hat: torch.Tensor | None, p:
     draft message (``8 x bytes``).
     """
     k = len(steps)
-    tv = [] if q_hat is None or not k else (0.5 * (p[:k] - q_hat.to(p.dtype)).abs().sum(-1)).tolist()
+    tv = [] if q_hat is None or p is None or not k else (0.5 * (p[:k] - q_hat.to(p.dtype)).abs().sum(-1)).tolist()
     out: dict[str, Any] = {"tv": tv, "message_bits": 8 * int(message_bytes)}
     for key in ("bits", "support_size", "dropped_mass", "beta"):
         out[key] = [float(s.stats[key]) for s in steps if key in s.stats]

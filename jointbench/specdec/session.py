@@ -190,9 +190,10 @@ class SpecDecSession:
         """The last query's :class:`~jointbench.specdec.loop.Outcome` (timeline, cycles), for benchmarks."""
         self.transport = check_transport(transport, strategy, self.edge_hardware, self.cloud_hardware)
         if self.transport == "tcp":
-            check_tcp_strategy(self.strategy)
+            check_tcp_strategy(self.strategy, self.temperature)
             refuse_in_parallel_worker("transport: tcp")
-        self.remote = RemoteCloud(self.pair, self.link, self.temperature, codec_name, int(torch_threads)) \
+        self.remote = RemoteCloud(self.pair, self.link, self.temperature, codec_name,
+                                  dict(codec_params) if codec_params else None, int(torch_threads)) \
             if self.transport == "tcp" else None
 
     def close(self) -> None:
@@ -250,7 +251,7 @@ class SpecDecSession:
         idx = q.get("index", index)
         codec_stats: list[dict[str, Any]] = []
         if self.remote is not None:
-            outcome, text_out, n_prompt, reference = self._remote_query(text, int(idx or 0))
+            outcome, text_out, n_prompt, reference, codec_stats = self._remote_query(text, int(idx or 0))
             windows = 0
         elif self.temperature > 0.0:
             outcome, text_out, n_prompt, codec_stats = self._sampled(text, int(idx or 0))
@@ -288,11 +289,14 @@ class SpecDecSession:
         return run_query(strategy, source, self.compute, self.link, self.max_new_tokens, self.clock_ms,
                          self.keep_exchanges, self.meter)
 
-    def _remote_query(self, text: str, index: int) -> tuple[Outcome, str | None, int, list[int] | None]:
+    def _remote_query(self, text: str, index: int
+                      ) -> tuple[Outcome, str | None, int, list[int] | None, list[dict[str, Any]]]:
         """``transport: tcp``: the loop runs the query across the two processes in real time.
 
         At T=0 the prompt and the reference (cloud-only) tokens come from the query's trace.
         The compute model is not used (times are measured), so no calibration is loaded.
+        Returns the outcome, its text, the prompt length, the reference and the edge's per-cycle codec
+        statistics (T>0).
         """
         assert self.remote is not None
         loaded = get_pair(self.pair)
@@ -319,7 +323,7 @@ class SpecDecSession:
             text_out = trace.meta.get("edge_text")
         else:
             text_out = decode_text(self.pair, outcome.tokens)
-        return outcome, text_out, len(prompt), reference
+        return outcome, text_out, len(prompt), reference, [dict(c) for c in getattr(source, "codec_stats", [])]
 
     def _sampled(self, text: str, index: int) -> tuple[Outcome, str, int, list[dict[str, Any]]]:
         """A sampled (T > 0) query: cached cycles replayed, or generated live through the loop."""

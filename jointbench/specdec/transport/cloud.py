@@ -5,7 +5,8 @@
 target model. It mirrors the cloud half of :class:`jointbench.specdec.engine.SpecDecoder`:
 
 - PREFILL caches ``prompt[:-1]`` (the edge prefills its draft meanwhile; no reply);
-- VERIFY runs one target forward over ``[uncached committed tokens, drafts]``, accepts
+- VERIFY runs one target forward over ``[uncached committed tokens, drafts]`` (the edge's
+  fallback tokens the cloud has not seen come first in the payload, their count in ``arg``), accepts
   by :func:`~jointbench.specdec.sampling.greedy_verify` (T = 0) or
   :func:`~jointbench.specdec.sampling.speculative_verify` (T > 0, needs the draft
   distribution ``q`` in the draft block), rolls the cache back and answers
@@ -52,10 +53,28 @@ def decode_token(data: bytes) -> int:
     return payload.decode_prompt((1).to_bytes(4, "little") + data)[0]
 
 
+def encode_pending(pending: Sequence[int], block: bytes) -> tuple[bytes, int]:
+    """A VERIFY request's ``(payload, arg)``: the edge-only tokens the cloud has not seen, then the draft block.
+
+    The tokens travel as bare ids (:func:`~jointbench.specdec.payload.tokens_bytes` each), their count
+    in the frame's ``arg``, so the payload is what the virtual clock prices for that message.
+    """
+    ids = b"".join(encode_token(t) for t in pending)
+    return ids + bytes(block), len(pending)
+
+
+def split_pending(data: bytes, count: int) -> tuple[list[int], bytes]:
+    """Inverse of :func:`encode_pending`: ``(pending ids, draft block)``."""
+    size = payload.tokens_bytes(count)
+    if size > len(data):
+        raise ValueError(f"VERIFY announces {count} pending tokens ({size} bytes) in a {len(data)}-byte payload")
+    return [decode_token(data[i:i + payload.TOKEN_BYTES]) for i in range(0, size, payload.TOKEN_BYTES)], data[size:]
+
+
 class FrameSession:
     """The request dispatch every cloud backend shares: one frame in, its reply frames out.
 
-    A backend implements ``_prefill(prompt, seed)``, ``_verify(block) -> verdict bytes`` and
+    A backend implements ``_prefill(prompt, seed)``, ``_verify(block, pending) -> verdict bytes`` and
     ``_decode(prompt, max_new_tokens, seq)`` (yielding token frames), lists in ``ERRORS`` the
     exceptions a bad request raises, and may reset its state in ``_on_error``. A VERIFY reply
     carries the backend's compute time in microseconds in ``arg``.
@@ -86,7 +105,8 @@ class FrameSession:
                 return
             if frame.type == MsgType.VERIFY:
                 t0 = time.perf_counter()
-                verdict = self._verify(frame.payload)
+                pending, block = split_pending(frame.payload, frame.arg)
+                verdict = self._verify(block, pending)
                 yield Frame(MsgType.VERIFY, verdict, seq=frame.seq, arg=_us_since(t0), flags=FLAG_REPLY | FLAG_FINAL)
                 return
             if frame.type == MsgType.DECODE:
@@ -107,7 +127,7 @@ class FrameSession:
     def _prefill(self, prompt: list[int], seed: int) -> None:
         raise NotImplementedError
 
-    def _verify(self, data: bytes) -> bytes:
+    def _verify(self, data: bytes, pending: list[int]) -> bytes:
         raise NotImplementedError
 
     def _decode(self, prompt: list[int], max_new_tokens: int, seq: int) -> Iterator[Frame]:
@@ -168,10 +188,11 @@ class CloudSession(FrameSession):
         self.gen = torch.Generator().manual_seed(seed + 1)  # the engine's cloud generator
         self.prefilled = True
 
-    def _verify(self, data: bytes) -> bytes:
+    def _verify(self, data: bytes, pending: list[int]) -> bytes:
         if not self.prefilled:
             raise ValueError("VERIFY before PREFILL (send the prompt first)")
         ids, q = self.decode_draft(data)
+        self.committed.extend(pending)  # edge-only fallback tokens: this forward covers them too
         logits = self.lm.forward([*self.committed[self.lm.length:], *ids], num_logits=len(ids) + 1)
         if self.temperature == 0.0:
             n, nxt = greedy_verify(ids, logits)

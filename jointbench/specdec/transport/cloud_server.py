@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import os
 import socket
 import sys
@@ -103,7 +104,11 @@ def _session_factory(args: argparse.Namespace) -> Callable[[], Any]:
     if args.codec:
         from jointbench.specdec.codec import make_codec
 
-        codec = make_codec(args.codec)
+        try:
+            params = json.loads(args.codec_params) if args.codec_params else None
+        except json.JSONDecodeError as err:
+            raise SystemExit(f"--codec-params: not JSON ({err}): {args.codec_params!r}") from None
+        codec = make_codec(args.codec, params)
         codec.check_temperature(temperature)
         decode = codec.decode
     return lambda: CloudSession(model, eos, temperature, vocab, decode_draft=decode)
@@ -119,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads of the target")
     parser.add_argument("--codec", default=None,
                         help="registered draft codec the edge sends (default: ids_only at T=0, dense_fp32 at T>0)")
+    parser.add_argument("--codec-params", default=None,
+                        help='the codec\'s parameters as a JSON object, e.g. \'{"k": 3}\' (the edge\'s codec_params)')
     parser.add_argument("--exit-with-parent", action="store_true", help="exit when stdin reaches EOF")
     parser.add_argument("--backend", choices=("hf", "vllm"), default="hf",
                         help="hf: the target in this process; vllm: bridge to an OpenAI-compatible server")

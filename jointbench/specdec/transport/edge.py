@@ -15,6 +15,9 @@ when the query starts), ``done``, ``next_cycle(k)`` and ``marks``: one
   one draft step, as the virtual clock assumes); ``"token"`` drafts exactly what the in-process
   T=0 replay drafts, at one extra draft step per cycle.
   After a lost connection the client's retry re-sends PREFILL of the committed sequence.
+  A policy's ``edge_only`` fallback step (NASD's cutoff, T=0) decodes with the draft here and
+  sends nothing; the next VERIFY carries those tokens ahead of its draft block (the virtual
+  placement's message), so the cloud's verify pass covers them.
 - :class:`RemoteDecodeSource` (``cloud_only``): one DECODE request; the cloud streams every
   token as it is decoded.
 - :class:`LocalDecodeSource` (``edge_only``): the draft decodes alone, nothing crosses the link.
@@ -35,11 +38,12 @@ import torch
 from jointbench.specdec import payload
 from jointbench.specdec.codec import DraftCodec
 from jointbench.specdec.drafting import commit_draft_cache, draft_block
+from jointbench.specdec.engine import cycle_codec_stats
 from jointbench.specdec.lm import CachedLM
 from jointbench.specdec.placement import Cycle
 from jointbench.specdec.sampling import probs_from_logits, sample
 from jointbench.specdec.transport.client import CloudClient
-from jointbench.specdec.transport.cloud import decode_token
+from jointbench.specdec.transport.cloud import decode_token, encode_pending
 from jointbench.specdec.transport.frames import Frame, MsgType
 
 if TYPE_CHECKING:
@@ -63,6 +67,8 @@ class CycleMarks:
     cloud_prior_ms : float
         The cloud's compute for the reply-less PREFILL this cycle's request waited on, as the
         cloud reported it (ms; 0 when none: every cycle but the first, or after a reconnect).
+    token_s : tuple of float
+        An edge-only fallback step: when each of its tokens was decoded (one per token; empty otherwise).
     """
 
     start_s: float
@@ -70,6 +76,7 @@ class CycleMarks:
     done_s: float
     cloud_ms: float = 0.0
     cloud_prior_ms: float = 0.0
+    token_s: tuple[float, ...] = ()
 
 
 def _check_query(prompt_ids: Sequence[int], max_new_tokens: int) -> list[int]:
@@ -131,11 +138,17 @@ class RemoteSpeculativeSource(_Marked):
         self.lm = CachedLM(draft, vocab_limit)
         self.gen = torch.Generator().manual_seed(self.seed)
         self.committed = list(self.prompt)
+        self.pending: list[int] = []
+        """Edge-only fallback tokens the cloud has not seen yet (the next VERIFY carries them)."""
+        self.codec_stats: list[dict[str, Any]] = []
+        """Per T>0 cycle: the codec's per-position ``bits``, ``support_size``, ``dropped_mass``, ``beta``
+        and the draft message's ``message_bits`` (no ``tv``: the cloud's distribution stays in the cloud)."""
         self._ended = False
 
     def begin(self) -> None:
         """PREFILL the cloud (no reply) and prefill the draft meanwhile."""
         self.t0_s = time.perf_counter()
+        self.codec.reset()  # per query, as the engine does (C-SQS: beta back to beta1)
         self.client.post(MsgType.PREFILL, payload.encode_prompt(self.prompt), arg=self.seed)
         self.lm.reset()
         self.lm.prefill(self.prompt[:-1])
@@ -147,8 +160,10 @@ class RemoteSpeculativeSource(_Marked):
         return self._ended or len(self.committed) - self.n_prompt >= self.limit
 
     def _resume(self, client: CloudClient) -> None:
-        """A new connection lost the cloud's session: rebuild it from the committed tokens."""
-        client.post(MsgType.PREFILL, payload.encode_prompt(self.committed), arg=self.seed)
+        """A new connection lost the cloud's session: rebuild it from the committed tokens (the retried
+        VERIFY still carries the pending ones)."""
+        seen = self.committed[:len(self.committed) - len(self.pending)]
+        client.post(MsgType.PREFILL, payload.encode_prompt(seen), arg=self.seed)
 
     @property
     def stops_drafting(self) -> bool:
@@ -156,8 +171,10 @@ class RemoteSpeculativeSource(_Marked):
         return self.temperature == 0.0
 
     def _draft(self, k: int, stop: DraftStop | None = None) -> tuple[list[int], bytes]:
-        drafts, _, up = draft_block(self.lm, self.committed, k, self.draft_feed, self.n_prompt, self.temperature,
-                                    self.codec, self.gen, self.eos, stop)
+        drafts, steps, up = draft_block(self.lm, self.committed, k, self.draft_feed, self.n_prompt,
+                                        self.temperature, self.codec, self.gen, self.eos, stop)
+        if self.temperature > 0.0:  # bookkeeping after the timed span ends is the caller's; this is cheap
+            self.codec_stats.append(cycle_codec_stats(steps, None, None, len(up)))
         return drafts, up
 
     def next_cycle(self, k: int, stop: DraftStop | None = None) -> Cycle:
@@ -166,7 +183,9 @@ class RemoteSpeculativeSource(_Marked):
         start = time.perf_counter()
         drafts, up = self._draft(k, stop)
         sent = time.perf_counter()
-        reply = self.client.request(MsgType.VERIFY, up, resume=self._resume)
+        data, arg = encode_pending(self.pending, up)
+        reply = self.client.request(MsgType.VERIFY, data, arg=arg, resume=self._resume)
+        self.pending = []
         n, nxt = payload.decode_verdict(reply.payload)
         new = drafts[:n] if n and drafts[n - 1] in self.eos else [*drafts[:n], nxt]
         self.committed.extend(new)
@@ -174,6 +193,34 @@ class RemoteSpeculativeSource(_Marked):
         self.marks.append(CycleMarks(start, sent, time.perf_counter(), reply.arg / 1e3, reply.prior_us / 1e3))
         self._ended = new[-1] in self.eos
         return Cycle(k, len(drafts), n, tuple(new), len(up))
+
+    def fallback_step(self, kind: str, n: int) -> Cycle:
+        """A policy's fallback step of up to ``n`` tokens: ``"edge_only"``, the draft decodes greedily here.
+
+        Nothing is sent: the tokens wait in :attr:`pending` for the next VERIFY. ``"cloud_only"`` steps
+        are refused (:func:`~jointbench.specdec.transport.remote.check_tcp_strategy` refuses them before
+        any query).
+        """
+        if kind != "edge_only":
+            raise ValueError(f"fallback={kind!r}: transport 'tcp' runs edge_only fallback steps only")
+        if self.temperature != 0.0:
+            raise ValueError("fallback steps run at temperature 0 only (as in process: T=0 traces)")
+        start = time.perf_counter()
+        room = self.limit - (len(self.committed) - self.n_prompt)
+        new: list[int] = []
+        times: list[float] = []
+        for _ in range(max(0, min(int(n), room))):
+            tok = int(self.lm.forward(self.committed[self.lm.length:], 1)[-1].argmax())
+            new.append(tok)
+            self.committed.append(tok)
+            times.append(time.perf_counter())
+            if tok in self.eos:
+                self._ended = True
+                break
+        self.pending.extend(new)
+        end = times[-1] if times else time.perf_counter()
+        self.marks.append(CycleMarks(start, end, end, token_s=tuple(times)))
+        return Cycle(0, 0, 0, tuple(new), 0, "edge_only")
 
 
 class RemoteDecodeSource(_Marked):

@@ -20,6 +20,7 @@ which the cloud service (``--exit-with-parent``) takes as its signal to exit.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import queue
 import signal
@@ -29,7 +30,7 @@ import tempfile
 import threading
 import time
 from types import FrameType, TracebackType
-from typing import IO, Any, Sequence
+from typing import IO, Any, Mapping, Sequence
 
 READY_PREFIX = "JOINTBENCH_CLOUD_READY"
 """First word of the readiness line a service prints to stdout (then ``port=<int>``)."""
@@ -77,15 +78,20 @@ def _unregister(proc: ServiceProcess) -> None:
 
 
 def cloud_command(pair: str, *, temperature: float = 0.0, threads: int = 1, port: int = 0,
-                  codec: str | None = None) -> list[str]:
+                  codec: str | None = None, codec_params: Mapping[str, Any] | None = None) -> list[str]:
     """The command line of the cloud service for ``pair`` (this Python, loopback, exit with parent).
 
-    ``codec``: the registered draft codec the edge sends (default: ``ids_only`` at T=0, ``dense_fp32`` at T>0).
+    ``codec``: the registered draft codec the edge sends (default: ``ids_only`` at T=0, ``dense_fp32`` at T>0);
+    ``codec_params``: its parameters (passed as JSON), so that the service decodes what the edge encodes.
     """
     command = [sys.executable, "-m", "jointbench.specdec.transport.cloud_server", "--pair", str(pair),
                "--port", str(int(port)), "--temperature", repr(float(temperature)),
                "--threads", str(int(threads)), "--exit-with-parent"]
-    return command + (["--codec", str(codec)] if codec else [])
+    if codec:
+        command += ["--codec", str(codec)]
+    if codec_params:
+        command += ["--codec-params", json.dumps(dict(codec_params), sort_keys=True)]
+    return command
 
 
 class ServiceProcess:

@@ -10,7 +10,8 @@ policy's :class:`~jointbench.specdec.policy.DraftState` read the same fields in 
 
 What goes on the timeline per cycle:
 
-- edge compute: the source's measured span (drafting; edge-only decoding; the draft prefill);
+- edge compute: the source's measured span (drafting; edge-only decoding; the draft prefill; a
+  policy's edge-only fallback step, token by token);
 - network: every frame the shaping proxy priced for this cycle (its
   :class:`~jointbench.netsim.Exchange`, shifted onto the timeline and named as the virtual
   placements name that message: ``prompt``, ``draft``, ``verdict``, ``token``), so bytes,
@@ -107,6 +108,17 @@ class _RealQuery:
     def place(self, cycle: Cycle, index: int) -> PlacedCycle:
         tl, mark = self.tl, self.source.marks[index]
         start, done = self._ms(mark.start_s), self._ms(mark.done_s)
+        if cycle.fallback == "edge_only":  # the draft decoded alone: each token when it was decoded
+            t = start
+            for token_s in mark.token_s:
+                end = self._ms(token_s)
+                tl.compute("edge", end - t, stage="fallback", at_ms=t)
+                tl.clock.advance_to(end)
+                tl.emit(1)
+                t = end
+            return PlacedCycle(start, done)
+        if cycle.fallback is not None:
+            raise ValueError(f"fallback={cycle.fallback!r}: transport 'tcp' places edge_only fallback steps only")
         if mark.compute_end_s > mark.start_s:
             stage = "draft" if self.speculative else "decode"
             tl.compute("edge", (mark.compute_end_s - mark.start_s) * 1e3, stage=stage, at_ms=start)
@@ -131,8 +143,8 @@ class _RealQuery:
         draft = next((ex for ex in reversed(ups) if ex.kind == "draft"), None)
         serial = (draft.serialisation_ms if draft else 0.0) + (verdict.serialisation_ms if verdict else 0.0)
         rtt = max(0.0, (mark.done_s - mark.compute_end_s) * 1e3 - mark.cloud_ms - serial)
-        return PlacedCycle(start, done, cycle.bytes_up, down_bytes, rtt,
-                           draft.serialisation_ms if draft else None, draft)
+        up_bytes = draft.payload_bytes if draft else cycle.bytes_up  # with the fallback tokens it carried
+        return PlacedCycle(start, done, up_bytes, down_bytes, rtt, draft.serialisation_ms if draft else None, draft)
 
 
 class RealTimePlacement:
@@ -154,6 +166,7 @@ class RealTimePlacement:
         self.base, self.source, self.shaper = base, source, shaper
         self.name, self.label, self.order = base.name, base.label, base.order
         self.speculative, self.uses_link = base.speculative, base.uses_link
+        self.fallbacks: bool = bool(getattr(base, "fallbacks", False))
         self.route: Literal["edge", "cloud", "both"] = base.route
 
     def begin(self, tl: Timeline, n_prompt: int, compute: Any) -> _RealQuery:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from jointbench.netsim import Link
-from jointbench.specdec.codec import RowCodec
 from jointbench.specdec.strategy import Strategy
 from jointbench.specdec.transport.client import CloudClient, CloudError, CloudUnavailable
 from jointbench.specdec.transport.edge import LocalDecodeSource, RemoteDecodeSource, RemoteSpeculativeSource
@@ -60,23 +59,24 @@ def check_transport(transport: Any, strategy: str, edge_hardware: str, cloud_har
     return str(transport)
 
 
-def check_tcp_strategy(strategy: Strategy) -> None:
-    """Refuse, before any sample, the parts the two-process path does not run yet.
+def check_tcp_strategy(strategy: Strategy, temperature: float = 0.0) -> None:
+    """Refuse, before any sample, the parts the two-process path does not run.
 
     Raises
     ------
     ValueError
-        A policy with fallback steps (NASD's cutoff: the cloud service has no catch-up for
-        edge-decoded tokens yet), or a per-position codec (K-SQS / C-SQS: the edge process samples
-        from ``sampling_distribution``, which they do not offer).
+        A policy with ``cloud_only`` fallback steps (the service would have to stream the target's
+        tokens until the edge cuts the stream, which it cannot yet), or with fallback steps at T>0 (in
+        process they run on T=0 traces only).
     """
     fallback = getattr(strategy.policy, "fallback", None) if strategy.speculative else None
-    if fallback is not None:
-        raise ValueError(f"policy_params: transport 'tcp' does not run {fallback} fallback steps yet; give "
-                         f"the policy cutoff: false (NASD then only picks K), or use transport: inprocess")
-    if strategy.speculative and not isinstance(strategy.codec, RowCodec):
-        raise ValueError(f"codec: transport 'tcp' runs the row codecs (ids_only, dense_fp32, dense_fp16), "
-                         f"not '{strategy.codec.name}' (use transport: inprocess)")
+    if fallback == "cloud_only":
+        raise ValueError("policy_params: transport 'tcp' runs edge_only fallback steps, not cloud_only ones (the "
+                         "cloud service cannot stream on until the edge cuts the stream yet); give the policy "
+                         "fallback: edge_only or cutoff: false, or use transport: inprocess")
+    if fallback is not None and temperature != 0.0:
+        raise ValueError(f"policy_params: fallback steps run at temperature 0 only (temperature={temperature:g}); "
+                         "give the policy cutoff: false")
 
 
 def remote_strategy(strategy: Strategy, client: CloudClient | None, draft: Any, eos_token_ids: Sequence[int],
@@ -131,6 +131,8 @@ class RemoteCloud:
     temperature : float
     codec : str
         Registered draft codec; the service decodes draft blocks with it.
+    codec_params : dict, optional
+        The codec's parameters (the edge's ``codec_params``; the service builds the same codec).
     threads : int
         Torch threads of the cloud process.
     ready_timeout_s : float
@@ -143,6 +145,7 @@ class RemoteCloud:
     link: Link
     temperature: float = 0.0
     codec: str = "ids_only"
+    codec_params: dict[str, Any] | None = None
     threads: int = 1
     ready_timeout_s: float = 300.0
     request_timeout_s: float = 60.0
@@ -155,7 +158,8 @@ class RemoteCloud:
     @property
     def command(self) -> list[str]:
         """The service's command line."""
-        return cloud_command(self.pair, temperature=self.temperature, threads=self.threads, codec=self.codec)
+        return cloud_command(self.pair, temperature=self.temperature, threads=self.threads, codec=self.codec,
+                             codec_params=self.codec_params)
 
     def start(self) -> RemoteCloud:
         """Start the service (raises :class:`~.lifecycle.ServiceStartError` naming the command), proxy, client."""

@@ -155,10 +155,11 @@ class VllmSession(FrameSession):
             raise ValueError("PREFILL needs a non-empty prompt")
         self.committed = prompt
 
-    def _verify(self, data: bytes) -> bytes:
+    def _verify(self, data: bytes, pending: list[int]) -> bytes:
         if not self.committed:
             raise ValueError("VERIFY before PREFILL (send the prompt first)")
         ids, vocab, _ = decode_ids(data)
+        self.committed.extend(pending)
         if vocab:
             raise ValueError("the vLLM backend verifies greedily only (T = 0); got draft probabilities")
         reply = self.api.complete([*self.committed, *ids], 1, prompt_logprobs=1, logprobs=1)
