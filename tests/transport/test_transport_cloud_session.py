@@ -101,14 +101,14 @@ class DiesAfter(InProcessClient):
         super().__init__(session)
         self.left = n
 
-    def request(self, kind, data=b"", arg=0, resume=None):
+    def request(self, kind, data=b"", arg=0, resume=None, kept=0):
         if kind == MsgType.VERIFY:
             if self.left == 0:
                 from jointbench.specdec.transport.client import CloudUnavailable
 
                 raise CloudUnavailable("VERIFY failed after 2 attempt(s): connection refused")
             self.left -= 1
-        return super().request(kind, data, arg)
+        return super().request(kind, data, arg, kept=kept)
 
 
 def test_a_cloud_that_dies_mid_query_fails_it_with_the_clients_error(tiny_pair) -> None:

@@ -16,15 +16,14 @@ NET = {"network_rtt_ms": 20, "network_uplink_bandwidth_mbps": 10, "network_seed"
 
 
 class ScriptedFallback:
-    """K per cycle from a fixed script; 0 asks an edge-only fallback step of two tokens (as NASD's cutoff)."""
+    """K per cycle from a fixed script; 0 asks a fallback step of two tokens (as NASD's cutoff)."""
 
     reads_link = False
-    fallback = "edge_only"
     fallback_tokens = 2
     draft_stop = None
 
-    def __init__(self, script: tuple[int, ...] = (3, 0, 0, 2, 0, 3)) -> None:
-        self.script = script
+    def __init__(self, script: tuple[int, ...] = (3, 0, 0, 2, 0, 3), fallback: str = "edge_only") -> None:
+        self.script, self.fallback = script, fallback
 
     def reset(self) -> None:
         """Nothing learnt."""
@@ -36,8 +35,8 @@ class ScriptedFallback:
         """Nothing learnt."""
 
 
-def _run(transport: str, policy: Any = None, **kw: Any) -> list[dict]:
-    s = SpecDecSession("edge_cloud", pair="tiny-random", policy="fixed", k=3, max_new_tokens=14, chat=False,
+def _run(transport: str, policy: Any = None, strategy: str = "edge_cloud", **kw: Any) -> list[dict]:
+    s = SpecDecSession(strategy, pair="tiny-random", policy="fixed", k=3, max_new_tokens=14, chat=False,
                        keep_exchanges=True, network=dict(NET), transport=transport, **kw)
     if policy is not None:
         s.strategy = Strategy(s.strategy.placement, policy, s.strategy.codec)
@@ -77,6 +76,33 @@ def test_edge_only_fallback_steps_run_over_tcp_as_in_process(monkeypatch) -> Non
     assert [r["extras"]["tokens"] for r in wrong] != [v["extras"]["tokens"] for v in virtual]
 
 
+def test_cloud_only_fallback_steps_stream_over_tcp_as_in_process(monkeypatch) -> None:
+    policy = lambda: ScriptedFallback((2, 0, 0, 0, 3, 0), "cloud_only")  # noqa: E731
+    virtual = _run("inprocess", policy())
+    real = _run("tcp", policy())
+    reference = _run("tcp", strategy="cloud_only")
+    for r, v, ref in zip(real, virtual, reference):
+        assert r["extras"]["tokens"] == v["extras"]["tokens"] == ref["extras"]["tokens"]  # lossless
+        for key in ("k_per_cycle", "accepted_per_cycle", "committed_per_cycle", "fallback_per_cycle"):
+            assert r["extras"][key] == v["extras"][key], key
+        assert any(r["extras"]["fallback_per_cycle"]) and not r["extras"]["lossy"]
+        kinds = [e["kind"] for e in r["exchanges"]]
+        assert kinds.count("fallback") == [e["kind"] for e in v["exchanges"]].count("fallback") >= 1
+        assert r["bytes_up"] == v["bytes_up"]
+        # the cloud streamed on until the next VERIFY reached it: those tokens crossed the link, unused
+        streamed = sum(n for n, f in zip(r["extras"]["committed_per_cycle"], r["extras"]["fallback_per_cycle"]) if f)
+        stale = kinds.count("token") - streamed
+        [per_token] = {e["bytes"] for e in v["exchanges"] if e["kind"] == "token"}  # wire bytes, framing included
+        assert stale >= 0 and r["bytes_down"] - v["bytes_down"] == stale * per_token
+    # control: a cloud not told how many streamed tokens the edge kept verifies the wrong context
+    import jointbench.specdec.transport.edge as edge
+
+    original = edge.RemoteSpeculativeSource._end_stream  # cuts the stream, but says it kept nothing
+    monkeypatch.setattr(edge.RemoteSpeculativeSource, "_end_stream", lambda self: (original(self), 0)[1])
+    wrong = _run("tcp", policy())
+    assert [r["extras"]["tokens"] for r in wrong] != [v["extras"]["tokens"] for v in virtual]
+
+
 @pytest.mark.parametrize(("codec", "params"), [("k_sqs", {"k": 3}), ("c_sqs", {"alpha": 0.1, "k_max": 16})])
 def test_bit_coded_sqs_codecs_run_over_tcp_as_in_process(codec, params) -> None:
     kw = dict(temperature=1.0, codec=codec, codec_params=params)
@@ -107,16 +133,16 @@ def test_bit_coded_sqs_codecs_run_over_tcp_as_in_process(codec, params) -> None:
     assert got != [r["extras"]["tokens"] for r in real]
 
 
-def test_nasd_with_its_edge_only_cutoff_runs_over_tcp(tmp_path) -> None:
-    """The registered NASD, cutoff on (edge-only fallback, the seed's), across two processes."""
+@pytest.mark.parametrize("fallback", [{"cutoff_margin": 1.0}, {"fallback": "cloud_only", "cutoff_margin": 50.0}])
+def test_nasd_with_its_cutoff_runs_over_tcp(tmp_path, fallback) -> None:
+    """The registered NASD, cutoff on (edge-only fallback, the seed's; or cloud-only), across two processes."""
     from jointbench.specdec.nasd_model import AcceptanceProfile
     from jointbench.specdec.nasd_sim import synthetic_costs
     from jointbench.specdec.nasd_table import build_table
 
     table = build_table(AcceptanceProfile.geometric(0.7, 8), synthetic_costs(k_max=8), pair="tiny-random",
                         edge_hardware="this-cpu", cloud_hardware="this-cpu", rtt_grid_ms=(0.0, 600.0, 1.0))
-    params = {"table": str(table.save(tmp_path / "t.json")), "costs": "table", "cutoff_margin": 1.0,
-              "fallback_tokens": 4}
+    params = {"table": str(table.save(tmp_path / "t.json")), "costs": "table", "fallback_tokens": 4, **fallback}
     s = SpecDecSession("edge_cloud", pair="tiny-random", policy="nasd", k=3, max_new_tokens=12, chat=False,
                        policy_params=params, network={"network_rtt_ms": 80}, transport="tcp")
     try:
@@ -129,5 +155,6 @@ def test_nasd_with_its_edge_only_cutoff_runs_over_tcp(tmp_path) -> None:
         assert sum(c["committed"] for c in log) == rec["tokens_out"] == len(ex["tokens"])
         assert [c["committed"] for c in log] == ex["committed_per_cycle"]
         fell_back += sum(n for n, f in zip(ex["committed_per_cycle"], ex["fallback_per_cycle"]) if f)
-        assert ex["lossy"] == any(ex["fallback_per_cycle"])
+        assert ex["lossy"] == (any(ex["fallback_per_cycle"]) and "fallback" not in fallback)
+        assert ex["agrees_with_cloud"] or ex["lossy"]
     assert fell_back > 0  # the cutoff fired on the real link (80 ms) as it does on the virtual one

@@ -29,6 +29,7 @@ PAYLOADS = {
     MsgType.DECODE: encode_token(42),
     MsgType.CLOSE: b"",
     MsgType.ERROR: "VERIFY failed: bad".encode(),
+    MsgType.STREAM: encode_token(7) + encode_token(8),
 }
 
 

@@ -35,11 +35,15 @@ class InProcessClient:
     def post(self, kind: MsgType, data: bytes = b"", arg: int = 0) -> None:
         assert list(self.session.handle(Frame(kind, data, arg=arg))) == []
 
-    def stream(self, kind: MsgType, data: bytes = b"", arg: int = 0, resume: Any = None) -> Iterator[Frame]:
-        for frame in self.session.handle(Frame(kind, data, arg=arg)):
+    def stream(self, kind: MsgType, data: bytes = b"", arg: int = 0, resume: Any = None,
+               kept: int = 0) -> Iterator[Frame]:
+        for frame in self.session.handle(Frame(kind, data, arg=arg, prior_us=kept)):
             if frame.type == MsgType.ERROR:
                 raise CloudError(frame.payload.decode())
             yield frame
 
-    def request(self, kind: MsgType, data: bytes = b"", arg: int = 0, resume: Any = None) -> Frame:
-        return list(self.stream(kind, data, arg))[-1]
+    def request(self, kind: MsgType, data: bytes = b"", arg: int = 0, resume: Any = None, kept: int = 0) -> Frame:
+        return list(self.stream(kind, data, arg, kept=kept))[-1]
+
+    def cut(self, stream: Iterator[Frame]) -> None:
+        stream.close()

@@ -89,6 +89,7 @@ class CloudClient:
     _sock: socket.socket | None = field(default=None, init=False, repr=False)
     _seq: int = field(default=0, init=False, repr=False)
     _lost: bool = field(default=False, init=False, repr=False)
+    _cut: set[int] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("timeout_s", "connect_timeout_s", "backoff_s"):
@@ -125,14 +126,24 @@ class CloudClient:
             finally:
                 self._sock = None
 
-    def send(self, kind: MsgType, payload: bytes = b"", arg: int = 0) -> int:
-        """Send one request frame without waiting; return its ``seq``. Connects if needed."""
+    def send(self, kind: MsgType, payload: bytes = b"", arg: int = 0, kept: int = 0) -> int:
+        """Send one request frame without waiting; return its ``seq``. Connects if needed.
+
+        ``kept``: after a STREAM, how many of its tokens the caller committed.
+        """
         if self._sock is None:
             self.connect()
         assert self._sock is not None
         self._seq = (self._seq + 1) % 2**32
-        write_frame(self._sock, Frame(kind, payload, seq=self._seq, arg=arg))
+        write_frame(self._sock, Frame(kind, payload, seq=self._seq, arg=arg, prior_us=kept))
         return self._seq
+
+    def cut(self, stream: Iterator[Frame]) -> None:
+        """Stop reading ``stream``, the open reply of the last request sent (a STREAM), without losing the
+        session: the next request (with its ``kept``) stops the cloud's stream, and the frames the cloud
+        sent before it saw that request are skipped when they arrive."""
+        self._cut.add(self._seq)
+        stream.close()
 
     def post(self, kind: MsgType, payload: bytes = b"", arg: int = 0) -> None:
         """Send a request that has no reply on success (PREFILL), logging it.
@@ -159,7 +170,7 @@ class CloudClient:
         return frame
 
     def stream(self, kind: MsgType, payload: bytes = b"", arg: int = 0,
-               resume: Callable[[CloudClient], None] | None = None) -> Iterator[Frame]:
+               resume: Callable[[CloudClient], None] | None = None, kept: int = 0) -> Iterator[Frame]:
         """Send a request and yield its reply frames until the FINAL one.
 
         A retry restarts the request from scratch on a new connection, so a caller that
@@ -185,9 +196,11 @@ class CloudClient:
                     self._lost = False
                     if resume is not None:
                         resume(self)
-                entry.seq = self.send(kind, payload, arg)
+                entry.seq = self.send(kind, payload, arg, kept if attempt == 1 else 0)
                 while True:
                     frame = self._recv()
+                    if frame.seq in self._cut and frame.seq != entry.seq:
+                        continue  # streamed before the cloud saw that the edge cut its stream
                     if frame.seq != entry.seq:
                         raise FrameError(f"reply to request {frame.seq} while waiting for {entry.seq}")
                     got_any = True
@@ -199,8 +212,9 @@ class CloudClient:
                     try:
                         yield frame
                     except GeneratorExit:  # abandoned mid-stream: unread frames would desync the next reply
-                        self.disconnect()
-                        self._lost = True
+                        if entry.seq not in self._cut:  # (a cut stream's are skipped instead)
+                            self.disconnect()
+                            self._lost = True
                         raise
             except CloudError as err:
                 entry.error, entry.done_s = f"cloud error: {err}", time.perf_counter()
@@ -216,9 +230,9 @@ class CloudClient:
         raise CloudUnavailable(entry.error)
 
     def request(self, kind: MsgType, payload: bytes = b"", arg: int = 0,
-                resume: Callable[[CloudClient], None] | None = None) -> Frame:
+                resume: Callable[[CloudClient], None] | None = None, kept: int = 0) -> Frame:
         """Send a request and return its single (FINAL) reply; see :meth:`stream`."""
-        frames = list(self.stream(kind, payload, arg, resume))
+        frames = list(self.stream(kind, payload, arg, resume, kept))
         return frames[-1]
 
     def close(self) -> None:

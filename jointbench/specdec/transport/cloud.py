@@ -11,7 +11,10 @@ target model. It mirrors the cloud half of :class:`jointbench.specdec.engine.Spe
   :func:`~jointbench.specdec.sampling.speculative_verify` (T > 0, needs the draft
   distribution ``q`` in the draft block), rolls the cache back and answers
   ``(num_accepted, next token)``;
-- DECODE runs the target alone (cloud-only) and streams each token as it is decoded.
+- DECODE runs the target alone (cloud-only) and streams each token as it is decoded;
+- STREAM (a policy's cloud-only fallback) decodes on from the committed sequence and streams
+  each token until the edge's next request cuts it; that request's ``kept`` says how many of
+  them the edge committed, and the rest are dropped.
 
 Every VERIFY and DECODE reply carries the cloud's compute time for it (microseconds) in
 the frame's ``arg``, so the edge can separate compute from network time; the first reply
@@ -24,6 +27,7 @@ tokens but the last.
 from __future__ import annotations
 
 import dataclasses
+import struct
 import time
 from typing import Any, Callable, Iterator, Sequence
 
@@ -71,6 +75,27 @@ def split_pending(data: bytes, count: int) -> tuple[list[int], bytes]:
     return [decode_token(data[i:i + payload.TOKEN_BYTES]) for i in range(0, size, payload.TOKEN_BYTES)], data[size:]
 
 
+STREAM_REQUEST = struct.Struct("<II")
+"""A STREAM request's body: most tokens to stream, count of the pending edge-only ids that follow it.
+Its size is the virtual placement's ``FALLBACK_REQUEST_BYTES`` (a request as small as a verdict)."""
+
+
+def encode_stream_request(max_tokens: int, pending: Sequence[int]) -> bytes:
+    """A STREAM request's payload: :data:`STREAM_REQUEST`, then the pending ids."""
+    return STREAM_REQUEST.pack(int(max_tokens), len(pending)) + b"".join(encode_token(t) for t in pending)
+
+
+def decode_stream_request(data: bytes) -> tuple[int, list[int]]:
+    """Inverse of :func:`encode_stream_request`: ``(max tokens, pending ids)``."""
+    if len(data) < STREAM_REQUEST.size:
+        raise ValueError(f"a STREAM request carries at least {STREAM_REQUEST.size} bytes, got {len(data)}")
+    most, count = STREAM_REQUEST.unpack_from(data)
+    pending, rest = split_pending(data[STREAM_REQUEST.size:], count)
+    if rest:
+        raise ValueError(f"STREAM request: {len(rest)} bytes after its {count} pending ids")
+    return most, pending
+
+
 class FrameSession:
     """The request dispatch every cloud backend shares: one frame in, its reply frames out.
 
@@ -98,6 +123,7 @@ class FrameSession:
 
     def _replies(self, frame: Frame) -> Iterator[Frame]:
         try:
+            self._settle_stream(frame.kept)
             if frame.type == MsgType.PREFILL:
                 t0 = time.perf_counter()
                 self._prefill(payload.decode_prompt(frame.payload), frame.arg)
@@ -111,6 +137,10 @@ class FrameSession:
                 return
             if frame.type == MsgType.DECODE:
                 yield from self._decode(payload.decode_prompt(frame.payload), frame.arg, frame.seq)
+                return
+            if frame.type == MsgType.STREAM:
+                most, pending = decode_stream_request(frame.payload)
+                yield from self._stream(pending, most, frame.seq)
                 return
             if frame.type == MsgType.CLOSE:
                 yield Frame(MsgType.CLOSE, b"", seq=frame.seq, flags=FLAG_REPLY | FLAG_FINAL)
@@ -132,6 +162,12 @@ class FrameSession:
 
     def _decode(self, prompt: list[int], max_new_tokens: int, seq: int) -> Iterator[Frame]:
         raise NotImplementedError
+
+    def _stream(self, pending: list[int], max_tokens: int, seq: int) -> Iterator[Frame]:
+        raise ValueError(f"{type(self).__name__} does not stream a policy's cloud-only fallback tokens")
+
+    def _settle_stream(self, kept: int) -> None:
+        """After a STREAM: keep the ``kept`` tokens the edge committed, drop the rest (default: no streams)."""
 
 
 class CloudSession(FrameSession):
@@ -164,6 +200,8 @@ class CloudSession(FrameSession):
         self.eos = frozenset(int(i) for i in eos_token_ids)
         self.temperature = float(temperature)
         self.committed: list[int] = []
+        self.stream_start: int | None = None
+        """Where the last STREAM's tokens begin in :attr:`committed`, until the next request settles it."""
         self.prefilled = False
         self.gen = torch.Generator().manual_seed(seed + 1)
         # The codec the edge uses by default: ids alone at T=0, fp32 distributions at T>0.
@@ -203,6 +241,30 @@ class CloudSession(FrameSession):
         self.lm.crop(len(self.committed) + n)
         self.committed.extend(ids[:n] if n and ids[n - 1] in self.eos else [*ids[:n], nxt])
         return payload.encode_verdict(n, nxt)
+
+    def _settle_stream(self, kept: int) -> None:
+        if self.stream_start is None:
+            return
+        del self.committed[self.stream_start + kept:]
+        self.lm.crop(min(self.lm.length, len(self.committed) - 1))  # cache: all committed but the last
+        self.stream_start = None
+
+    def _stream(self, pending: list[int], max_tokens: int, seq: int) -> Iterator[Frame]:
+        if not self.prefilled:
+            raise ValueError("STREAM before PREFILL (send the prompt first)")
+        if max_tokens < 1:
+            raise ValueError(f"STREAM needs at most >= 1 tokens, got {max_tokens}")
+        self.committed.extend(pending)
+        self.stream_start = len(self.committed)
+        for i in range(max_tokens):
+            t0 = time.perf_counter()
+            tok = self._pick(self.lm.forward(self.committed[self.lm.length:], 1)[-1])
+            self.committed.append(tok)
+            last = tok in self.eos or i == max_tokens - 1
+            flags = FLAG_REPLY | (FLAG_FINAL if last else 0)
+            yield Frame(MsgType.STREAM, encode_token(tok), seq=seq, arg=_us_since(t0), flags=flags)
+            if last:
+                return
 
     def _decode(self, prompt: list[int], max_new_tokens: int, seq: int) -> Iterator[Frame]:
         if not prompt or max_new_tokens < 1:

@@ -18,6 +18,7 @@ import argparse
 import ipaddress
 import json
 import os
+import select
 import socket
 import sys
 import threading
@@ -52,10 +53,17 @@ def serve_connection(conn: socket.socket, new_session: Callable[[], Any]) -> Non
             try:
                 for reply in session.handle(frame):
                     write_frame(conn, reply)
+                    if frame.type == MsgType.STREAM and not reply.is_final and _request_waiting(conn):
+                        break  # the edge's next request cuts the stream (it says what it kept)
             except OSError:
                 return
             if frame.type == MsgType.CLOSE:
                 return
+
+
+def _request_waiting(conn: socket.socket) -> bool:
+    """True when the edge has sent something (a request, or EOF) that has not been read yet."""
+    return bool(select.select([conn], [], [], 0)[0])
 
 
 def serve(listener: socket.socket, new_session: Callable[[], Any]) -> None:

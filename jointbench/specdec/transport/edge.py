@@ -15,9 +15,11 @@ when the query starts), ``done``, ``next_cycle(k)`` and ``marks``: one
   one draft step, as the virtual clock assumes); ``"token"`` drafts exactly what the in-process
   T=0 replay drafts, at one extra draft step per cycle.
   After a lost connection the client's retry re-sends PREFILL of the committed sequence.
-  A policy's ``edge_only`` fallback step (NASD's cutoff, T=0) decodes with the draft here and
-  sends nothing; the next VERIFY carries those tokens ahead of its draft block (the virtual
-  placement's message), so the cloud's verify pass covers them.
+  A policy's fallback steps (NASD's cutoff, T=0): ``edge_only`` decodes with the draft here and
+  sends nothing; the next request carries those tokens ahead of its payload (the virtual
+  placement's message), so the cloud's pass covers them. ``cloud_only`` opens a STREAM on the first
+  step of a run (the virtual placement's request) and commits the streamed tokens step by step; the
+  next VERIFY cuts the stream and says how many tokens were kept.
 - :class:`RemoteDecodeSource` (``cloud_only``): one DECODE request; the cloud streams every
   token as it is decoded.
 - :class:`LocalDecodeSource` (``edge_only``): the draft decodes alone, nothing crosses the link.
@@ -43,7 +45,7 @@ from jointbench.specdec.lm import CachedLM
 from jointbench.specdec.placement import Cycle
 from jointbench.specdec.sampling import probs_from_logits, sample
 from jointbench.specdec.transport.client import CloudClient
-from jointbench.specdec.transport.cloud import decode_token, encode_pending
+from jointbench.specdec.transport.cloud import decode_token, encode_pending, encode_stream_request
 from jointbench.specdec.transport.frames import Frame, MsgType
 
 if TYPE_CHECKING:
@@ -68,7 +70,9 @@ class CycleMarks:
         The cloud's compute for the reply-less PREFILL this cycle's request waited on, as the
         cloud reported it (ms; 0 when none: every cycle but the first, or after a reconnect).
     token_s : tuple of float
-        An edge-only fallback step: when each of its tokens was decoded (one per token; empty otherwise).
+        A fallback step: when each of its tokens was committed (one per token; empty otherwise).
+    token_cloud_ms : tuple of float
+        A cloud-only fallback step: the cloud's reported compute for each streamed token (ms).
     """
 
     start_s: float
@@ -77,6 +81,7 @@ class CycleMarks:
     cloud_ms: float = 0.0
     cloud_prior_ms: float = 0.0
     token_s: tuple[float, ...] = ()
+    token_cloud_ms: tuple[float, ...] = ()
 
 
 def _check_query(prompt_ids: Sequence[int], max_new_tokens: int) -> list[int]:
@@ -143,6 +148,9 @@ class RemoteSpeculativeSource(_Marked):
         self.codec_stats: list[dict[str, Any]] = []
         """Per T>0 cycle: the codec's per-position ``bits``, ``support_size``, ``dropped_mass``, ``beta``
         and the draft message's ``message_bits`` (no ``tv``: the cloud's distribution stays in the cloud)."""
+        self._stream: Iterator[Frame] | None = None
+        self.kept = 0
+        """Tokens of the last STREAM committed here (the next request tells the cloud)."""
         self._ended = False
 
     def begin(self) -> None:
@@ -184,7 +192,7 @@ class RemoteSpeculativeSource(_Marked):
         drafts, up = self._draft(k, stop)
         sent = time.perf_counter()
         data, arg = encode_pending(self.pending, up)
-        reply = self.client.request(MsgType.VERIFY, data, arg=arg, resume=self._resume)
+        reply = self.client.request(MsgType.VERIFY, data, arg=arg, resume=self._resume, kept=self._end_stream())
         self.pending = []
         n, nxt = payload.decode_verdict(reply.payload)
         new = drafts[:n] if n and drafts[n - 1] in self.eos else [*drafts[:n], nxt]
@@ -194,33 +202,62 @@ class RemoteSpeculativeSource(_Marked):
         self._ended = new[-1] in self.eos
         return Cycle(k, len(drafts), n, tuple(new), len(up))
 
-    def fallback_step(self, kind: str, n: int) -> Cycle:
-        """A policy's fallback step of up to ``n`` tokens: ``"edge_only"``, the draft decodes greedily here.
+    def _end_stream(self) -> int:
+        """Cut the open STREAM (if any); return how many of its tokens were committed (the ``kept`` to send)."""
+        kept, self.kept = self.kept, 0
+        if self._stream is not None:
+            self.client.cut(self._stream)
+            self._stream = None
+        return kept
 
-        Nothing is sent: the tokens wait in :attr:`pending` for the next VERIFY. ``"cloud_only"`` steps
-        are refused (:func:`~jointbench.specdec.transport.remote.check_tcp_strategy` refuses them before
-        any query).
+    def fallback_step(self, kind: str, n: int) -> Cycle:
+        """A policy's fallback step of up to ``n`` tokens (T=0).
+
+        ``"edge_only"``: the draft decodes greedily here; nothing is sent, the tokens wait in
+        :attr:`pending` for the next request. ``"cloud_only"``: the first step of a run opens a STREAM
+        (carrying the pending tokens) and each step commits the next ``n`` tokens the cloud streams;
+        the next VERIFY cuts the stream. Each token is marked when it was committed.
         """
-        if kind != "edge_only":
-            raise ValueError(f"fallback={kind!r}: transport 'tcp' runs edge_only fallback steps only")
+        if kind not in ("edge_only", "cloud_only"):
+            raise ValueError(f"fallback={kind!r}: unknown. Available: edge_only, cloud_only")
         if self.temperature != 0.0:
             raise ValueError("fallback steps run at temperature 0 only (as in process: T=0 traces)")
         start = time.perf_counter()
-        room = self.limit - (len(self.committed) - self.n_prompt)
+        room = max(0, min(int(n), self.limit - (len(self.committed) - self.n_prompt)))
         new: list[int] = []
         times: list[float] = []
-        for _ in range(max(0, min(int(n), room))):
-            tok = int(self.lm.forward(self.committed[self.lm.length:], 1)[-1].argmax())
+        cloud_ms: list[float] = []
+        if kind == "cloud_only" and room and self._stream is None:
+            left = self.limit - (len(self.committed) - self.n_prompt)
+            data = encode_stream_request(left, self.pending)
+            self._stream = self.client.stream(MsgType.STREAM, data, kept=self._end_stream())
+            self.pending = []
+        for _ in range(room):
+            if kind == "edge_only":
+                tok = int(self.lm.forward(self.committed[self.lm.length:], 1)[-1].argmax())
+            else:
+                assert self._stream is not None
+                frame = next(self._stream)
+                tok = decode_token(frame.payload)
+                cloud_ms.append(frame.arg / 1e3)
+                self.kept += 1
+                if frame.is_final:
+                    self._stream = None  # ended by the cloud; the next request still says what was kept
             new.append(tok)
             self.committed.append(tok)
             times.append(time.perf_counter())
             if tok in self.eos:
                 self._ended = True
                 break
-        self.pending.extend(new)
-        end = times[-1] if times else time.perf_counter()
-        self.marks.append(CycleMarks(start, end, end, token_s=tuple(times)))
-        return Cycle(0, 0, 0, tuple(new), 0, "edge_only")
+        if kind == "edge_only":
+            self.pending.extend(new)
+            end = times[-1] if times else time.perf_counter()
+            self.marks.append(CycleMarks(start, end, end, token_s=tuple(times)))
+        else:
+            end = times[-1] if times else start
+            self.marks.append(CycleMarks(start, start, end, sum(cloud_ms), token_s=tuple(times),
+                                         token_cloud_ms=tuple(cloud_ms)))
+        return Cycle(0, 0, 0, tuple(new), 0, kind)
 
 
 class RemoteDecodeSource(_Marked):

@@ -10,7 +10,9 @@ A frame is an 18-byte little-endian header followed by ``length`` payload bytes:
     uint32 length   payload bytes that follow
     uint32 prior_us reply: the cloud's compute (microseconds) for earlier requests that
                     have no reply of their own (a PREFILL), reported once, by the first
-                    reply after them; 0 otherwise (and in requests)
+                    reply after them; 0 otherwise. Request (the field's ``kept`` reading):
+                    after a STREAM, how many of its tokens the edge committed (the cloud
+                    drops the ones it streamed beyond them); 0 otherwise
 
 The payload is opaque here: the speculative-decoding encodings of
 :mod:`jointbench.specdec.payload` (prompt, draft block, verdict, token) or whatever a
@@ -45,6 +47,10 @@ class MsgType(enum.IntEnum):
       stream of DECODE frames, one token each, the last flagged FINAL.
     - CLOSE (edge -> cloud): ends the session; reply: CLOSE, empty.
     - ERROR (cloud -> edge): payload = UTF-8 message; ends the current request.
+    - STREAM (edge -> cloud): a policy's cloud-only fallback: payload = most tokens and the
+      edge-only tokens the cloud has not seen (:func:`~.cloud.encode_stream_request`); the cloud decodes on from the committed
+      sequence and streams each token as a STREAM frame (the last flagged FINAL) until the edge's
+      next request arrives, which cuts the stream and says in ``kept`` how many tokens it committed.
     """
 
     PREFILL = 1
@@ -52,6 +58,7 @@ class MsgType(enum.IntEnum):
     DECODE = 3
     CLOSE = 4
     ERROR = 5
+    STREAM = 6
 
 
 class FrameError(ValueError):
@@ -87,6 +94,11 @@ class Frame:
     def is_reply(self) -> bool:
         """True for cloud -> edge frames."""
         return bool(self.flags & FLAG_REPLY)
+
+    @property
+    def kept(self) -> int:
+        """Request: tokens of the last STREAM the edge committed (the header's ``prior_us`` slot)."""
+        return self.prior_us
 
     @property
     def is_final(self) -> bool:

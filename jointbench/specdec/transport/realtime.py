@@ -43,7 +43,8 @@ from jointbench.specdec.transport.shaping import LinkShaper
 
 KINDS: dict[tuple[str, str], str] = {("up", "PREFILL"): "prompt", ("up", "DECODE"): "prompt",
                                      ("up", "VERIFY"): "draft", ("down", "VERIFY"): "verdict",
-                                     ("down", "DECODE"): "token"}
+                                     ("down", "DECODE"): "token", ("up", "STREAM"): "fallback",
+                                     ("down", "STREAM"): "token"}
 """(direction, frame type) -> the message kind the virtual placements give the same message."""
 
 
@@ -62,6 +63,7 @@ class _RealQuery:
     def __init__(self, tl: Timeline, source: MarkedSource, shaper: LinkShaper | None, speculative: bool) -> None:
         self.tl, self.source, self.shaper, self.speculative = tl, source, shaper, speculative
         self._up = self._down = len(shaper.schedule) if shaper is not None else 0
+        self._stream_seq = -1  # the last STREAM request's seq (its replies carry it)
         source.begin()
         if source.prefill_end_s > source.t0_s:
             tl.compute("edge", (source.prefill_end_s - source.t0_s) * 1e3, stage="prefill", at_ms=tl.start_ms)
@@ -74,22 +76,31 @@ class _RealQuery:
     def now_ms(self) -> float:
         return self._ms(time.perf_counter())
 
-    def _frames(self) -> tuple[list[Any], Any]:
-        """This cycle's frames: every up frame priced so far, and the next down frame (its reply)."""
+    def _frames(self, n_down: int = 1, reply: str | None = None) -> tuple[list[Any], list[Any], list[Any]]:
+        """This cycle's frames: ``(every up frame priced so far, its n_down replies, stale stream frames)``.
+
+        ``reply=None``: the next ``n_down`` down frames. Otherwise only down frames of that type, of the
+        last STREAM request when it is ``"STREAM"``; STREAM frames passed on the way are *stale*: the
+        cloud streamed them before it saw the request that cut its stream (real bytes, no tokens).
+        """
         if self.shaper is None:
-            return [], None
+            return [], [], []
         sched = self.shaper.schedule
         new = sched[self._up:]
         self._up = len(sched)
         up = [m for m in new if m.direction == "up"]
-        down = None
-        while self._down < len(sched):
+        self._stream_seq = next((m.seq for m in reversed(up) if m.kind == "STREAM"), self._stream_seq)
+        replies, stale = [], []
+        while len(replies) < n_down and self._down < len(sched):
             entry = sched[self._down]
             self._down += 1
-            if entry.direction == "down":
-                down = entry
-                break
-        return up, down
+            if entry.direction != "down":
+                continue
+            if reply is None or (entry.kind == reply and (reply != "STREAM" or entry.seq == self._stream_seq)):
+                replies.append(entry)
+            elif entry.kind == "STREAM":
+                stale.append(entry)
+        return up, replies, stale
 
     def _shift(self, ex: Exchange) -> Exchange:
         """The exchange on the timeline's axis (the shaper prices on its own epoch)."""
@@ -117,12 +128,17 @@ class _RealQuery:
                 tl.emit(1)
                 t = end
             return PlacedCycle(start, done)
+        if cycle.fallback == "cloud_only":
+            return self._cloud_step(cycle, mark, start, done)
         if cycle.fallback is not None:
-            raise ValueError(f"fallback={cycle.fallback!r}: transport 'tcp' places edge_only fallback steps only")
+            raise ValueError(f"fallback={cycle.fallback!r}: unknown. Available: edge_only, cloud_only")
         if mark.compute_end_s > mark.start_s:
             stage = "draft" if self.speculative else "decode"
             tl.compute("edge", (mark.compute_end_s - mark.start_s) * 1e3, stage=stage, at_ms=start)
-        up, down = self._frames()
+        up, downs, stale = self._frames(1, "VERIFY" if self.speculative else None)
+        down = downs[0] if downs else None
+        for entry in stale:
+            self._network(entry.exchange)
         ups = [self._network(m.exchange) for m in up]
         verdict = self._network(down.exchange) if down is not None else None
         if mark.cloud_ms > 0:
@@ -145,6 +161,25 @@ class _RealQuery:
         rtt = max(0.0, (mark.done_s - mark.compute_end_s) * 1e3 - mark.cloud_ms - serial)
         up_bytes = draft.payload_bytes if draft else cycle.bytes_up  # with the fallback tokens it carried
         return PlacedCycle(start, done, up_bytes, down_bytes, rtt, draft.serialisation_ms if draft else None, draft)
+
+    def _cloud_step(self, cycle: Cycle, mark: CycleMarks, start: float, done: float) -> PlacedCycle:
+        """A cloud-only fallback step: the STREAM request (first step of a run), each token as streamed."""
+        tl = self.tl
+        up, downs, stale = self._frames(len(cycle.tokens), "STREAM")
+        for entry in stale:
+            self._network(entry.exchange)
+        ups = [self._network(m.exchange) for m in up]
+        last = None
+        for entry, token_s, cloud_ms in zip(downs, mark.token_s, mark.token_cloud_ms):
+            sent = self._ms(self.shaper.epoch_s + entry.received_ms / 1e3) if self.shaper else self._ms(token_s)
+            tl.compute("cloud", cloud_ms, stage="decode", at_ms=max(tl.start_ms, sent - cloud_ms))
+            last = self._network(entry.exchange)
+            tl.clock.advance_to(self._ms(token_s))
+            tl.emit(1)
+        tl.clock.advance_to(done)
+        seen = None if last is None else 2.0 * (last.delay_ms - last.serialisation_ms)
+        return PlacedCycle(start, done, sum(ex.payload_bytes for ex in ups), sum(e.payload_bytes for e in downs),
+                           stream_rtt_ms=seen)
 
 
 class RealTimePlacement:

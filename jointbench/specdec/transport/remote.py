@@ -65,15 +65,9 @@ def check_tcp_strategy(strategy: Strategy, temperature: float = 0.0) -> None:
     Raises
     ------
     ValueError
-        A policy with ``cloud_only`` fallback steps (the service would have to stream the target's
-        tokens until the edge cuts the stream, which it cannot yet), or with fallback steps at T>0 (in
-        process they run on T=0 traces only).
+        A policy with fallback steps at T>0 (in process they run on T=0 traces only).
     """
     fallback = getattr(strategy.policy, "fallback", None) if strategy.speculative else None
-    if fallback == "cloud_only":
-        raise ValueError("policy_params: transport 'tcp' runs edge_only fallback steps, not cloud_only ones (the "
-                         "cloud service cannot stream on until the edge cuts the stream yet); give the policy "
-                         "fallback: edge_only or cutoff: false, or use transport: inprocess")
     if fallback is not None and temperature != 0.0:
         raise ValueError(f"policy_params: fallback steps run at temperature 0 only (temperature={temperature:g}); "
                          "give the policy cutoff: false")

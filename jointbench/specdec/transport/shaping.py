@@ -52,6 +52,8 @@ class ScheduledMessage:
         When it was handed on (``None`` if the connection ended first).
     exchange : Exchange
         The link's pricing of the frame (``send_ms == received_ms``).
+    seq : int
+        The frame's request number (replies echo it); -1 when not given.
     """
 
     direction: Direction
@@ -61,6 +63,7 @@ class ScheduledMessage:
     due_ms: float
     exchange: Exchange
     delivered_ms: float | None = None
+    seq: int = -1
 
 
 class LinkShaper:
@@ -94,14 +97,15 @@ class LinkShaper:
             self.epoch_s = self._timer()
             self._last_due = {"up": 0.0, "down": 0.0}
 
-    def price(self, direction: Direction, nbytes: int, kind: str, t_ms: float | None = None) -> ScheduledMessage:
+    def price(self, direction: Direction, nbytes: int, kind: str, t_ms: float | None = None,
+              seq: int = -1) -> ScheduledMessage:
         """Price one frame sent at ``t_ms`` (default: now) and append it to :attr:`schedule`."""
         with self._lock:
             t = max(self.now_ms() if t_ms is None else float(t_ms), 0.0)
             ex = self.link.send(direction, nbytes, kind=kind, t_ms=t)
             due = max(ex.arrival_ms, self._last_due[direction])
             self._last_due[direction] = due
-            entry = ScheduledMessage(direction, kind, int(nbytes), t, due, ex)
+            entry = ScheduledMessage(direction, kind, int(nbytes), t, due, ex, seq=int(seq))
             self.schedule.append(entry)
             return entry
 
@@ -182,7 +186,7 @@ class ShapingProxy:
         try:
             while True:
                 frame = read_frame(src)
-                entry = self.shaper.price(direction, len(frame.payload), frame.type.name)
+                entry = self.shaper.price(direction, len(frame.payload), frame.type.name, seq=frame.seq)
                 q.put((frame.encode(), entry))
         except (OSError, FrameError):
             pass
