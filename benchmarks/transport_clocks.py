@@ -83,7 +83,7 @@ def _compute_events(outcome: Any, where: str, stage: str) -> list[float]:
 class MeasuredCompute:
     """Duck-typed ComputeModel answering with one tcp query's measured stage times, cycle by cycle.
 
-    From the real timeline: the draft prefill, each cycle's drafting span (per drafted token),
+    From the real timeline: the draft prefill, each cycle's drafting span (whole),
     the cloud's reported verify times and its reported prefill (the first VERIFY reply's
     ``prior_us``; cloud-only: the first token's compute), and the mean reported decode step.
     What a query did not measure comes from ``fallback``. The ``context`` arguments are accepted and
@@ -96,7 +96,8 @@ class MeasuredCompute:
         self.fallback, self.i = fallback, 0
         self.edge_prefill = sum(_compute_events(outcome, "edge", "prefill"))
         drafts = iter(_compute_events(outcome, "edge", "draft"))
-        self.draft = [next(drafts) / c.drafted if c.drafted else 0.0 for c in outcome.cycles]
+        self.block = [next(drafts) if c.drafted else 0.0 for c in outcome.cycles if c.fallback is None]
+        """Each draft/verify cycle's measured drafting span (a catch-up after streamed tokens included)."""
         self.verify = _compute_events(outcome, "cloud", "verify")
         first = _compute_events(outcome, "cloud", "prefill")
         steps = _compute_events(outcome, "cloud", "decode")
@@ -110,10 +111,10 @@ class MeasuredCompute:
         return self.first if self.first is not None else self.fallback.cloud_prefill_ms(n)
 
     def draft_ms(self, context: int | None = None) -> float:
-        return self.draft[self.i]
+        return self.fallback.draft_ms()  # an edge-only fallback token (not measured per token here)
 
     def draft_block_ms(self, steps: int, context: int | None = None) -> float:
-        return steps * self.draft_ms()
+        return self.block[self.i]  # the measured span, whatever the placement counts as steps
 
     def verify_ms(self, k: int, context: int | None = None) -> float:
         self.i += 1
@@ -124,12 +125,12 @@ class MeasuredCompute:
 
 
 class Replay:
-    """A policy that asks for the ``K`` each recorded cycle was drafted with."""
+    """A policy that asks for the ``K`` each recorded cycle was drafted with (0: its fallback step)."""
 
     reads_link = False
 
-    def __init__(self, ks: list[int]) -> None:
-        self.ks = ks
+    def __init__(self, ks: list[int], fallback: str | None = None, fallback_tokens: int = 1) -> None:
+        self.ks, self.fallback, self.fallback_tokens = ks, fallback, fallback_tokens
 
     def reset(self) -> None:
         """Nothing to reset."""
@@ -154,7 +155,12 @@ def replayed_virtual(outcome: Any, n_prompt: int, session: Any, compute: Any, ma
     base = session.strategy
     if base.speculative:
         source: Any = RecordedSource(n_prompt, outcome.cycles)
-        strategy = Strategy(base.placement, Replay([c.k for c in outcome.cycles]), base.codec)
+        kinds = {c.fallback for c in outcome.cycles} - {None}
+        if len(kinds) > 1:
+            raise ValueError(f"cannot replay a query that mixed fallback steps ({sorted(kinds)})")
+        replay = Replay([c.k for c in outcome.cycles], kinds.pop() if kinds else None,
+                        max((len(c.tokens) for c in outcome.cycles), default=1))
+        strategy = Strategy(base.placement, replay, base.codec)
     else:
         source, strategy = TokenSource(n_prompt, outcome.tokens), Strategy(base.placement, None, base.codec)
     tl = run_query(strategy, source, compute, Link(session.link.config), max_new_tokens).timeline
@@ -182,11 +188,12 @@ def stage_ratios(outcomes: list[Any], compute: Any, n_prompts: list[int] | None 
         drafts = iter(_compute_events(o, "edge", "draft"))  # one span per cycle that drafted
         verifies = _compute_events(o, "cloud", "verify")
         if verifies:
-            context = n
-            for v, c in zip(verifies, o.cycles):
-                if c.drafted:
-                    draft.append(next(drafts) / compute.draft_block_ms(c.drafted, context))
-                verify.append(v / compute.verify_ms(c.k, None if context is None else context - 1))
+            context, left = n, iter(verifies)
+            for c in o.cycles:
+                if c.fallback is None:  # fallback steps: no draft block, no verify pass
+                    if c.drafted:
+                        draft.append(next(drafts) / compute.draft_block_ms(c.drafted, context))
+                    verify.append(next(left) / compute.verify_ms(c.k, None if context is None else context - 1))
                 context = None if context is None else context + len(c.tokens)
         decode += [d / compute.decode_ms(None if n is None else n + j)
                    for j, d in enumerate(_compute_events(o, "cloud", "decode"))]

@@ -1,7 +1,8 @@
 """Real time across two processes vs the virtual clock, through the ``transport`` switch.
 
 For each RTT and strategy (cloud-only, edge-cloud fixed K, edge-cloud adaptive: NASD when it is
-registered, else the heuristic), one ``transport: tcp`` session (the cloud service in its own
+registered, else the heuristic; ``--adaptive nasd-cloud``: NASD with its cutoff and the cloud-only
+fallback, whose streamed steps every replaying clock replays too), one ``transport: tcp`` session (the cloud service in its own
 process, the link applied by the shaping proxy on the loopback socket, the draft here, wall-clock
 timings; one warm-up query first, not counted) serves the same prompts ``--repeats`` times at RTT >= 25
 ms and once at RTT 0 (each pass over the prompts is one *repeat*), and every query is re-timed on the
@@ -127,8 +128,10 @@ def main() -> int:
                         help="cache lengths (tokens) the start calibration fits each stage over")
     parser.add_argument("--tolerance", type=float, default=0.10, help="allowed |median ratio - 1| at RTT >= 25 ms")
     parser.add_argument("--gate", choices=CLOCKS, default="bracket", help="which clock's ratios are gated")
-    parser.add_argument("--adaptive", choices=("auto", "nasd", "heuristic"), default="auto",
-                        help="the adaptive policy (auto: NASD when registered; it needs the pair's NASD table)")
+    parser.add_argument("--adaptive", choices=("auto", "nasd", "nasd-cloud", "heuristic"), default="auto",
+                        help="the adaptive policy (auto: NASD when registered; it needs the pair's NASD table); "
+                             "nasd: its cutoff off; nasd-cloud: its cutoff on with the cloud-only fallback (the "
+                             "cloud streams while the link is too slow to speculate)")
     args = parser.parse_args()
 
     import torch
@@ -143,13 +146,13 @@ def main() -> int:
 
     pair = get_pair(args.pair)
     adaptive = args.adaptive if args.adaptive != "auto" else "nasd" if "nasd" in available(POLICY) else "heuristic"
+    # NASD's default edge-only cutoff would fire at every RTT here (the draft alone outpaces speculation on
+    # this CPU): `nasd` turns the cutoff off (K from the RTT), `nasd-cloud` keeps it with the cloud fallback
+    params = {"nasd": {"cutoff": False}, "nasd-cloud": {"fallback": "cloud_only"}}.get(adaptive)
     strategies = {"cloud-only": {"strategy": "cloud_only"},
                   f"fixed K={args.k}": {"strategy": "edge_cloud", "policy": "fixed", "k": args.k},
-                  adaptive: {"strategy": "edge_cloud", "policy": adaptive, "k": args.k,
-                             # NASD picks K from the RTT; its edge-only cutoff would fire at every RTT here
-                             # (the draft alone outpaces speculation on this CPU) and cloud-only steps do not
-                             # run over tcp, so the cutoff is off
-                             **({"policy_params": {"cutoff": False}} if adaptive == "nasd" else {})}}
+                  adaptive: {"strategy": "edge_cloud", "policy": adaptive.split("-")[0], "k": args.k,
+                             **({"policy_params": params} if params else {})}}
     rows_in = [json.loads(line) for line in ROOT_PROMPTS.read_text().splitlines() if line.strip()]
     queries = [{**row["question"], "index": i} for i, row in enumerate(rows_in[: args.prompts])]
     n_prompts = [len(encode_prompt(pair, q["prompt"])) for q in queries]
@@ -226,7 +229,7 @@ def main() -> int:
                             before = before or stage_levels(timer, this_run, ctx, k_bracket, spec)
                             rec = tcp.predict(dict(q))
                             if tcp.strategy.speculative:  # time the verify pass this query ran most (NASD: its K)
-                                ks = [c.k for c in tcp.last_outcome.cycles]
+                                ks = [c.k for c in tcp.last_outcome.cycles if c.fallback is None] or [0]
                                 k_bracket = max(set(ks), key=ks.count)
                             after = stage_levels(timer, this_run, ctx, k_bracket, spec)
                             rep.append((rec, tcp.last_outcome, Factors.mean(before, after)))

@@ -201,9 +201,18 @@ class RecordedSource:
     def next_cycle(self, k: int) -> Cycle:
         """The recorded cycle, checked against ``k``."""
         c = self.cycles[self.i]
-        if c.k != k:
+        if c.k != k or c.fallback is not None:
             raise RuntimeError(f"cached sampled generation drafted K={c.k} in cycle {self.i}, the policy now asks "
                                f"K={k}: the cache key misses something the policy reads")
+        self.i += 1
+        return c
+
+    def fallback_step(self, kind: str, n: int) -> Cycle:
+        """The recorded fallback step, checked against ``kind`` (its tokens are the recorded ones)."""
+        c = self.cycles[self.i]
+        if c.fallback != kind:
+            raise RuntimeError(f"recorded cycle {self.i} is {c.fallback or 'a draft/verify cycle'}, the policy now "
+                               f"asks a {kind} fallback step")
         self.i += 1
         return c
 

@@ -227,6 +227,7 @@ class RemoteSpeculativeSource(_Marked):
         new: list[int] = []
         times: list[float] = []
         cloud_ms: list[float] = []
+        prior_ms = 0.0
         if kind == "cloud_only" and room and self._stream is None:
             left = self.limit - (len(self.committed) - self.n_prompt)
             data = encode_stream_request(left, self.pending)
@@ -240,6 +241,7 @@ class RemoteSpeculativeSource(_Marked):
                 frame = next(self._stream)
                 tok = decode_token(frame.payload)
                 cloud_ms.append(frame.arg / 1e3)
+                prior_ms += frame.prior_us / 1e3  # the query's PREFILL, when this stream is its first reply
                 self.kept += 1
                 if frame.is_final:
                     self._stream = None  # ended by the cloud; the next request still says what was kept
@@ -255,7 +257,7 @@ class RemoteSpeculativeSource(_Marked):
             self.marks.append(CycleMarks(start, end, end, token_s=tuple(times)))
         else:
             end = times[-1] if times else start
-            self.marks.append(CycleMarks(start, start, end, sum(cloud_ms), token_s=tuple(times),
+            self.marks.append(CycleMarks(start, start, end, sum(cloud_ms), prior_ms, token_s=tuple(times),
                                          token_cloud_ms=tuple(cloud_ms)))
         return Cycle(0, 0, 0, tuple(new), 0, kind)
 

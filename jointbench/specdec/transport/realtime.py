@@ -170,9 +170,13 @@ class _RealQuery:
             self._network(entry.exchange)
         ups = [self._network(m.exchange) for m in up]
         last = None
-        for entry, token_s, cloud_ms in zip(downs, mark.token_s, mark.token_cloud_ms):
+        for i, (entry, token_s, cloud_ms) in enumerate(zip(downs, mark.token_s, mark.token_cloud_ms)):
             sent = self._ms(self.shaper.epoch_s + entry.received_ms / 1e3) if self.shaper else self._ms(token_s)
-            tl.compute("cloud", cloud_ms, stage="decode", at_ms=max(tl.start_ms, sent - cloud_ms))
+            begin = max(tl.start_ms, sent - cloud_ms)
+            if i == 0 and mark.cloud_prior_ms > 0:  # the query's PREFILL, reported by this first reply
+                tl.compute("cloud", mark.cloud_prior_ms, stage="prefill",
+                           at_ms=max(tl.start_ms, begin - mark.cloud_prior_ms))
+            tl.compute("cloud", cloud_ms, stage="decode", at_ms=begin)
             last = self._network(entry.exchange)
             tl.clock.advance_to(self._ms(token_s))
             tl.emit(1)
