@@ -79,27 +79,9 @@ def oracle_table(rank: str | pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def plot_nasd(rank_csv: str, out_dir: str) -> list[str]:
-    """``nasd_vs_oracle.png`` (NASD ÷ oracle per stable RTT, one panel per hardware pair, 10 Mbit/s)
-    and ``specdec_tail_vs_loss.png`` (P95/P99 latency against loss per strategy, RTT 50/200 ms)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    df = _conditions(load_rank(rank_csv))
-    if not (df[COLS["policy"]].astype(str) == "nasd").any():
-        return []
-    table = oracle_table(df)
-    if table.empty:  # no fixed-K rows in this job: no oracle to compare with
-        return []
-    os.makedirs(out_dir, exist_ok=True)
-    table.to_csv(os.path.join(out_dir, "oracle.csv"), index=False)
-    paths = []
-    stable = table[(table["family"] == "stable") & table["condition"].str.endswith("_bw10")].copy()
-    stable["rtt"] = stable["condition"].str.extract(r"rtt([\d.]+)_")[0].astype(float)
+def _plot_stable_ratios(plt: Any, stable: pd.DataFrame, ratio_cols: list[str], bw: float, out_dir: str) -> str:
+    """``nasd_vs_oracle.png``: each adaptive policy ÷ the oracle per stable RTT, a panel per hardware pair."""
     hws = sorted(stable["hardware"].unique())
-    ratio_cols = [c for c in table.columns if c.endswith(" / oracle")]
     fig, axes = plt.subplots(1, max(1, len(hws)), figsize=(4.8 * max(1, len(hws)), 3.6), squeeze=False, sharey=True)
     for ax, hw in zip(axes[0], hws):
         g = stable[stable["hardware"] == hw].sort_values("rtt")
@@ -115,7 +97,7 @@ def plot_nasd(rank_csv: str, out_dir: str) -> list[str]:
         ax.set_xlim(0, 600)
         ax.set_xticks([0, 10, 25, 50, 100, 200, 500])
         ax.set_xticklabels(["0", "10", "25", "50", "100", "200", "500"], fontsize=8)
-        ax.set_title(f"{hw}, 10 Mbit/s", fontsize=9)
+        ax.set_title(f"{hw}, {bw:g} Mbit/s", fontsize=9)
         ax.set_xlabel("RTT (ms)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("tokens/s ÷ oracle fixed K")
@@ -123,9 +105,39 @@ def plot_nasd(rank_csv: str, out_dir: str) -> list[str]:
     h, lab = axes[0][0].get_legend_handles_labels()
     fig.legend(h, lab, loc="lower center", ncol=min(4, len(lab)), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.12, 1, 1))
-    paths.append(os.path.join(out_dir, "nasd_vs_oracle.png"))
-    fig.savefig(paths[-1], dpi=110)
+    path = os.path.join(out_dir, "nasd_vs_oracle.png")
+    fig.savefig(path, dpi=110)
     plt.close(fig)
+    return path
+
+
+def plot_nasd(rank_csv: str, out_dir: str) -> list[str]:
+    """``nasd_vs_oracle.png`` (NASD ÷ oracle per stable RTT, one panel per hardware pair, at 10 Mbit/s or, when the
+    job has no 10 Mbit/s conditions, at its most common bandwidth)
+    and ``specdec_tail_vs_loss.png`` (P95/P99 latency against loss per strategy, RTT 50/200 ms)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    df = _conditions(load_rank(rank_csv))
+    if not (df[COLS["policy"]].astype(str) == "nasd").any():
+        return []
+    table = oracle_table(df)
+    if table.empty:  # no fixed-K rows in this job: no oracle to compare with
+        return []
+    os.makedirs(out_dir, exist_ok=True)
+    table.to_csv(os.path.join(out_dir, "oracle.csv"), index=False)
+    paths = []
+    stable = table[table["family"] == "stable"].copy()
+    stable["rtt"] = stable["condition"].str.extract(r"rtt([\d.]+)_")[0].astype(float)
+    stable["bw"] = stable["condition"].str.extract(r"_bw([\d.]+)$")[0].astype(float)
+    if not stable.empty:  # 10 Mbit/s, the root grid's middle; else the bandwidth with the most conditions
+        bw = 10.0 if (stable["bw"] == 10.0).any() else float(stable["bw"].value_counts().idxmax())
+        stable = stable[stable["bw"] == bw]
+    ratio_cols = [c for c in table.columns if c.endswith(" / oracle")]
+    if not stable.empty and stable[ratio_cols].notna().any().any():
+        paths.append(_plot_stable_ratios(plt, stable, ratio_cols, bw, out_dir))
 
     jl = df[df["family"] == "jitter-loss"].copy()
     if not jl.empty:
