@@ -181,7 +181,7 @@ class RemoteSpeculativeSource(_Marked):
     def _draft(self, k: int, stop: DraftStop | None = None) -> tuple[list[int], bytes]:
         drafts, steps, up = draft_block(self.lm, self.committed, k, self.draft_feed, self.n_prompt,
                                         self.temperature, self.codec, self.gen, self.eos, stop)
-        if self.temperature > 0.0:  # bookkeeping after the timed span ends is the caller's; this is cheap
+        if self.temperature > 0.0:  # the codec's own statistics (a few lists, inside the drafting span)
             self.codec_stats.append(cycle_codec_stats(steps, None, None, len(up)))
         return drafts, up
 
