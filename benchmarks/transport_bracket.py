@@ -151,3 +151,79 @@ def bracketed(start: Calibration, f: Factors, flat: bool = False) -> Calibration
         verify_ms={k: v * f.verify for k, v in start.verify_ms.items()},
         context_costs=start.context_costs.scaled(f.draft, f.verify),
         statistic=f"{start.statistic}; bracketed: draft x{f.draft:.3f}, target x{f.verify:.3f}")
+
+
+class TwoProcessTimer:
+    """Times the stages across the two processes: synthetic cycles through the session's own cloud service.
+
+    A second connection to the running service, through a shaping proxy of its own with the session's link
+    (so each process idles between its stages as in the real run), runs ``repeats`` draft/verify cycles of
+    ``K`` drafts on a random prompt of the query's context (one warm-up), or for ``K = 0`` streams decode
+    steps as cloud-only does. The draft block is the edge's
+    measured span, the verify pass the cloud's reported compute: the two-process system's levels at that
+    moment, with no token of the query itself.
+
+    Parameters
+    ----------
+    session : SpecDecSession
+        A ``transport: tcp`` session whose service runs (after its first query).
+    max_context : int
+        Longest context a bracket will be asked for (tokens).
+    """
+
+    def __init__(self, session: Any, max_context: int) -> None:
+        import torch
+
+        from jointbench.netsim import Link
+        from jointbench.specdec.transport.client import CloudClient
+        from jointbench.specdec.transport.shaping import ShapingProxy
+        from jointbench.specdec.tracestore import get_pair
+
+        self.pair = get_pair(session.pair)
+        assert session.remote is not None and session.remote.service is not None, "run a query first"
+        self.proxy = ShapingProxy(Link(session.link.config), session.remote.service.port).start()
+        self.client = CloudClient(port=self.proxy.port, timeout_s=60.0)
+        self.vocab = min(int(m.config.get_text_config().vocab_size) for m in (self.pair.target, self.pair.draft))
+        self.ids = torch.randint(0, self.vocab, (max_context + 64,), generator=torch.Generator().manual_seed(2)).tolist()
+
+    def levels(self, context: int, k: int, repeats: int = BRACKET_REPEATS) -> dict[str, float]:
+        """Mean ms of a cycle's draft block (``k`` drafts, re-feed included) and its verify pass at ``context``.
+
+        ``k = 0`` (cloud-only) times decode steps as cloud-only runs them: one DECODE streaming
+        ``repeats + 1`` tokens (the first, which pays the prefill, not counted), no wait between steps.
+        """
+        from jointbench.specdec.codec import make_codec
+        from jointbench.specdec.transport.edge import RemoteDecodeSource, RemoteSpeculativeSource
+
+        if k == 0:
+            stream = RemoteDecodeSource(self.client, self.ids[:context], repeats + 1)
+            stream.begin()
+            for _ in range(repeats + 1):
+                stream.next_cycle(0)
+            return {"block": 0.0, "verify": statistics.fmean(m.cloud_ms for m in stream.marks[1:])}
+
+        source = RemoteSpeculativeSource(self.pair.draft, (), self.client, self.ids[:context],
+                                         (k + 1) * (repeats + 1) + 1, make_codec("ids_only"), vocab_limit=self.vocab)
+        source.begin()
+        block, verify = [], []
+        for r in range(repeats + 1):  # the first cycle warms up (and pays the PREFILL)
+            source.next_cycle(k)
+            mark = source.marks[-1]
+            if r:
+                block.append((mark.compute_end_s - mark.start_s) * 1e3)
+                verify.append(mark.cloud_ms)
+        return {"block": statistics.fmean(block), "verify": statistics.fmean(verify)}
+
+    def close(self) -> None:
+        """Close the connection and the proxy (the service is the session's)."""
+        self.client.close()
+        self.proxy.stop()
+
+
+def two_process_levels(timer: TwoProcessTimer, start: Calibration, context: int, k: int) -> Factors:
+    """Bracket factors now, across the two processes: :meth:`TwoProcessTimer.levels` ÷ ``start``'s fits."""
+    fits = start.context_costs
+    assert fits is not None, "the start calibration needs context fits"
+    got = timer.levels(context, k)
+    draft = got["block"] / fits.draft_block_ms(k, context) if k else 1.0  # cloud-only drafts nothing
+    return Factors(draft, got["verify"] / fits.verify_fit(k).at(context - 1))

@@ -8,13 +8,18 @@ timings; one warm-up query first, not counted) serves the same prompts ``--repea
 ms and once at RTT 0 (each pass over the prompts is one *repeat*), and every query is re-timed on the
 virtual clock, side by side in one run, by these clocks:
 
-- ``bracket`` (the gate): the query's own cycles (its ``K`` sequence, drafts and acceptances) with the
+- ``bracket``: the query's own cycles (its ``K`` sequence, drafts and acceptances) with the
   context-dependent compute model (``compute_context``), from the start calibration's context fits
   rescaled by stage timings taken right before and right after that very query at its context
   (the mean of the two; the verify pass at the ``K`` the query used most, timed in the order of a
   cycle: verify, re-feed, draft step; :mod:`transport_bracket`).
   This VM's CPU speed moves within minutes, so only a calibration this close in time can price a
   query to ±10%;
+- ``bracket-2p`` (the gate): ``bracket`` with levels timed across the two processes instead (synthetic draft/verify
+  cycles of the query's ``K`` at its context through a second connection to the same cloud service, behind
+  a proxy of its own with the session's link; the edge's measured draft block, the cloud's reported verify;
+  :class:`transport_bracket.TwoProcessTimer`), right before and after the in-process brackets: whether a
+  calibration taken in the deployment's configuration prices the run better than one taken in one process;
 - ``bracket-flat``: the same brackets, the rescaled fits charged flat at the calibration's 64-token
   context with no re-feed (what the context model adds, with levels measured at the same moments);
 - ``this-run``: ``transport: inprocess`` with the calibration this script measures at its start
@@ -58,11 +63,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transport_bracket import Factors, StageTimer, bracketed, stage_levels
+from transport_bracket import Factors, StageTimer, TwoProcessTimer, bracketed, stage_levels, two_process_levels
 from transport_clocks import MeasuredCompute, idle_factor, replayed_virtual, stage_ratios
 
 ROOT_PROMPTS = Path(__file__).resolve().parents[1] / "examples" / "specdec" / "data" / "sd_prompts.jsonl"
-CLOCKS = ("bracket", "bracket-flat", "this-run", "cached", "replay", "replay-ctx", "fresh", "fresh-idle", "measured")
+CLOCKS = ("bracket", "bracket-flat", "bracket-2p", "this-run", "cached", "replay", "replay-ctx", "fresh", "fresh-idle", "measured")
 """Virtual clocks compared with the tcp run (see the module docstring)."""
 CONTEXT_KS = (0, 1, 2, 3, 5, 8, 12, 16)
 """Draft lengths whose verify pass the start calibration fits against the context (K between: interpolated)."""
@@ -127,7 +132,9 @@ def main() -> int:
     parser.add_argument("--context-lens", default="64,128,192",
                         help="cache lengths (tokens) the start calibration fits each stage over")
     parser.add_argument("--tolerance", type=float, default=0.10, help="allowed |median ratio - 1| at RTT >= 25 ms")
-    parser.add_argument("--gate", choices=CLOCKS, default="bracket", help="which clock's ratios are gated")
+    parser.add_argument("--gate", choices=CLOCKS, default="bracket-2p",
+                        help="which clock's ratios are gated (bracket-2p: the calibration taken across the two "
+                             "processes; bracket: taken in this one)")
     parser.add_argument("--adaptive", choices=("auto", "nasd", "nasd-cloud", "heuristic"), default="auto",
                         help="the adaptive policy (auto: NASD when registered; it needs the pair's NASD table); "
                              "nasd: its cutoff off; nasd-cloud: its cutoff on with the cloud-only fallback (the "
@@ -220,22 +227,30 @@ def main() -> int:
                     statistic=f"{fresh.statistic}; verify x{fv:.3f}, first draft step x{fd:.3f} after {rtt / 2:g} ms")
                 tcp = SpecDecSession(transport="tcp", **common)
                 reps: list[list[tuple[dict, Any, Factors]]] = []  # per repeat: (record, outcome, bracket factors)
+                two_p: dict[int, Factors] = {}  # id(outcome) -> the two-process brackets' factors
+                timer2 = None
                 try:
                     tcp.predict(dict(queries[0]))  # warm-up: service start, first forwards
-                    before = None  # one bracket after a query is the next one's before (factors are ratios)
+                    timer2 = TwoProcessTimer(tcp, max(contexts) + 2)
+                    before = before2 = None  # one bracket after a query is the next one's before (factors are ratios)
                     for _ in range(1 if rtt < 25.0 else args.repeats):  # RTT 0 (the floor) is not gated
                         rep = []
                         for q, ctx in zip(queries, contexts):
+                            before2 = before2 or two_process_levels(timer2, this_run, ctx, k_bracket)
                             before = before or stage_levels(timer, this_run, ctx, k_bracket, spec)
                             rec = tcp.predict(dict(q))
                             if tcp.strategy.speculative:  # time the verify pass this query ran most (NASD: its K)
                                 ks = [c.k for c in tcp.last_outcome.cycles if c.fallback is None] or [0]
                                 k_bracket = max(set(ks), key=ks.count)
                             after = stage_levels(timer, this_run, ctx, k_bracket, spec)
+                            after2 = two_process_levels(timer2, this_run, ctx, k_bracket)
                             rep.append((rec, tcp.last_outcome, Factors.mean(before, after)))
-                            before = after
+                            two_p[id(tcp.last_outcome)] = Factors.mean(before2, after2)
+                            before, before2 = after, after2
                         reps.append(rep)
                 finally:
+                    if timer2 is not None:
+                        timer2.close()
                     tcp.close()
                 in_process = {clock: [SpecDecSession(transport="inprocess", calibration_file=files[clock], **common)
                                       .predict(dict(q)) for q in queries] for clock in ("this-run", "cached")}
@@ -253,6 +268,8 @@ def main() -> int:
                             elif clock in ("bracket", "bracket-flat"):
                                 model = compute_model(bracketed(this_run, f, flat=clock == "bracket-flat"),
                                                       context=clock == "bracket")
+                            elif clock == "bracket-2p":
+                                model = compute_model(bracketed(this_run, two_p[id(o)]), context=True)
                             elif clock == "replay-ctx":
                                 model = compute_model(this_run, context=True)
                             else:
@@ -275,8 +292,10 @@ def main() -> int:
                 outcomes = [o for rep in reps for _, o, _ in rep]
                 fs = [f for rep in reps for _, _, f in rep]
                 real_ms = [r["latency_ms"] for rep in reps for r, _, _ in rep]
+                f2s = [two_p[id(o)] for o in outcomes]
                 print(f"{label:12s} RTT {rtt:5.0f} ms brackets: draft x{spread([f.draft for f in fs])}, target "
-                      f"x{spread([f.verify for f in fs])} of the start calibration; tcp queries "
+                      f"x{spread([f.verify for f in fs])} of the start calibration (two-process brackets: draft "
+                      f"x{spread([f.draft for f in f2s])}, target x{spread([f.verify for f in f2s])}); tcp queries "
                       f"{min(real_ms):.0f}-{max(real_ms):.0f} ms", flush=True)
                 stages = {"this-run+ctx": stage_ratios(outcomes, compute_model(this_run, context=True),
                                                        n_prompts * len(reps)),
