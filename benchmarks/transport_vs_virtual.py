@@ -18,8 +18,10 @@ virtual clock, side by side in one run, by these clocks:
 - ``bracket-2p`` (the gate): ``bracket`` with levels timed across the two processes instead (synthetic draft/verify
   cycles of the query's ``K`` at its context through a second connection to the same cloud service, behind
   a proxy of its own with the session's link; the edge's measured draft block, the cloud's reported verify;
-  :class:`transport_bracket.TwoProcessTimer`), right before and after the in-process brackets: whether a
-  calibration taken in the deployment's configuration prices the run better than one taken in one process;
+  :class:`transport_bracket.TwoProcessTimer`; cloud-only: a short DECODE stream), right before and after the
+  in-process brackets. Timed in one process, back to back, the stages miss what the deployment's
+  configuration costs them (each process waits for the other and the link between its stages): on this VM
+  the in-process brackets left speculative rows 5-16% slow;
 - ``bracket-flat``: the same brackets, the rescaled fits charged flat at the calibration's 64-token
   context with no re-feed (what the context model adds, with levels measured at the same moments);
 - ``this-run``: ``transport: inprocess`` with the calibration this script measures at its start
@@ -43,7 +45,7 @@ repeats with its range ``[min-max]``; the brackets' factors; the tcp run's measu
 ÷ the start calibration (context model) and ÷ the brackets; the transport's own overhead (real latency
 beyond the ``measured`` clock's) in ms per cycle, at RTT 0 the floor; whether tokens are identical
 (tcp = in process = cloud-only greedy). The summary line (with the load average) comes last; the exit
-code is 1 when a median ratio of the gated clock (``--gate``, default ``bracket``) at RTT >= 25 ms is
+code is 1 when a median ratio of the gated clock (``--gate``, default ``bracket-2p``) at RTT >= 25 ms is
 off by more than ``--tolerance`` or tokens differ.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/transport_vs_virtual.py                # SmolLM2 pair
