@@ -184,7 +184,8 @@ class TwoProcessTimer:
         self.proxy = ShapingProxy(Link(session.link.config), session.remote.service.port).start()
         self.client = CloudClient(port=self.proxy.port, timeout_s=60.0)
         self.vocab = min(int(m.config.get_text_config().vocab_size) for m in (self.pair.target, self.pair.draft))
-        self.ids = torch.randint(0, self.vocab, (max_context + 64,), generator=torch.Generator().manual_seed(2)).tolist()
+        seeded = torch.Generator().manual_seed(2)
+        self.ids = torch.randint(0, self.vocab, (max_context + 64,), generator=seeded).tolist()
 
     def levels(self, context: int, k: int, repeats: int = BRACKET_REPEATS) -> dict[str, float]:
         """Mean ms of a cycle's draft block (``k`` drafts, re-feed included) and its verify pass at ``context``.

@@ -2,8 +2,8 @@
 
 For each RTT and strategy (cloud-only, edge-cloud fixed K, edge-cloud adaptive: NASD when it is
 registered, else the heuristic; ``--adaptive nasd-cloud``: NASD with its cutoff and the cloud-only
-fallback, whose streamed steps every replaying clock replays too), one ``transport: tcp`` session (the cloud service in its own
-process, the link applied by the shaping proxy on the loopback socket, the draft here, wall-clock
+fallback, whose streamed steps every replaying clock replays too), one ``transport: tcp`` session (the
+cloud service in its own process, the link applied by the shaping proxy on the loopback socket, the draft here, wall-clock
 timings; one warm-up query first, not counted) serves the same prompts ``--repeats`` times at RTT >= 25
 ms and once at RTT 0 (each pass over the prompts is one *repeat*), and every query is re-timed on the
 virtual clock, side by side in one run, by these clocks:
@@ -69,7 +69,8 @@ from transport_bracket import Factors, StageTimer, TwoProcessTimer, bracketed, s
 from transport_clocks import MeasuredCompute, idle_factor, replayed_virtual, stage_ratios
 
 ROOT_PROMPTS = Path(__file__).resolve().parents[1] / "examples" / "specdec" / "data" / "sd_prompts.jsonl"
-CLOCKS = ("bracket", "bracket-flat", "bracket-2p", "this-run", "cached", "replay", "replay-ctx", "fresh", "fresh-idle", "measured")
+CLOCKS = ("bracket", "bracket-flat", "bracket-2p", "this-run", "cached", "replay", "replay-ctx", "fresh", "fresh-idle",
+          "measured")
 """Virtual clocks compared with the tcp run (see the module docstring)."""
 CONTEXT_KS = (0, 1, 2, 3, 5, 8, 12, 16)
 """Draft lengths whose verify pass the start calibration fits against the context (K between: interpolated)."""

@@ -50,6 +50,18 @@ def decode_prompt(data: bytes) -> list[int]:
     return np.frombuffer(data, dtype=ID, count=n, offset=_U32.size).tolist()
 
 
+def encode_tokens(ids: Sequence[int]) -> bytes:
+    """Encode bare token ids, no count (:func:`tokens_bytes` long): streamed tokens, a draft's pending ids."""
+    return np.asarray(ids, dtype=ID).tobytes()
+
+
+def decode_tokens(data: bytes) -> list[int]:
+    """Inverse of :func:`encode_tokens`."""
+    if len(data) % TOKEN_BYTES:
+        raise ValueError(f"token ids are {TOKEN_BYTES} bytes each, got {len(data)} bytes")
+    return np.frombuffer(data, dtype=ID).tolist()
+
+
 def encode_verdict(num_accepted: int, next_token: int) -> bytes:
     """Encode the cloud's answer to a draft block (:data:`VERDICT_BYTES` long)."""
     return _VERDICT.pack(num_accepted, next_token)

@@ -64,8 +64,8 @@ class PlacedCycle:
     transmit_ms: float | None = None
     draft_message: Exchange | None = None
     stream_rtt_ms: float | None = None
-    """A cloud fallback step's round trip as the transport would see it while tokens stream down (TCP's own
-    estimate from the data and its ACKs: twice the last token's delay without serialisation), ms."""
+    """A cloud fallback step's round trip as the transport would see it while tokens stream down
+    (:func:`stream_rtt_ms`), ms."""
 
 
 class PlacedQuery(Protocol):
@@ -118,6 +118,12 @@ def new_timeline(link: Link | None, start_ms: float, keep_exchanges: bool = Fals
 def round_trip_ms(up: Exchange, down: Exchange) -> float:
     """Round trip of a draft and its verdict without serialisation (ms)."""
     return (up.delay_ms - up.serialisation_ms) + (down.delay_ms - down.serialisation_ms)
+
+
+def stream_rtt_ms(last: Exchange | None) -> float | None:
+    """The round trip a transport sees while tokens stream down: twice the last token's delay without
+    serialisation (TCP's own estimate from the data and its ACKs), ms; ``None`` when nothing streamed."""
+    return None if last is None else 2.0 * (last.delay_ms - last.serialisation_ms)
 
 
 def make_placement(name: str) -> Placement:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from jointbench.netsim import Link
@@ -12,35 +10,18 @@ from jointbench.specdec.session import SpecDecSession
 from jointbench.specdec.sources import RecordedSource
 from jointbench.specdec.strategy import Strategy
 
-
-class Script:
-    """K per cycle from a list; 0 asks a fallback step of ``kind``."""
-
-    reads_link = False
-    draft_stop = None
-
-    def __init__(self, ks: list[int], kind: str, tokens: int = 2) -> None:
-        self.ks, self.fallback, self.fallback_tokens = ks, kind, tokens
-
-    def reset(self) -> None:
-        """Nothing learnt."""
-
-    def next_k(self, state: Any) -> int:
-        return self.ks[state.cycle % len(self.ks)]
-
-    def update(self, outcome: Any) -> None:
-        """Nothing learnt."""
+from scripted_policy import ScriptedFallback
 
 
 @pytest.mark.parametrize("kind", ["cloud_only", "edge_only"])
 def test_fallback_steps_replay_to_the_same_timeline(kind) -> None:
     s = SpecDecSession("edge_cloud", pair="tiny-random", policy="fixed", k=3, max_new_tokens=14, chat=False,
                        network={"network_rtt_ms": 30, "network_uplink_bandwidth_mbps": 5})
-    s.strategy = Strategy(s.strategy.placement, Script([3, 0, 0, 2], kind), s.strategy.codec)
+    s.strategy = Strategy(s.strategy.placement, ScriptedFallback([3, 0, 0, 2], kind), s.strategy.codec)
     rec = s.predict({"prompt": "alpha beta gamma", "index": 0})
     out = s.last_outcome
     assert any(c.fallback == kind for c in out.cycles)
-    replay = Script([c.k for c in out.cycles], kind, max(len(c.tokens) for c in out.cycles))
+    replay = ScriptedFallback([c.k for c in out.cycles], kind, max(len(c.tokens) for c in out.cycles))
     again = run_query(Strategy(s.strategy.placement, replay, s.strategy.codec),
                       RecordedSource(rec["extras"]["prompt_tokens"], out.cycles), s.compute, Link(s.link.config), 14)
     assert again.tokens == out.tokens
@@ -49,5 +30,5 @@ def test_fallback_steps_replay_to_the_same_timeline(kind) -> None:
     # control: the recorded steps are of one kind; asking the other is refused, not silently replayed
     other = "edge_only" if kind == "cloud_only" else "cloud_only"
     with pytest.raises(RuntimeError, match=f"asks a {other} fallback step"):
-        run_query(Strategy(s.strategy.placement, Script(replay.ks, other), s.strategy.codec),
+        run_query(Strategy(s.strategy.placement, ScriptedFallback(replay.script, other), s.strategy.codec),
                   RecordedSource(rec["extras"]["prompt_tokens"], out.cycles), s.compute, Link(s.link.config), 14)

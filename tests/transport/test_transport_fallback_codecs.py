@@ -10,29 +10,10 @@ from jointbench.specdec.session import SpecDecSession
 from jointbench.specdec.strategy import Strategy
 
 from prochelpers import process_gone
+from scripted_policy import ScriptedFallback
 
 PROMPTS = ["alpha beta gamma delta", "one two three four five"]
 NET = {"network_rtt_ms": 20, "network_uplink_bandwidth_mbps": 10, "network_seed": 1}
-
-
-class ScriptedFallback:
-    """K per cycle from a fixed script; 0 asks a fallback step of two tokens (as NASD's cutoff)."""
-
-    reads_link = False
-    fallback_tokens = 2
-    draft_stop = None
-
-    def __init__(self, script: tuple[int, ...] = (3, 0, 0, 2, 0, 3), fallback: str = "edge_only") -> None:
-        self.script, self.fallback = script, fallback
-
-    def reset(self) -> None:
-        """Nothing learnt."""
-
-    def next_k(self, state: Any) -> int:
-        return self.script[state.cycle % len(self.script)]
-
-    def update(self, outcome: Any) -> None:
-        """Nothing learnt."""
 
 
 def _run(transport: str, policy: Any = None, strategy: str = "edge_cloud", **kw: Any) -> list[dict]:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from jointbench.netsim import Timeline
 from jointbench.specdec.parts import PLACEMENT, register
 from jointbench.specdec.payload import TOKEN_BYTES, VERDICT_BYTES, prompt_bytes, tokens_bytes
-from jointbench.specdec.placement import Cycle, PlacedCycle, round_trip_ms
+from jointbench.specdec.placement import Cycle, PlacedCycle, round_trip_ms, stream_rtt_ms
 
 if TYPE_CHECKING:  # typing only: compute imports torch (via calibrate)
     from jointbench.specdec.compute import ComputeModel
@@ -140,8 +140,7 @@ class _EdgeCloudQuery:
             tl.emit(1)
         self.t_edge = tl.now_ms
         self.streaming, self.edge_behind = True, True
-        seen = None if last is None else 2.0 * (last.delay_ms - last.serialisation_ms)
-        return PlacedCycle(start, self.t_edge, up, TOKEN_BYTES * len(cycle.tokens), stream_rtt_ms=seen)
+        return PlacedCycle(start, self.t_edge, up, TOKEN_BYTES * len(cycle.tokens), stream_rtt_ms=stream_rtt_ms(last))
 
 
 @register(PLACEMENT, "colocated")

@@ -46,15 +46,15 @@ def _us_since(t0: float) -> int:
 
 
 def encode_token(token: int) -> bytes:
-    """One streamed token id: the int32 of :func:`~jointbench.specdec.payload.encode_prompt`."""
-    return payload.encode_prompt([token])[-payload.TOKEN_BYTES:]
+    """One streamed token id (:func:`~jointbench.specdec.payload.encode_tokens` of one id)."""
+    return payload.encode_tokens([token])
 
 
 def decode_token(data: bytes) -> int:
     """Inverse of :func:`encode_token`."""
     if len(data) != payload.TOKEN_BYTES:
         raise ValueError(f"a token frame carries {payload.TOKEN_BYTES} bytes, got {len(data)}")
-    return payload.decode_prompt((1).to_bytes(4, "little") + data)[0]
+    return payload.decode_tokens(data)[0]
 
 
 def encode_pending(pending: Sequence[int], block: bytes) -> tuple[bytes, int]:
@@ -63,8 +63,7 @@ def encode_pending(pending: Sequence[int], block: bytes) -> tuple[bytes, int]:
     The tokens travel as bare ids (:func:`~jointbench.specdec.payload.tokens_bytes` each), their count
     in the frame's ``arg``, so the payload is what the virtual clock prices for that message.
     """
-    ids = b"".join(encode_token(t) for t in pending)
-    return ids + bytes(block), len(pending)
+    return payload.encode_tokens(pending) + bytes(block), len(pending)
 
 
 def split_pending(data: bytes, count: int) -> tuple[list[int], bytes]:
@@ -72,7 +71,7 @@ def split_pending(data: bytes, count: int) -> tuple[list[int], bytes]:
     size = payload.tokens_bytes(count)
     if size > len(data):
         raise ValueError(f"VERIFY announces {count} pending tokens ({size} bytes) in a {len(data)}-byte payload")
-    return [decode_token(data[i:i + payload.TOKEN_BYTES]) for i in range(0, size, payload.TOKEN_BYTES)], data[size:]
+    return payload.decode_tokens(data[:size]), data[size:]
 
 
 STREAM_REQUEST = struct.Struct("<II")
@@ -82,7 +81,7 @@ Its size is the virtual placement's ``FALLBACK_REQUEST_BYTES`` (a request as sma
 
 def encode_stream_request(max_tokens: int, pending: Sequence[int]) -> bytes:
     """A STREAM request's payload: :data:`STREAM_REQUEST`, then the pending ids."""
-    return STREAM_REQUEST.pack(int(max_tokens), len(pending)) + b"".join(encode_token(t) for t in pending)
+    return STREAM_REQUEST.pack(int(max_tokens), len(pending)) + payload.encode_tokens(pending)
 
 
 def decode_stream_request(data: bytes) -> tuple[int, list[int]]:

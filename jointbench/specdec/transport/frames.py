@@ -48,9 +48,10 @@ class MsgType(enum.IntEnum):
     - CLOSE (edge -> cloud): ends the session; reply: CLOSE, empty.
     - ERROR (cloud -> edge): payload = UTF-8 message; ends the current request.
     - STREAM (edge -> cloud): a policy's cloud-only fallback: payload = most tokens and the
-      edge-only tokens the cloud has not seen (:func:`~.cloud.encode_stream_request`); the cloud decodes on from the committed
-      sequence and streams each token as a STREAM frame (the last flagged FINAL) until the edge's
-      next request arrives, which cuts the stream and says in ``kept`` how many tokens it committed.
+      edge-only tokens the cloud has not seen (:func:`~.cloud.encode_stream_request`); the cloud
+      decodes on from the committed sequence and streams each token as a STREAM frame (the last
+      flagged FINAL) until the edge's next request arrives, which cuts the stream and says in
+      ``kept`` how many tokens it committed.
     """
 
     PREFILL = 1

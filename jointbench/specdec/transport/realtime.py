@@ -36,7 +36,7 @@ from typing import Any, Literal, Protocol
 
 from jointbench.netsim import Exchange, Timeline
 from jointbench.netsim.clock import TimelineEvent
-from jointbench.specdec.placement import Cycle, PlacedCycle, Placement
+from jointbench.specdec.placement import Cycle, PlacedCycle, Placement, stream_rtt_ms
 from jointbench.specdec.transport.edge import CycleMarks
 from jointbench.specdec.transport.shaping import LinkShaper
 
@@ -181,9 +181,8 @@ class _RealQuery:
             tl.clock.advance_to(self._ms(token_s))
             tl.emit(1)
         tl.clock.advance_to(done)
-        seen = None if last is None else 2.0 * (last.delay_ms - last.serialisation_ms)
         return PlacedCycle(start, done, sum(ex.payload_bytes for ex in ups), sum(e.payload_bytes for e in downs),
-                           stream_rtt_ms=seen)
+                           stream_rtt_ms=stream_rtt_ms(last))
 
 
 class RealTimePlacement:
