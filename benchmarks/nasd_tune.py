@@ -14,8 +14,11 @@ mean ratio. One line per configuration, the pick last.
 on (``nasd_calibrate --n-teleqna 24``), so the prior's own prompts are not the tuning prompts
 (held out from the table as well as from the test set); ``--skip 0`` (the first split used)
 overlaps the table's prompts. Several values pool one split each (``--skip 0 24``: 60 conditions).
+``--calibration FILE...`` pools the conditions under each compute calibration (default: the cache's
+own); ``benchmarks/data/nasd_calibrations/`` keeps calibrations this suite's machine took at several loads.
 
     JOINTBENCH_CACHE=... python benchmarks/nasd_tune.py [--n-prompts 16] [--skip 0 24] [--variant cloud] [--grid shift-fine horizon]
+                                                       [--calibration FILE ...]
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nasd_vs_oracle import HARDWARE, RTTS, TARGET, TRACES, VARIANTS, oracle, run  # type: ignore[import-not-found]  # noqa: E402
+from nasd_vs_oracle import (  # type: ignore[import-not-found]  # noqa: E402
+    CALIBRATION, HARDWARE, RTTS, TARGET, TRACES, VARIANTS, oracle, run)
 
 GRIDS: dict[str, list[dict[str, Any]]] = {
     "online": [{"acceptance": "online", "prior_strength": s, "discount": d, "context": c}
@@ -49,6 +53,8 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
                    for m, b, i in itertools.product(("srtt", "median3"), (1.0, 2.0), (250.0, 500.0, 1000.0))],
     "stop-stream": [{"draft_stop": True, "stream_rtt": s, "probe_interval_ms": i}
                     for s, i in itertools.product((False, True), (500.0, 1000.0))],
+    "stop-end": [{"draft_stop": True, "answer_end": a, "cutoff_margin": m}
+                 for a, m in itertools.product((False, True), (1.0, 0.95, 0.9, 0.85, 0.8, 0.7))],
 }
 """Named grids; each entry overrides the ``--variant``'s parameters (default ``nocutoff``: K selection only)."""
 
@@ -61,39 +67,47 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variant", choices=sorted(VARIANTS), default="nocutoff",
                     help="controller parameters the grid overrides (cloud: with the cloud-only cutoff)")
     ap.add_argument("--grid", nargs="+", choices=sorted(GRIDS), default=["online"])
+    ap.add_argument("--calibration", nargs="+", default=[None], metavar="FILE",
+                    help="compute calibration JSON(s) to replay under, pooled (default: the cache's own)")
     args = ap.parse_args(argv)
     from jointbench.specdec.nasd_calibrate import calibration_prompts
 
     one = ([(hw, {"network_rtt_ms": r, "network_seed": 0}, 10.0, True) for hw in HARDWARE for r in RTTS]
            + [(hw, {"network_profile": p, "network_seed": 0}, None, False) for hw in HARDWARE for p in TRACES])
-    conds: list[tuple[str, dict[str, Any], float | None, bool, list[dict[str, str]]]] = []
+    conds: list[tuple[str, dict[str, Any], float | None, bool, list[dict[str, str]], str | None]] = []
     for skip in args.skip:
         prompts = [{"prompt": p["prompt"], "kind": p["kind"], "id": p["id"]}
                    for p in calibration_prompts(skip + args.n_prompts, 0)[skip:]]
-        conds += [(hw, net, bw, st, prompts) for hw, net, bw, st in one]
-    best = [oracle(hw, net, bw, prompts)[1] for hw, net, bw, _, prompts in conds]
+        conds += [(hw, net, bw, st, prompts, cal) for cal in args.calibration for hw, net, bw, st in one]
+
+    def rate(params: dict[str, Any] | None, cond: tuple[Any, ...]) -> float:
+        """Tokens/s of the NASD with ``params`` under ``cond`` (None: the oracle fixed K's)."""
+        hw, net, bw, _, prompts, cal = cond
+        CALIBRATION["file"] = cal
+        return oracle(hw, net, bw, prompts)[1] if params is None else run("nasd", 3, params, hw, net, bw, prompts)[0]
+
+    best = [rate(None, c) for c in conds]
     base = VARIANTS[args.variant]
-    table = [run("nasd", 3, base, hw, net, bw, prompts)[0] / b
-             for (hw, net, bw, _, prompts), b in zip(conds, best)]
+    table = [rate(base, c) / b for c, b in zip(conds, best)]
     print(f"table NASD on the calibration split (skip {args.skip}): misses "
-          f"{sum(r < TARGET if st else r <= 1.0 for r, (_, _, _, st, _) in zip(table, conds))}, "
+          f"{sum(r < TARGET if st else r <= 1.0 for r, (_, _, _, st, _, _) in zip(table, conds))}, "
           f"mean {sum(table) / len(table):.4f}, min {min(table):.3f}", flush=True)
     scored = []
     for cfg in (c for g in args.grid for c in GRIDS[g]):
         params = {**base, **cfg}
-        ratios = [run("nasd", 3, params, hw, net, bw, prompts)[0] / b
-                  for (hw, net, bw, _, prompts), b in zip(conds, best)]
-        misses = sum(r < TARGET if st else r <= 1.0 for r, (_, _, _, st, _) in zip(ratios, conds))
-        n_st = sum(st for _, _, _, st, _ in conds)
+        ratios = [rate(params, c) / b for c, b in zip(conds, best)]
+        misses = sum(r < TARGET if c[3] else r <= 1.0 for r, c in zip(ratios, conds))
+        n_st = sum(c[3] for c in conds)
         mean = sum(ratios) / len(ratios)
-        st_mean = sum(r for r, (_, _, _, st, _) in zip(ratios, conds) if st) / n_st
-        tr_mean = sum(r for r, (_, _, _, st, _) in zip(ratios, conds) if not st) / (len(conds) - n_st)
+        st_mean = sum(r for r, c in zip(ratios, conds) if c[3]) / n_st
+        tr_mean = sum(r for r, c in zip(ratios, conds) if not c[3]) / (len(conds) - n_st)
         scored.append((misses, -mean, cfg))
         print(f"{cfg}: misses {misses} of {len(conds)}, mean ratio {mean:.4f} (stable {st_mean:.4f}, "
               f"traces {tr_mean:.4f}), min {min(ratios):.3f}", flush=True)
     misses, neg_mean, cfg = min(scored, key=lambda x: (x[0], x[1]))
     splits = "splits" if len(args.skip) > 1 else "split"
-    print(f"PICK {cfg}: misses {misses}, mean ratio {-neg_mean:.4f} (calibration {splits} of "
+    print(f"PICK {cfg}: misses {misses}, mean ratio {-neg_mean:.4f} ({len(args.calibration)} compute "
+          f"calibration(s); calibration {splits} of "
           f"{args.n_prompts} prompts after skipping {args.skip})")
     return 0
 

@@ -19,15 +19,21 @@ shift fitted per session, and the finite-horizon K in the last tokens, ``horizon
 by ``benchmarks/nasd_tune.py`` on calibration prompts) and ``stop`` (``draft_stop: true``: the table's
 K* as the cap and the cutoff's rate, each draft ended by the draft's own probabilities, priced at the
 predicted rate; :mod:`jointbench.specdec.nasd_stop`, its map fitted on the calibration prompts, no
-parameter chosen on these). **The targets are judged on** :data:`JUDGED`; the summary line also gives the
-other three NASDs' numbers and misses. Under
+parameter chosen on these) and ``stopend`` (the stop with ``answer_end: true``, each drafted token weighed by
+the chance the target does not end the answer there, and ``cutoff_margin: 0.95``; both chosen with
+``benchmarks/nasd_tune.py --grid stop-end`` (its pick) on held-out calibration prompts under four compute calibrations).
+**The targets are judged on** :data:`JUDGED`; the summary line also gives the other NASDs' numbers and misses. Under
 each trace the line also prints the hindsight bound ``per-prompt best K ÷ best fixed K`` (each
 prompt served with its own best fixed K, chosen after the fact): no controller that keeps one K
 per prompt can beat it. One line per
 condition, a summary line last; exit status 1 when a target is missed. ``--plot PNG`` also writes K per cycle under a
 stable and the oscillating RTT with the RTT each decision saw beneath.
 
+``--calibration FILE`` replays under that compute calibration (a cached ``calibration/<pair>-t1.json``)
+instead of the cache's own, so one machine can judge the controllers under calibrations taken at other loads.
+
     JOINTBENCH_CACHE=... python benchmarks/nasd_vs_oracle.py [--variant cloud|nocutoff|edge] [--plot PNG]
+                                                            [--calibration FILE]
 """
 
 from __future__ import annotations
@@ -54,9 +60,14 @@ SHIFT = {"acceptance": "shift", "shift_strength": 2.0, "discount": 1.0, "horizon
 STOP = {"draft_stop": True}
 """What the stop NASD adds: the table's K* for the cutoff and the rate, and each draft ended by the draft's
 probabilities (:mod:`jointbench.specdec.nasd_stop`, the map fitted on the calibration prompts)."""
-NASDS = {"table": {}, "online": ONLINE, "shift": SHIFT, "stop": STOP}
+STOPEND = {**STOP, "answer_end": True, "cutoff_margin": 0.95}
+"""What the judged NASD adds: the stop, each drafted token weighed by the chance the target does not end the
+answer there (the map's answer-length survival), and the cutoff entered below 0.95 x the fallback's rate (the
+table's fixed-K rate it compares is a lower bound on the stop's, and leaving the fallback costs a probe); both
+from ``benchmarks/nasd_tune.py --variant cloud --skip 24 40 --grid stop-end`` on four calibrations."""
+NASDS = {"table": {}, "online": ONLINE, "shift": SHIFT, "stop": STOP, "stopend": STOPEND}
 """The NASDs each line compares (overrides of the variant's parameters)."""
-JUDGED = "stop"
+JUDGED = "stopend"
 """The NASD the targets are judged on."""
 TARGET, FLOOR = 0.99, 0.96
 
@@ -66,11 +77,15 @@ def _prompts() -> list[dict[str, Any]]:
         return [json.loads(line)["question"] for line in fh if line.strip()]
 
 
+CALIBRATION: dict[str, str | None] = {"file": None}
+"""The compute calibration every run replays under (``--calibration``; None: the cache's)."""
+
+
 def run(policy: str, k: int, params: dict[str, Any] | None, hw: str, network: dict[str, Any],
         bandwidth: float | None = 10.0, prompts: list[Any] | None = None) -> tuple[float, list[dict[str, Any]]]:
     """Tokens/s (total tokens over total latency) of one strategy over the prompts (default: the test set)."""
     s = SpecDecSession("edge_cloud", policy=policy, k=k, policy_params=params, hardware=hw, bandwidth_mbps=bandwidth,
-                       network=network)
+                       network=network, calibration_file=CALIBRATION["file"])
     recs = [s.predict(q, i) for i, q in enumerate(_prompts() if prompts is None else prompts)]
     tokens = sum(r["tokens_out"] for r in recs)
     latency = sum(r["latency_ms"] for r in recs)
@@ -95,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--variant", choices=sorted(VARIANTS), default="cloud")
     ap.add_argument("--plot", default=None, help="write the judged NASD's K per cycle (stable 200 ms and oscillating) to this PNG")
+    ap.add_argument("--calibration", default=None, help="compute calibration JSON to replay under (default: the cache's)")
     args = ap.parse_args(argv)
+    CALIBRATION["file"] = args.calibration
     params = VARIANTS[args.variant]
     nasds = {name: {**params, **extra} for name, extra in NASDS.items()}
     misses: dict[str, list[str]] = {name: [] for name in NASDS}

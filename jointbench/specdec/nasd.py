@@ -142,6 +142,10 @@ class Nasd:
         (:attr:`~jointbench.specdec.nasd_types.CycleOutcome.stream_rtt_ms`) as RTT samples, and release
         once ``release_after`` consecutive samples predict a rate above the release level, without
         waiting for a probe (default off: only probes measure the link in the cutoff).
+    answer_end : bool
+        With ``stop``: weigh each drafted token by the chance the target does not end the answer there,
+        from the map's answer-length survival (:mod:`~jointbench.specdec.nasd_stop`, *Answer end*);
+        default off.
     """
 
     def __init__(self, table: NasdTable, rtt_mode: str = "srtt", fallback: str = "edge_only", cutoff: bool = True,
@@ -152,7 +156,7 @@ class Nasd:
                  prior_strength: float = DEFAULT_PRIOR_STRENGTH, discount: float = DEFAULT_DISCOUNT,
                  context: bool = False, shift_strength: float = DEFAULT_SHIFT_STRENGTH,
                  shift_local: float | None = None, horizon: bool = False, stop: ConfidenceMap | None = None,
-                 stop_k_max: int | None = None, stream_rtt: bool = False) -> None:
+                 stop_k_max: int | None = None, stream_rtt: bool = False, answer_end: bool = False) -> None:
         if not isinstance(table, NasdTable):
             raise TypeError(f"table: expected a NasdTable, got {type(table).__name__}")
         if fallback not in FALLBACKS:
@@ -196,6 +200,14 @@ class Nasd:
         self.stop_k_max = table.k_max if stop_k_max is None else _positive_int("stop_k_max", stop_k_max)
         if self.stop_k_max > table.k_max:
             raise ValueError(f"stop_k_max: must be <= the table's K_max ({table.k_max}), got {stop_k_max!r}")
+        if not isinstance(answer_end, bool):
+            raise ValueError(f"answer_end: must be a bool, got {answer_end!r}")
+        if answer_end and stop is None:
+            raise ValueError("answer_end: needs the draft stop (draft_stop: true)")
+        if answer_end and stop is not None and not stop.survival:
+            raise ValueError("answer_end: the confidence map has no answer-length survival; rebuild it with "
+                             "`python -m jointbench.specdec.nasd_calibrate --confidence-only`")
+        self.answer_end = answer_end
         self.draft_stop: DraftStop | None = None
         """The stop rule of the cycle :meth:`next_k` just asked for (None: draft all ``K``)."""
         self.online: OnlineAcceptance | ShiftAcceptance | None = (
@@ -304,7 +316,8 @@ class Nasd:
         self.draft_stop = None
         if k > 0 and self.stop is not None:
             k = self.stop_k_max
-            self.draft_stop = DraftStop(self.stop, self._fixed(bw), self.best(est, bw)[1] / 1000.0)
+            self.draft_stop = DraftStop(self.stop, self._fixed(bw), self.best(est, bw)[1] / 1000.0,
+                                        self.stop.survival if self.answer_end else (), state.generated or 0)
         self._pending = (float(state.t_ms), k, self.rtt.last, est, self.in_cutoff, probe)
         return k
 

@@ -39,7 +39,8 @@ import numpy as np
 from jointbench.netsim import Link, LinkConfig
 from jointbench.netsim.configfiles import config_dir
 from jointbench.specdec.nasd_model import FORMULAS, AcceptanceProfile, CycleCosts
-from jointbench.specdec.nasd_stop import DEFAULT_BINS, ConfidenceMap, confidence_path, trace_samples
+from jointbench.specdec.nasd_stop import (DEFAULT_BINS, ConfidenceMap, confidence_path, length_survival,
+                                          trace_samples)
 from jointbench.specdec.nasd_table import NasdTable, build_table
 
 GSM8K_OFFSET = 200
@@ -246,7 +247,8 @@ def calibrate_confidence(pair: str, *, n_teleqna: int = 24, n_gsm8k: int = 8, ma
                          bins: int = DEFAULT_BINS, test_set: str = DEFAULT_TEST_SET, chat: bool = True,
                          progress: bool = True) -> ConfidenceMap:
     """The pair's draft-stop map from the calibration traces (recorded again where they lack the
-    draft's probabilities): :meth:`~jointbench.specdec.nasd_stop.ConfidenceMap.fit` over every committed position."""
+    draft's probabilities): :meth:`~jointbench.specdec.nasd_stop.ConfidenceMap.fit` over every committed position,
+    with the answers' length survival (:func:`~jointbench.specdec.nasd_stop.length_survival`)."""
     from jointbench.specdec.tracestore import record_all
 
     prompts = calibration_prompts(n_teleqna, n_gsm8k, test_set)
@@ -259,7 +261,31 @@ def calibrate_confidence(pair: str, *, n_teleqna: int = 24, n_gsm8k: int = 8, ma
         matched += m
     meta = {"prompts": [p["id"] for p in prompts], "max_new_tokens": max_new_tokens, "chat": chat,
             "test_set": test_set, "samples": len(conf)}
-    return ConfidenceMap.fit(pair, conf, matched, bins, meta)
+    survival = length_survival([len(t.greedy.target_tokens) for t in traces],
+                               [t.greedy.stop == "eos" for t in traces], max_new_tokens)
+    return ConfidenceMap.fit(pair, conf, matched, bins, meta, survival)
+
+
+def calibrate_survival(pair: str, cmap: ConfidenceMap, *, n_teleqna: int = 24, n_gsm8k: int = 8,
+                       max_new_tokens: int = 64, test_set: str = DEFAULT_TEST_SET, chat: bool = True,
+                       progress: bool = True) -> ConfidenceMap:
+    """``cmap`` with its answer-length survival refitted on the calibration answers, its bins kept.
+
+    The survival reads only the target's greedy answers (their lengths), which a new recording
+    repeats; the bins read the draft's probabilities, which move slightly between recordings
+    (int8 kernels), so refreshing the survival alone leaves the stop's bins exactly as they were.
+    """
+    from dataclasses import replace
+
+    from jointbench.specdec.tracestore import record_all
+
+    if cmap.pair != pair:
+        raise ValueError(f"calibrate_survival: the map is for pair '{cmap.pair}', not '{pair}'")
+    prompts = calibration_prompts(n_teleqna, n_gsm8k, test_set)
+    traces = record_all(pair, [p["prompt"] for p in prompts], max_new_tokens, chat, progress, confidence=True)
+    survival = length_survival([len(t.greedy.target_tokens) for t in traces],
+                               [t.greedy.stop == "eos" for t in traces], max_new_tokens)
+    return replace(cmap, survival=survival)
 
 
 def summary(table: NasdTable, rtts: Sequence[float] = (0, 10, 25, 50, 100, 200, 500)) -> str:
@@ -308,10 +334,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--confidence-only", action="store_true",
                     help="only (re)build the pair's draft-stop confidence map (configs/nasd/confidence/<pair>.json)")
     ap.add_argument("--confidence-bins", type=int, default=DEFAULT_BINS, help="bins of the confidence map")
+    ap.add_argument("--survival-only", action="store_true",
+                    help="only refit the answer-length survival of the pair's existing confidence map (bins kept)")
     args = ap.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.torch_threads)
+    if args.survival_only:
+        path = confidence_path(args.pair, Path(args.out_dir) / "confidence" if args.out_dir else None)
+        cmap = calibrate_survival(args.pair, ConfidenceMap.load(path, args.pair), n_teleqna=args.n_teleqna,
+                                  n_gsm8k=args.n_gsm8k, max_new_tokens=args.max_new_tokens, test_set=args.test_set)
+        cmap.save(path)
+        print(f"answer-length survival of {args.pair} ({len(cmap.survival) - 1} positions): S(8) = "
+              f"{cmap.survival[min(8, len(cmap.survival) - 1)]:.3f}, S(end) = {cmap.survival[-1]:.3f}")
+        print(f"wrote {path}")
+        return 0
     cmap = calibrate_confidence(args.pair, n_teleqna=args.n_teleqna, n_gsm8k=args.n_gsm8k,
                                 max_new_tokens=args.max_new_tokens, bins=args.confidence_bins,
                                 test_set=args.test_set)

@@ -162,7 +162,7 @@ def simulate(policy: LinkAwarePolicy, acceptance: AcceptanceProfile, costs: Cycl
     last_tx, last_bytes = 0.0, 0
     while done < n_tokens:
         remaining = n_tokens - done
-        state = LinkAwareState(t, last_rtt, last_tx, last_bytes, bandwidth_mbps, remaining)
+        state = LinkAwareState(t, last_rtt, last_tx, last_bytes, bandwidth_mbps, remaining, done)
         asked = int(policy.next_k(state))
         k = max(0, min(asked, remaining - 1, k_cap))
         u = rng.random(k_cap)

@@ -31,6 +31,15 @@ drafting longer. The rule at token ``i`` reads only the probabilities of tokens 
 drafter asks :meth:`DraftStop.continues` after each token
 (:func:`~jointbench.specdec.drafting.draft_block`), a replay applies :func:`stop_length` to the
 recorded window, with the same result.
+
+**Answer end** (opt-in, ``answer_end`` of the NASD). A drafted token is also rejected when the
+target ends the answer there (it emits EOS where the draft proposes a continuation), and the
+draft's own probabilities barely see that coming: on this pair the draft never ranked EOS first
+where the target ended. Short answers therefore end with a long confident draft of which nothing
+is kept. With the answer-length survival ``S(x) = P(length > x)`` (Kaplan-Meier over the
+calibration prompts' answers, :func:`length_survival`; answers cut by ``max_new_tokens`` are
+censored), the ``l``-th token drafted after ``g`` generated tokens is accepted with
+``f(c_l) * S(g+l) / S(g+l-1)``, and the look-ahead's unseen tokens carry the same factor.
 """
 
 from __future__ import annotations
@@ -98,6 +107,10 @@ class ConfidenceMap:
         Pooled acceptance over all samples (the value for an unknown probability).
     meta : dict
         Provenance (prompts, traces); not part of the model.
+    survival : tuple of float
+        ``S(x)`` = P(an answer is longer than ``x`` tokens, EOS included), ``x = 0..max_new_tokens``,
+        of the same calibration answers (:func:`length_survival`); empty when not fitted (maps
+        written before it was kept), which the ``answer_end`` option refuses.
     """
 
     pair: str
@@ -106,6 +119,7 @@ class ConfidenceMap:
     counts: tuple[int, ...]
     mean: float
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
+    survival: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.upper)
@@ -117,6 +131,9 @@ class ConfidenceMap:
             raise ValueError("confidence map: accept and mean must be in [0, 1]")
         if any(b < a - 1e-12 for a, b in zip(self.accept, self.accept[1:])):
             raise ValueError(f"confidence map: accept must be non-decreasing, got {self.accept}")
+        sv = self.survival
+        if sv and (sv[0] != 1.0 or any(not 0.0 <= x <= 1.0 for x in sv) or any(b > a for a, b in zip(sv, sv[1:]))):
+            raise ValueError("confidence map: survival must start at 1.0 and not increase, within [0, 1]")
 
     def accept_prob(self, confidence: float) -> float:
         """``f(c)``; :attr:`mean` for ``nan`` (not recorded)."""
@@ -127,7 +144,7 @@ class ConfidenceMap:
 
     @classmethod
     def fit(cls, pair: str, confidence: Sequence[float], matched: Sequence[bool], bins: int = DEFAULT_BINS,
-            meta: dict[str, Any] | None = None) -> ConfidenceMap:
+            meta: dict[str, Any] | None = None, survival: Sequence[float] = ()) -> ConfidenceMap:
         """Equal-count bins of the probabilities, their acceptance made non-decreasing.
 
         Parameters
@@ -138,6 +155,8 @@ class ConfidenceMap:
             Whether the target accepted it.
         bins : int
             Number of bins (fewer when probabilities tie at a bin edge).
+        survival : sequence of float
+            :attr:`survival` (:func:`length_survival` of the same answers); empty: not fitted.
         """
         c = np.asarray(confidence, dtype=float)
         m = np.asarray(matched, dtype=float)
@@ -158,12 +177,14 @@ class ConfidenceMap:
         raw = np.bincount(idx, weights=m, minlength=len(upper)) / counts
         accept = nondecreasing_fit(raw.tolist(), counts.tolist())
         return cls(pair, tuple(upper), tuple(float(a) for a in accept), tuple(int(n) for n in counts),
-                   float(m.mean()), dict(meta or {}))
+                   float(m.mean()), dict(meta or {}), tuple(float(x) for x in survival))
 
     def model_dict(self) -> dict[str, Any]:
         """Everything that decides the map (what :attr:`map_hash` covers)."""
         d = asdict(self)
         d.pop("meta")
+        if not self.survival:  # a map without it hashes as before the field existed
+            d.pop("survival")
         return {"format": CONFIDENCE_FORMAT, **d}
 
     @property
@@ -191,7 +212,8 @@ class ConfidenceMap:
                              f"{CONFIDENCE_FORMAT}; rebuild it with {rebuild}")
         cmap = cls(str(data["pair"]), tuple(float(x) for x in data["upper"]),
                    tuple(float(x) for x in data["accept"]), tuple(int(x) for x in data["counts"]),
-                   float(data["mean"]), dict(data.get("meta", {})))
+                   float(data["mean"]), dict(data.get("meta", {})),
+                   tuple(float(x) for x in data.get("survival", ())))
         if data.get("map_hash") != cmap.map_hash:
             raise ValueError(f"{p}: map_hash {data.get('map_hash')!r} does not match its content "
                              f"({cmap.map_hash}); maps are not hand-edited, rebuild it with {rebuild}")
@@ -199,6 +221,57 @@ class ConfidenceMap:
             raise ValueError(f"NASD confidence map {p} was fitted for pair '{cmap.pair}', but this run uses "
                              f"pair '{pair}'; rebuild it with {rebuild} --pair {pair}")
         return cmap
+
+
+def length_survival(lengths: Sequence[int], ended: Sequence[bool], max_new_tokens: int) -> tuple[float, ...]:
+    """Kaplan-Meier estimate of ``S(x)`` = P(answer length > ``x``), ``x = 0..max_new_tokens``.
+
+    Parameters
+    ----------
+    lengths : sequence of int, shape (n,)
+        Generated tokens of each answer, its EOS included (``1..max_new_tokens``).
+    ended : sequence of bool, shape (n,)
+        True when the answer ended with EOS; False when ``max_new_tokens`` cut it (censored:
+        known only to be at least ``lengths`` tokens long).
+    max_new_tokens : int
+
+    Returns
+    -------
+    tuple of float, length ``max_new_tokens + 1``
+        Non-increasing, ``S(0) = 1``.
+    """
+    n = np.asarray(lengths, dtype=int)
+    e = np.asarray(ended, dtype=bool)
+    if n.ndim != 1 or n.shape != e.shape or n.size == 0:
+        raise ValueError(f"length_survival: need matching non-empty 1-D lengths and ended, got {n.shape}, {e.shape}")
+    if np.any(n < 1) or np.any(n > max_new_tokens):
+        raise ValueError(f"length_survival: lengths must be in 1..{max_new_tokens}")
+    out = [1.0]
+    s = 1.0
+    for x in range(1, max_new_tokens + 1):
+        at_risk = int(np.sum(n >= x))
+        if at_risk:
+            s *= 1.0 - int(np.sum((n == x) & e)) / at_risk
+        out.append(s)
+    return tuple(out)
+
+
+def continuation(survival: Sequence[float], generated: int, k: int) -> np.ndarray:
+    """Chance the target does not end the answer at each of the next ``k`` positions, given it has not yet.
+
+    Returns
+    -------
+    ndarray, shape (k + 1,)
+        Index ``l`` (1..k): ``S(g+l) / S(g+l-1)`` for the ``l``-th token drafted after ``g = generated``
+        tokens; 1.0 past the end of ``survival``, where ``S`` reaches 0, or when ``survival`` is empty.
+        Index 0 is 1.0 (unused).
+    """
+    out = np.ones(k + 1)
+    for l in range(1, k + 1):
+        x = generated + l
+        if x < len(survival) and survival[x - 1] > 0.0:
+            out[l] = survival[x] / survival[x - 1]
+    return out
 
 
 def trace_samples(greedy: Any) -> tuple[list[float], list[bool]]:
@@ -237,18 +310,28 @@ class DraftStop:
         ``c(K)`` for ``K = 0..K_max``: the cycle time without the RTT (ms).
     rate_per_ms : float
         ``R``: the rate the controller expects (tokens/ms, >= 0).
+    survival : tuple of float
+        The answer-length survival of the *answer end* factor (module docstring); empty: off.
+    generated : int
+        Tokens the query has generated before this cycle (where the survival is read).
     """
 
     cmap: ConfidenceMap
     cycle_ms: tuple[float, ...]
     rate_per_ms: float
+    survival: tuple[float, ...] = ()
+    generated: int = 0
+
+    def _alive(self, k: int) -> np.ndarray | None:
+        return continuation(self.survival, self.generated, k) if self.survival else None
 
     def length(self, confidence: Sequence[float], k: int | None = None) -> int:
         """Tokens a replay drafts of a window whose draft probabilities are ``confidence``.
 
         ``k``: the cycle's cap (default ``len(confidence)``; larger when EOS ended the window early).
         """
-        return stop_length(confidence, self.cmap, self.cycle_ms, self.rate_per_ms, k)
+        cap = len(confidence) if k is None else int(k)
+        return stop_length(confidence, self.cmap, self.cycle_ms, self.rate_per_ms, k, self._alive(cap))
 
     def continues(self, confidence: Sequence[float], k: int) -> bool:
         """A live drafter's question after drafting ``len(confidence)`` of at most ``k`` tokens: draft another?"""
@@ -257,19 +340,27 @@ class DraftStop:
             return False
         if i == 0:
             return True
-        p_all = float(np.prod([self.cmap.accept_prob(float(c)) for c in confidence]))
-        return _pays(p_all, i, k, self.cmap, self.cycle_ms, self.rate_per_ms)
+        alive = self._alive(k)
+        if alive is None:
+            p_all = float(np.prod([self.cmap.accept_prob(float(c)) for c in confidence]))
+        else:
+            p_all = float(np.prod([self.cmap.accept_prob(float(c)) * alive[l] for l, c in enumerate(confidence, 1)]))
+        return _pays(p_all, i, k, self.cmap, self.cycle_ms, self.rate_per_ms, alive)
 
 
-def _pays(p_all: float, i: int, k: int, cmap: ConfidenceMap, cycle_ms: Sequence[float], rate_per_ms: float) -> bool:
+def _pays(p_all: float, i: int, k: int, cmap: ConfidenceMap, cycle_ms: Sequence[float], rate_per_ms: float,
+          alive: np.ndarray | None = None) -> bool:
     """True when some draft of ``n`` in ``i+1..k`` tokens gains (the module docstring's condition)."""
-    ahead = np.cumsum(cmap.mean ** np.arange(1, k - i + 1))  # expected accepted of the next l unseen tokens
+    if alive is None:
+        ahead = np.cumsum(cmap.mean ** np.arange(1, k - i + 1))  # expected accepted of the next l unseen tokens
+    else:
+        ahead = np.cumsum(np.cumprod(cmap.mean * alive[i + 1: k + 1]))
     cost = np.asarray(cycle_ms[i: k + 1], dtype=float)
     return bool(np.any(p_all * ahead - rate_per_ms * (cost[1:] - cost[0]) > 0.0))
 
 
 def stop_length(confidence: Sequence[float], cmap: ConfidenceMap, cycle_ms: Sequence[float],
-                rate_per_ms: float, k: int | None = None) -> int:
+                rate_per_ms: float, k: int | None = None, alive: Sequence[float] | None = None) -> int:
     """How many tokens of a window the rule drafts (module docstring).
 
     Parameters
@@ -283,6 +374,9 @@ def stop_length(confidence: Sequence[float], cmap: ConfidenceMap, cycle_ms: Sequ
         ``R`` (tokens/ms).
     k : int, optional
         The cycle's cap, ``>= L`` (default ``L``); the look-ahead reaches it.
+    alive : sequence of float, shape (>= k + 1,), optional
+        :func:`continuation` factors of the answer end (index ``l``: the ``l``-th drafted token);
+        None: off.
 
     Returns
     -------
@@ -298,9 +392,13 @@ def stop_length(confidence: Sequence[float], cmap: ConfidenceMap, cycle_ms: Sequ
         raise ValueError(f"k: the cap ({k}) is shorter than the window ({n})")
     if len(cycle_ms) < k + 1:
         raise ValueError(f"cycle_ms: need {k + 1} entries for a cap of {k}, got {len(cycle_ms)}")
+    al = None if alive is None else np.asarray(alive, dtype=float)
+    if al is not None and len(al) < k + 1:
+        raise ValueError(f"alive: need {k + 1} entries for a cap of {k}, got {len(al)}")
     p_all = 1.0
     for i in range(1, n):
-        p_all *= cmap.accept_prob(float(confidence[i - 1]))
-        if not _pays(p_all, i, k, cmap, cycle_ms, rate_per_ms):
+        p_all *= cmap.accept_prob(float(confidence[i - 1])) if al is None else \
+            cmap.accept_prob(float(confidence[i - 1])) * float(al[i])
+        if not _pays(p_all, i, k, cmap, cycle_ms, rate_per_ms, al):
             return i
     return n

@@ -33,6 +33,8 @@ class LinkAwareState:
         ``last_bytes / last_transmit_ms`` when both are > 0, else unknown.
     remaining : int or None
         Tokens left before ``max_new_tokens`` (informational; the loop clips ``K``).
+    generated : int or None
+        Tokens the query has generated so far (``None``: not known).
     """
 
     t_ms: float
@@ -41,6 +43,7 @@ class LinkAwareState:
     last_bytes: int = 0
     bandwidth_mbps: float | None = None
     remaining: int | None = None
+    generated: int | None = None
 
     def bandwidth_estimate(self) -> float | None:
         """``bandwidth_mbps`` if given, else bytes over transmit time, else ``None``."""

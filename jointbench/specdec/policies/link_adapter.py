@@ -23,9 +23,11 @@ def link_state(state: DraftState) -> nasd_types.LinkAwareState:
     """The link-aware view of the loop's state before a cycle."""
     last = state.last
     if last is None:
-        return nasd_types.LinkAwareState(state.now_ms, None, 0.0, 0, state.bandwidth_mbps, state.remaining)
+        return nasd_types.LinkAwareState(state.now_ms, None, 0.0, 0, state.bandwidth_mbps, state.remaining,
+                                         state.generated)
     return nasd_types.LinkAwareState(state.now_ms, last.rtt_ms, float(last.transmit_ms or 0.0),
-                                     int(last.bytes_up + last.bytes_down), state.bandwidth_mbps, state.remaining)
+                                     int(last.bytes_up + last.bytes_down), state.bandwidth_mbps, state.remaining,
+                                     state.generated)
 
 
 def link_outcome(outcome: CycleOutcome) -> nasd_types.CycleOutcome:

@@ -41,6 +41,7 @@ _CONTROLLER_TYPES: dict[str, Any] = {
     "initial_rtt_ms": float, "rtt_alpha": float, "probe_backoff": float, "probe_interval_max_ms": (float, type(None)),
     "acceptance": str, "prior_strength": float, "discount": float, "context": bool, "shift_strength": float,
     "shift_local": (float, type(None)), "horizon": bool, "stop_k_max": (int, type(None)), "stream_rtt": bool,
+    "answer_end": bool,
 }
 _CONTROLLER_DEFAULTS = inspect.signature(Nasd.__init__).parameters
 NASD_PARAMS: dict[str, tuple[Any, Any]] = {
