@@ -18,6 +18,7 @@ import math
 import os
 import re
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ COLS = {"strategy": "edgemodel-strategy", "policy": "edgemodel-policy", "k": "ed
         "hardware": "edgemodel-hardware", "rtt": "edgemodel-network_rtt_ms",
         "bw": "edgemodel-bandwidth_mbps", "profile": "edgemodel-network_profile", "codec": "edgemodel-codec",
         "params": "edgemodel-policy_params", "jitter": "edgemodel-network_jitter_ms",
-        "loss": "edgemodel-network_loss_pct"}
+        "loss": "edgemodel-network_loss_pct", "codec_params": "edgemodel-codec_params"}
 BASELINE_POLICIES = ("fixed", "heuristic")
 """Policies whose edge-cloud rows decide the reversal RTT (the README's baseline definition)."""
 
@@ -71,6 +72,38 @@ def strategy_label(row: pd.Series) -> str:
     return label if codec in (None, "ids_only") else f"{label} {codec}"
 
 
+def _distinct_labels(df: pd.DataFrame, labels: pd.Series) -> pd.Series:
+    """``labels``, made distinct where rows of different settings share one.
+
+    A label names only a policy's and codec's main parameters; two rows that differ elsewhere (say only
+    in ``probe_interval_ms``, or K-SQS's ``codec_params``) would otherwise count as reruns of one setting
+    and all but one would be dropped. Such labels get the algorithm's name (before ``@``) appended, or,
+    when one algorithm holds several of the settings, the hyperparameters that differ; a warning names them.
+    """
+    cols = [c for c in (COLS["strategy"], COLS["policy"], COLS["k"], COLS["codec"], COLS["params"],
+                        COLS["codec_params"]) if c in df.columns]
+    setting = pd.Series(["|".join(map(str, t)) for t in df[cols].itertuples(index=False)], index=df.index)
+    algo = pd.Series([str(a).split("@")[0] for a in df["algorithm"]] if "algorithm" in df.columns
+                     else [""] * len(df), index=df.index)
+    out = labels.copy()
+    for label, idx in labels.groupby(labels).groups.items():
+        settings = list(dict.fromkeys(setting.loc[idx]))
+        if len(settings) < 2:
+            continue
+        names = {st: sorted(set(algo.loc[idx][setting.loc[idx] == st])) for st in settings}
+        by_name = all(len(v) == 1 and v[0] for v in names.values()) and \
+            len({v[0] for v in names.values()}) == len(settings)
+        varying = [c for c in cols if df.loc[idx, c].map(str).nunique() > 1]
+        for st in settings:
+            rows = idx[setting.loc[idx] == st]
+            first = df.loc[rows[0]]
+            tag = names[st][0] if by_name else ", ".join(f"{c.split('-', 1)[-1]}={first[c]}" for c in varying)
+            out.loc[rows] = f"{label} [{tag}]"
+        warnings.warn(f"leaderboard: label {label!r} names {len(settings)} different settings; they are told "
+                      f"apart as {sorted(set(out.loc[idx]))}", stacklevel=3)
+    return out
+
+
 def load_rank(path: str) -> pd.DataFrame:
     """Read ``all_rank.csv`` (a file, or a job workspace containing ``rank/all_rank.csv``).
 
@@ -87,7 +120,8 @@ def load_rank(path: str) -> pd.DataFrame:
     for c in COLS.values():
         if c not in df.columns:
             df[c] = np.nan
-    df["label"] = df.apply(strategy_label, axis=1)
+    df["label"] = _distinct_labels(df, df.apply(strategy_label, axis=1))
+
     def absent(col: str) -> pd.Series:
         return df[COLS[col]].isna() | (df[COLS[col]].astype(str) == "nan")
 

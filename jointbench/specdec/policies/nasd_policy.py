@@ -165,8 +165,9 @@ class NasdPolicy:
         tail = "" if not p["cutoff"] else ("+edge" if p["fallback"] == "edge_only" else "+cloud")
         seed = "-seedformula" if p["formula"] == "seed" else ""
         online = "" if p["acceptance"] == "table" else f"-{p['acceptance']}"
-        stop = "-stop" if p["draft_stop"] else ""
-        return f"NASD-{p['rtt_mode']}{seed}{online}{stop}{tail}"
+        stop = ("-stop" if p["draft_stop"] else "") + ("-end" if p["answer_end"] else "")
+        margin = f"-margin{p['cutoff_margin']:g}" if p["cutoff"] and p["cutoff_margin"] != 1.0 else ""
+        return f"NASD-{p['rtt_mode']}{seed}{online}{stop}{margin}{tail}"
 
     def reset(self) -> None:
         """New query: the link estimate and cutoff mode carry over unless ``transient``."""
