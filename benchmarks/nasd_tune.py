@@ -14,6 +14,7 @@ mean ratio. One line per configuration, the pick last.
 on (``nasd_calibrate --n-teleqna 24``), so the prior's own prompts are not the tuning prompts
 (held out from the table as well as from the test set); ``--skip 0`` (the first split used)
 overlaps the table's prompts. Several values pool one split each (``--skip 0 24``: 60 conditions).
+``--gsm8k-skip 8`` adds a split of GSM8K prompts held out from the map's and tables' own 8 (long answers).
 ``--calibration FILE...`` pools the conditions under each compute calibration (default: the cache's
 own); ``benchmarks/data/nasd_calibrations/`` keeps calibrations this suite's machine took at several loads.
 
@@ -67,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variant", choices=sorted(VARIANTS), default="nocutoff",
                     help="controller parameters the grid overrides (cloud: with the cloud-only cutoff)")
     ap.add_argument("--grid", nargs="+", choices=sorted(GRIDS), default=["online"])
+    ap.add_argument("--gsm8k-skip", type=int, nargs="*", default=[],
+                    help="also a split of --n-prompts GSM8K prompts after skipping N (8: the map's and tables' own)")
     ap.add_argument("--calibration", nargs="+", default=[None], metavar="FILE",
                     help="compute calibration JSON(s) to replay under, pooled (default: the cache's own)")
     args = ap.parse_args(argv)
@@ -75,9 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     one = ([(hw, {"network_rtt_ms": r, "network_seed": 0}, 10.0, True) for hw in HARDWARE for r in RTTS]
            + [(hw, {"network_profile": p, "network_seed": 0}, None, False) for hw in HARDWARE for p in TRACES])
     conds: list[tuple[str, dict[str, Any], float | None, bool, list[dict[str, str]], str | None]] = []
-    for skip in args.skip:
-        prompts = [{"prompt": p["prompt"], "kind": p["kind"], "id": p["id"]}
-                   for p in calibration_prompts(skip + args.n_prompts, 0)[skip:]]
+    splits = [calibration_prompts(skip + args.n_prompts, 0)[skip:] for skip in args.skip]
+    splits += [calibration_prompts(0, skip + args.n_prompts)[skip:] for skip in args.gsm8k_skip]
+    for split in splits:
+        prompts = [{"prompt": p["prompt"], "kind": p["kind"], "id": p["id"]} for p in split]
         conds += [(hw, net, bw, st, prompts, cal) for cal in args.calibration for hw, net, bw, st in one]
 
     def rate(params: dict[str, Any] | None, cond: tuple[Any, ...]) -> float:
@@ -105,10 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{cfg}: misses {misses} of {len(conds)}, mean ratio {mean:.4f} (stable {st_mean:.4f}, "
               f"traces {tr_mean:.4f}), min {min(ratios):.3f}", flush=True)
     misses, neg_mean, cfg = min(scored, key=lambda x: (x[0], x[1]))
-    splits = "splits" if len(args.skip) > 1 else "split"
     print(f"PICK {cfg}: misses {misses}, mean ratio {-neg_mean:.4f} ({len(args.calibration)} compute "
-          f"calibration(s); calibration {splits} of "
-          f"{args.n_prompts} prompts after skipping {args.skip})")
+          f"calibration(s); splits of {args.n_prompts} prompts after skipping TeleQnA {args.skip}, "
+          f"GSM8K {args.gsm8k_skip})")
     return 0
 
 

@@ -20,9 +20,9 @@ by ``benchmarks/nasd_tune.py`` on calibration prompts) and ``stop`` (``draft_sto
 K* as the cap and the cutoff's rate, each draft ended by the draft's own probabilities, priced at the
 predicted rate; :mod:`jointbench.specdec.nasd_stop`, its map fitted on the calibration prompts, no
 parameter chosen on these) and ``stopend`` (the stop with ``answer_end: true``, each drafted token weighed by
-the chance the target does not end the answer there, and ``cutoff_margin: 0.95``: the pick of
-``benchmarks/nasd_tune.py --grid stop-end`` on held-out TeleQnA prompts under four compute calibrations; printed,
-not judged: it trades the long answers' per-query rate for the short ones', see the README).
+the chance the target does not end the answer there, from the length survival of the calibration answers of the
+query's prompt kind, and ``cutoff_margin: 0.9``: the pick of ``benchmarks/nasd_tune.py --grid stop-end`` on
+held-out prompts under four compute calibrations).
 **The targets are judged on** :data:`JUDGED`; the summary line also gives the other NASDs' numbers and misses. Under
 each trace the line also prints the hindsight bound ``per-prompt best K ÷ best fixed K`` (each
 prompt served with its own best fixed K, chosen after the fact): no controller that keeps one K
@@ -61,14 +61,15 @@ SHIFT = {"acceptance": "shift", "shift_strength": 2.0, "discount": 1.0, "horizon
 STOP = {"draft_stop": True}
 """What the stop NASD adds: the table's K* for the cutoff and the rate, and each draft ended by the draft's
 probabilities (:mod:`jointbench.specdec.nasd_stop`, the map fitted on the calibration prompts)."""
-STOPEND = {**STOP, "answer_end": True, "cutoff_margin": 0.95}
-"""What the answer-end NASD adds to the stop: each drafted token weighed by the chance the target does not end the
-answer there (the map's answer-length survival), and the cutoff entered below 0.95 x the fallback's rate (the
-table's fixed-K rate it compares is a lower bound on the stop's, and leaving the fallback costs a probe); both
-from ``benchmarks/nasd_tune.py --variant cloud --skip 24 40 --grid stop-end`` on four calibrations."""
+STOPEND = {**STOP, "answer_end": True, "cutoff_margin": 0.9}
+"""What the judged NASD adds to the stop: each drafted token weighed by the chance the target does not end the
+answer there (the map's answer-length survival of the query's prompt kind), and the cutoff entered below 0.9 x
+the fallback's rate (the table's fixed-K rate it compares is a lower bound on the stop's, and leaving the fallback
+costs a probe); both from ``benchmarks/nasd_tune.py --variant cloud --skip 24 40 --gsm8k-skip 8 --grid stop-end``
+on four calibrations."""
 NASDS = {"table": {}, "online": ONLINE, "shift": SHIFT, "stop": STOP, "stopend": STOPEND}
 """The NASDs each line compares (overrides of the variant's parameters)."""
-JUDGED = "stop"
+JUDGED = "stopend"
 """The NASD the targets are judged on."""
 TARGET, FLOOR = 0.99, 0.96
 

@@ -144,8 +144,8 @@ class Nasd:
         waiting for a probe (default off: only probes measure the link in the cutoff).
     answer_end : bool
         With ``stop``: weigh each drafted token by the chance the target does not end the answer there,
-        from the map's answer-length survival (:mod:`~jointbench.specdec.nasd_stop`, *Answer end*);
-        default off.
+        from the map's answer-length survival of the query's prompt kind (:attr:`query_kind`, set by the
+        policy per query; :mod:`~jointbench.specdec.nasd_stop`, *Answer end*); default off.
     """
 
     def __init__(self, table: NasdTable, rtt_mode: str = "srtt", fallback: str = "edge_only", cutoff: bool = True,
@@ -208,6 +208,8 @@ class Nasd:
             raise ValueError("answer_end: the confidence map has no answer-length survival; rebuild it with "
                              "`python -m jointbench.specdec.nasd_calibrate --confidence-only`")
         self.answer_end = answer_end
+        self.query_kind: str | None = None
+        """The prompt kind of the query being served (the answer end's survival); None: unknown."""
         self.draft_stop: DraftStop | None = None
         """The stop rule of the cycle :meth:`next_k` just asked for (None: draft all ``K``)."""
         self.online: OnlineAcceptance | ShiftAcceptance | None = (
@@ -317,7 +319,8 @@ class Nasd:
         if k > 0 and self.stop is not None:
             k = self.stop_k_max
             self.draft_stop = DraftStop(self.stop, self._fixed(bw), self.best(est, bw)[1] / 1000.0,
-                                        self.stop.survival if self.answer_end else (), state.generated or 0)
+                                        self.stop.survival_for(self.query_kind) if self.answer_end else (),
+                                        state.generated or 0)
         self._pending = (float(state.t_ms), k, self.rtt.last, est, self.in_cutoff, probe)
         return k
 

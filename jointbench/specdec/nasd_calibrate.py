@@ -261,15 +261,26 @@ def calibrate_confidence(pair: str, *, n_teleqna: int = 24, n_gsm8k: int = 8, ma
         matched += m
     meta = {"prompts": [p["id"] for p in prompts], "max_new_tokens": max_new_tokens, "chat": chat,
             "test_set": test_set, "samples": len(conf)}
-    survival = length_survival([len(t.greedy.target_tokens) for t in traces],
-                               [t.greedy.stop == "eos" for t in traces], max_new_tokens)
-    return ConfidenceMap.fit(pair, conf, matched, bins, meta, survival)
+    survival, by_kind = answer_survivals(prompts, traces, max_new_tokens)
+    return ConfidenceMap.fit(pair, conf, matched, bins, meta, survival, by_kind)
+
+
+def answer_survivals(prompts: Sequence[dict[str, str]], traces: Sequence[Any], max_new_tokens: int
+                     ) -> tuple[tuple[float, ...], dict[str, tuple[float, ...]]]:
+    """The calibration answers' length survival, pooled and per prompt kind
+    (:func:`~jointbench.specdec.nasd_stop.length_survival`)."""
+    def fit(sel: Sequence[Any]) -> tuple[float, ...]:
+        return length_survival([len(t.greedy.target_tokens) for t in sel], [t.greedy.stop == "eos" for t in sel],
+                               max_new_tokens)
+
+    kinds = sorted({p["kind"] for p in prompts})
+    return fit(traces), {k: fit([t for p, t in zip(prompts, traces) if p["kind"] == k]) for k in kinds}
 
 
 def calibrate_survival(pair: str, cmap: ConfidenceMap, *, n_teleqna: int = 24, n_gsm8k: int = 8,
                        max_new_tokens: int = 64, test_set: str = DEFAULT_TEST_SET, chat: bool = True,
                        progress: bool = True) -> ConfidenceMap:
-    """``cmap`` with its answer-length survival refitted on the calibration answers, its bins kept.
+    """``cmap`` with its answer-length survivals (pooled, per kind) refitted on the calibration answers, its bins kept.
 
     The survival reads only the target's greedy answers (their lengths), which a new recording
     repeats; the bins read the draft's probabilities, which move slightly between recordings
@@ -283,9 +294,8 @@ def calibrate_survival(pair: str, cmap: ConfidenceMap, *, n_teleqna: int = 24, n
         raise ValueError(f"calibrate_survival: the map is for pair '{cmap.pair}', not '{pair}'")
     prompts = calibration_prompts(n_teleqna, n_gsm8k, test_set)
     traces = record_all(pair, [p["prompt"] for p in prompts], max_new_tokens, chat, progress, confidence=True)
-    survival = length_survival([len(t.greedy.target_tokens) for t in traces],
-                               [t.greedy.stop == "eos" for t in traces], max_new_tokens)
-    return replace(cmap, survival=survival)
+    survival, by_kind = answer_survivals(prompts, traces, max_new_tokens)
+    return replace(cmap, survival=survival, survival_by_kind=by_kind)
 
 
 def summary(table: NasdTable, rtts: Sequence[float] = (0, 10, 25, 50, 100, 200, 500)) -> str:
@@ -345,8 +355,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         cmap = calibrate_survival(args.pair, ConfidenceMap.load(path, args.pair), n_teleqna=args.n_teleqna,
                                   n_gsm8k=args.n_gsm8k, max_new_tokens=args.max_new_tokens, test_set=args.test_set)
         cmap.save(path)
-        print(f"answer-length survival of {args.pair} ({len(cmap.survival) - 1} positions): S(8) = "
-              f"{cmap.survival[min(8, len(cmap.survival) - 1)]:.3f}, S(end) = {cmap.survival[-1]:.3f}")
+        for kind, sv in (("pooled", cmap.survival), *cmap.survival_by_kind.items()):
+            print(f"answer-length survival of {args.pair}, {kind} ({len(sv) - 1} positions): "
+                  f"S(8) = {sv[min(8, len(sv) - 1)]:.3f}, S(end) = {sv[-1]:.3f}")
         print(f"wrote {path}")
         return 0
     cmap = calibrate_confidence(args.pair, n_teleqna=args.n_teleqna, n_gsm8k=args.n_gsm8k,

@@ -39,7 +39,10 @@ where the target ended. Short answers therefore end with a long confident draft 
 is kept. With the answer-length survival ``S(x) = P(length > x)`` (Kaplan-Meier over the
 calibration prompts' answers, :func:`length_survival`; answers cut by ``max_new_tokens`` are
 censored), the ``l``-th token drafted after ``g`` generated tokens is accepted with
-``f(c_l) * S(g+l) / S(g+l-1)``, and the look-ahead's unseen tokens carry the same factor.
+``f(c_l) * S(g+l) / S(g+l-1)``, and the look-ahead's unseen tokens carry the same factor. Answers
+of different tasks have different lengths (a multiple-choice reason against a worked solution), so
+the map keeps one survival per prompt ``kind`` of the calibration set and a pooled one for a query of
+another or no kind (:meth:`ConfidenceMap.survival_for`).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -111,6 +114,8 @@ class ConfidenceMap:
         ``S(x)`` = P(an answer is longer than ``x`` tokens, EOS included), ``x = 0..max_new_tokens``,
         of the same calibration answers (:func:`length_survival`); empty when not fitted (maps
         written before it was kept), which the ``answer_end`` option refuses.
+    survival_by_kind : dict of str to tuple of float
+        The same per prompt kind of the calibration answers (``"teleqna"``, ``"gsm8k"``).
     """
 
     pair: str
@@ -120,6 +125,7 @@ class ConfidenceMap:
     mean: float
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
     survival: tuple[float, ...] = ()
+    survival_by_kind: dict[str, tuple[float, ...]] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         n = len(self.upper)
@@ -131,9 +137,16 @@ class ConfidenceMap:
             raise ValueError("confidence map: accept and mean must be in [0, 1]")
         if any(b < a - 1e-12 for a, b in zip(self.accept, self.accept[1:])):
             raise ValueError(f"confidence map: accept must be non-decreasing, got {self.accept}")
-        sv = self.survival
-        if sv and (sv[0] != 1.0 or any(not 0.0 <= x <= 1.0 for x in sv) or any(b > a for a, b in zip(sv, sv[1:]))):
-            raise ValueError("confidence map: survival must start at 1.0 and not increase, within [0, 1]")
+        for name, sv in (("survival", self.survival), *((f"survival_by_kind[{k!r}]", v)
+                                                         for k, v in self.survival_by_kind.items())):
+            if sv and (sv[0] != 1.0 or any(not 0.0 <= x <= 1.0 for x in sv) or any(b > a for a, b in zip(sv, sv[1:]))):
+                raise ValueError(f"confidence map: {name} must start at 1.0 and not increase, within [0, 1]")
+        if self.survival_by_kind and not self.survival:
+            raise ValueError("confidence map: survival_by_kind needs the pooled survival too")
+
+    def survival_for(self, kind: str | None) -> tuple[float, ...]:
+        """The answer-length survival of a query of ``kind`` (the pooled one for another or no kind)."""
+        return self.survival_by_kind.get(kind, self.survival) if kind is not None else self.survival
 
     def accept_prob(self, confidence: float) -> float:
         """``f(c)``; :attr:`mean` for ``nan`` (not recorded)."""
@@ -144,7 +157,8 @@ class ConfidenceMap:
 
     @classmethod
     def fit(cls, pair: str, confidence: Sequence[float], matched: Sequence[bool], bins: int = DEFAULT_BINS,
-            meta: dict[str, Any] | None = None, survival: Sequence[float] = ()) -> ConfidenceMap:
+            meta: dict[str, Any] | None = None, survival: Sequence[float] = (),
+            survival_by_kind: Mapping[str, Sequence[float]] | None = None) -> ConfidenceMap:
         """Equal-count bins of the probabilities, their acceptance made non-decreasing.
 
         Parameters
@@ -157,6 +171,8 @@ class ConfidenceMap:
             Number of bins (fewer when probabilities tie at a bin edge).
         survival : sequence of float
             :attr:`survival` (:func:`length_survival` of the same answers); empty: not fitted.
+        survival_by_kind : mapping of str to sequence of float, optional
+            :attr:`survival_by_kind`.
         """
         c = np.asarray(confidence, dtype=float)
         m = np.asarray(matched, dtype=float)
@@ -177,7 +193,8 @@ class ConfidenceMap:
         raw = np.bincount(idx, weights=m, minlength=len(upper)) / counts
         accept = nondecreasing_fit(raw.tolist(), counts.tolist())
         return cls(pair, tuple(upper), tuple(float(a) for a in accept), tuple(int(n) for n in counts),
-                   float(m.mean()), dict(meta or {}), tuple(float(x) for x in survival))
+                   float(m.mean()), dict(meta or {}), tuple(float(x) for x in survival),
+                   {str(k): tuple(float(x) for x in v) for k, v in (survival_by_kind or {}).items()})
 
     def model_dict(self) -> dict[str, Any]:
         """Everything that decides the map (what :attr:`map_hash` covers)."""
@@ -185,6 +202,8 @@ class ConfidenceMap:
         d.pop("meta")
         if not self.survival:  # a map without it hashes as before the field existed
             d.pop("survival")
+        if not self.survival_by_kind:
+            d.pop("survival_by_kind")
         return {"format": CONFIDENCE_FORMAT, **d}
 
     @property
@@ -213,7 +232,8 @@ class ConfidenceMap:
         cmap = cls(str(data["pair"]), tuple(float(x) for x in data["upper"]),
                    tuple(float(x) for x in data["accept"]), tuple(int(x) for x in data["counts"]),
                    float(data["mean"]), dict(data.get("meta", {})),
-                   tuple(float(x) for x in data.get("survival", ())))
+                   tuple(float(x) for x in data.get("survival", ())),
+                   {str(k): tuple(float(x) for x in v) for k, v in data.get("survival_by_kind", {}).items()})
         if data.get("map_hash") != cmap.map_hash:
             raise ValueError(f"{p}: map_hash {data.get('map_hash')!r} does not match its content "
                              f"({cmap.map_hash}); maps are not hand-edited, rebuild it with {rebuild}")

@@ -250,6 +250,9 @@ class SpecDecSession:
         kind = str(q.get("kind", "teleqna"))
         idx = q.get("index", index)
         codec_stats: list[dict[str, Any]] = []
+        tell = getattr(self.strategy.policy, "set_query_kind", None)
+        if tell is not None:  # a policy that adapts to the task (NASD's answer end); None when unknown
+            tell(str(q["kind"]) if q.get("kind") is not None else None)
         if self.remote is not None:
             outcome, text_out, n_prompt, reference, codec_stats = self._remote_query(text, int(idx or 0))
             windows = 0

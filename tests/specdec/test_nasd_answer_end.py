@@ -172,3 +172,64 @@ def test_a_live_run_with_the_answer_end_equals_its_replay_and_stays_lossless(pai
     # control: the same map without the answer end drafts other lengths
     plain = replay(detached, _policy(cmap, False))
     assert [c.drafted for c in plain] != [c.drafted for c in replayed]
+
+
+# -- one survival per prompt kind ------------------------------------------------------------------------------
+
+def _kind_map() -> ConfidenceMap:
+    never = tuple([1.0] * 65)
+    return dataclasses.replace(_map(), accept=(0.9, 0.95, 0.99, 1.0), mean=0.95, survival=never,
+                               survival_by_kind={"short": _ends_at(6)})
+
+
+def test_the_map_picks_the_survival_of_the_query_kind_else_the_pooled_one(tmp_path) -> None:
+    m = _kind_map()
+    assert m.survival_for("short") == _ends_at(6)
+    assert m.survival_for("other") == m.survival_for(None) == m.survival
+    back = ConfidenceMap.load(m.save(tmp_path / "k.json"), "tiny-random")
+    assert back.survival_by_kind == m.survival_by_kind and back.map_hash == m.map_hash
+    with pytest.raises(ValueError, match=r"survival_by_kind\['short'\] must start at 1.0"):
+        dataclasses.replace(m, survival_by_kind={"short": (1.0, 0.5, 0.7)})
+    with pytest.raises(ValueError, match="needs the pooled survival"):
+        dataclasses.replace(m, survival=())
+
+
+def test_calibration_survivals_are_fitted_per_kind() -> None:
+    from types import SimpleNamespace
+
+    from jointbench.specdec.nasd_calibrate import answer_survivals
+
+    def tr(n, eos):
+        return SimpleNamespace(greedy=SimpleNamespace(target_tokens=[0] * n, stop="eos" if eos else "length"))
+
+    prompts = [{"kind": "a"}, {"kind": "a"}, {"kind": "b"}]
+    pooled, by_kind = answer_survivals(prompts, [tr(2, True), tr(3, True), tr(4, False)], 4)
+    assert by_kind["a"] == length_survival([2, 3], [True, True], 4) == (1.0, 1.0, 0.5, 0.0, 0.0)
+    assert by_kind["b"] == (1.0,) * 5 and pooled == length_survival([2, 3, 4], [True, True, False], 4)
+
+
+def test_the_query_kind_decides_the_answer_end_and_control_another_kind_is_pooled(pair) -> None:
+    tr = record_trace(SpecDecoder(pair.target, pair.draft, pair.eos_token_ids, draft_feed="token"), PROMPT, N)
+    detached = GreedyTrace.from_dict(tr.to_dict())
+    detached.decoder = tr.decoder
+
+    def drafted(kind):
+        policy = _policy(_kind_map(), True)
+        policy.set_query_kind(kind)
+        return [c.drafted for c in replay(detached, policy)]
+
+    short, pooled = drafted("short"), drafted(None)
+    assert sum(short) < sum(pooled)  # the short kind's answers end at 6 tokens: its drafts stop there
+    assert drafted("other") == pooled  # control: a kind the map does not know reads the pooled survival
+
+
+def test_the_session_tells_the_policy_each_query_kind(monkeypatch, tmp_path) -> None:
+    from jointbench.specdec.session import SpecDecSession
+
+    monkeypatch.setenv("JOINTBENCH_CACHE", str(tmp_path))
+    s = SpecDecSession("edge_cloud", pair="tiny-random", policy="fixed", k=2, max_new_tokens=6)
+    seen: list = []
+    monkeypatch.setattr(s.strategy.policy, "set_query_kind", seen.append, raising=False)
+    s.predict({"prompt": "question 0", "index": 0, "kind": "gsm8k"})
+    s.predict("question 1", 1)
+    assert seen == ["gsm8k", None]

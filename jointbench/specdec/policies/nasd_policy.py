@@ -101,6 +101,7 @@ class NasdPolicy:
         self.ctrl: Nasd | None = None
         self._compute: Callable[[], Any] | None = None
         self.cmap: ConfidenceMap | None = confidence_map if p["draft_stop"] else None
+        self.query_kind: str | None = None
         if table is not None:
             self._use(table)
 
@@ -114,6 +115,14 @@ class NasdPolicy:
         if self.params["draft_stop"] and self.cmap is None:
             self.cmap = ConfidenceMap.load(confidence_path(table.pair), table.pair)
         self.ctrl = Nasd(table, **{k: self.params[k] for k in _CONTROLLER_KEYS}, stop=self.cmap)
+        self.ctrl.query_kind = self.query_kind
+
+    def set_query_kind(self, kind: str | None) -> None:
+        """The prompt kind of the next query (``"teleqna"``, ``"gsm8k"``, None: unknown); the answer end
+        (``answer_end``) reads that kind's length survival. The session calls this before each query."""
+        self.query_kind = kind
+        if self.ctrl is not None:
+            self.ctrl.query_kind = kind
 
     def bind(self, pair: str, edge_hardware: str, cloud_hardware: str, compute: Callable[[], Any]) -> None:
         """Load and check the table for the run's pair and hardware pair (the session calls this).
