@@ -110,9 +110,9 @@ def test_root_job_expands_to_the_full_grid():
         os.chdir(cwd)
     assert spec.testenv.mode == "self-design"
     # (cloud, edge, co-located, 5 fixed K, heuristic) x 3 hardware x (7 RTT x 3 bandwidths + 3 traces
-    # + 2 RTT x 3 jitter x 3 loss), and (NASD srtt, raw, cloud-fallback, online, shift and stop cloud-fallback,
-    # UCB) on the same conditions
-    assert len(spec.test_cases) == (9 + 7) * 3 * (7 * 3 + 3 + 2 * 3 * 3)
+    # + 2 RTT x 3 jitter x 3 loss), and (NASD srtt, raw, cloud-fallback, online, shift, stop and stopend
+    # cloud-fallback, UCB) on the same conditions
+    assert len(spec.test_cases) == (9 + 8) * 3 * (7 * 3 + 3 + 2 * 3 * 3)
     strategies = {c.hyperparameter_columns()["edgemodel-strategy"] for c in spec.test_cases}
     assert strategies == {"cloud_only", "edge_only", "colocated", "edge_cloud"}
     policies = {c.hyperparameter_columns().get("edgemodel-policy") for c in spec.test_cases}
