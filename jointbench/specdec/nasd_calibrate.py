@@ -39,8 +39,8 @@ import numpy as np
 from jointbench.netsim import Link, LinkConfig
 from jointbench.netsim.configfiles import config_dir
 from jointbench.specdec.nasd_model import FORMULAS, AcceptanceProfile, CycleCosts
-from jointbench.specdec.nasd_stop import (DEFAULT_BINS, ConfidenceMap, confidence_path, length_survival,
-                                          trace_samples)
+from jointbench.specdec.nasd_stop import DEFAULT_BINS, ConfidenceMap, confidence_path, trace_samples
+from jointbench.specdec.nasd_survival import length_survival
 from jointbench.specdec.nasd_table import NasdTable, build_table
 
 GSM8K_OFFSET = 200
@@ -248,7 +248,7 @@ def calibrate_confidence(pair: str, *, n_teleqna: int = 24, n_gsm8k: int = 8, ma
                          progress: bool = True) -> ConfidenceMap:
     """The pair's draft-stop map from the calibration traces (recorded again where they lack the
     draft's probabilities): :meth:`~jointbench.specdec.nasd_stop.ConfidenceMap.fit` over every committed position,
-    with the answers' length survival (:func:`~jointbench.specdec.nasd_stop.length_survival`)."""
+    with the answers' length survival (:func:`~jointbench.specdec.nasd_survival.length_survival`)."""
     from jointbench.specdec.tracestore import record_all
 
     prompts = calibration_prompts(n_teleqna, n_gsm8k, test_set)
@@ -268,7 +268,7 @@ def calibrate_confidence(pair: str, *, n_teleqna: int = 24, n_gsm8k: int = 8, ma
 def answer_survivals(prompts: Sequence[dict[str, str]], traces: Sequence[Any], max_new_tokens: int
                      ) -> tuple[tuple[float, ...], dict[str, tuple[float, ...]]]:
     """The calibration answers' length survival, pooled and per prompt kind
-    (:func:`~jointbench.specdec.nasd_stop.length_survival`)."""
+    (:func:`~jointbench.specdec.nasd_survival.length_survival`)."""
     def fit(sel: Sequence[Any]) -> tuple[float, ...]:
         return length_survival([len(t.greedy.target_tokens) for t in sel], [t.greedy.stop == "eos" for t in sel],
                                max_new_tokens)

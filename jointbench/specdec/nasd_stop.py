@@ -37,7 +37,7 @@ target ends the answer there (it emits EOS where the draft proposes a continuati
 draft's own probabilities barely see that coming: on this pair the draft never ranked EOS first
 where the target ended. Short answers therefore end with a long confident draft of which nothing
 is kept. With the answer-length survival ``S(x) = P(length > x)`` (Kaplan-Meier over the
-calibration prompts' answers, :func:`length_survival`; answers cut by ``max_new_tokens`` are
+calibration prompts' answers, :mod:`~jointbench.specdec.nasd_survival`; answers cut by ``max_new_tokens`` are
 censored), the ``l``-th token drafted after ``g`` generated tokens is accepted with
 ``f(c_l) * S(g+l) / S(g+l-1)``, and the look-ahead's unseen tokens carry the same factor. Answers
 of different tasks have different lengths (a multiple-choice reason against a worked solution), so
@@ -55,6 +55,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from jointbench.specdec.nasd_survival import continuation
 
 CONFIDENCE_FORMAT = 1
 DEFAULT_BINS = 10
@@ -112,8 +114,8 @@ class ConfidenceMap:
         Provenance (prompts, traces); not part of the model.
     survival : tuple of float
         ``S(x)`` = P(an answer is longer than ``x`` tokens, EOS included), ``x = 0..max_new_tokens``,
-        of the same calibration answers (:func:`length_survival`); empty when not fitted (maps
-        written before it was kept), which the ``answer_end`` option refuses.
+        of the same calibration answers (:func:`~jointbench.specdec.nasd_survival.length_survival`); empty
+        when not fitted (maps written before it was kept), which the ``answer_end`` option refuses.
     survival_by_kind : dict of str to tuple of float
         The same per prompt kind of the calibration answers (``"teleqna"``, ``"gsm8k"``).
     """
@@ -170,7 +172,8 @@ class ConfidenceMap:
         bins : int
             Number of bins (fewer when probabilities tie at a bin edge).
         survival : sequence of float
-            :attr:`survival` (:func:`length_survival` of the same answers); empty: not fitted.
+            :attr:`survival` (:func:`~jointbench.specdec.nasd_survival.length_survival` of the same answers);
+            empty: not fitted.
         survival_by_kind : mapping of str to sequence of float, optional
             :attr:`survival_by_kind`.
         """
@@ -241,57 +244,6 @@ class ConfidenceMap:
             raise ValueError(f"NASD confidence map {p} was fitted for pair '{cmap.pair}', but this run uses "
                              f"pair '{pair}'; rebuild it with {rebuild} --pair {pair}")
         return cmap
-
-
-def length_survival(lengths: Sequence[int], ended: Sequence[bool], max_new_tokens: int) -> tuple[float, ...]:
-    """Kaplan-Meier estimate of ``S(x)`` = P(answer length > ``x``), ``x = 0..max_new_tokens``.
-
-    Parameters
-    ----------
-    lengths : sequence of int, shape (n,)
-        Generated tokens of each answer, its EOS included (``1..max_new_tokens``).
-    ended : sequence of bool, shape (n,)
-        True when the answer ended with EOS; False when ``max_new_tokens`` cut it (censored:
-        known only to be at least ``lengths`` tokens long).
-    max_new_tokens : int
-
-    Returns
-    -------
-    tuple of float, length ``max_new_tokens + 1``
-        Non-increasing, ``S(0) = 1``.
-    """
-    n = np.asarray(lengths, dtype=int)
-    e = np.asarray(ended, dtype=bool)
-    if n.ndim != 1 or n.shape != e.shape or n.size == 0:
-        raise ValueError(f"length_survival: need matching non-empty 1-D lengths and ended, got {n.shape}, {e.shape}")
-    if np.any(n < 1) or np.any(n > max_new_tokens):
-        raise ValueError(f"length_survival: lengths must be in 1..{max_new_tokens}")
-    out = [1.0]
-    s = 1.0
-    for x in range(1, max_new_tokens + 1):
-        at_risk = int(np.sum(n >= x))
-        if at_risk:
-            s *= 1.0 - int(np.sum((n == x) & e)) / at_risk
-        out.append(s)
-    return tuple(out)
-
-
-def continuation(survival: Sequence[float], generated: int, k: int) -> np.ndarray:
-    """Chance the target does not end the answer at each of the next ``k`` positions, given it has not yet.
-
-    Returns
-    -------
-    ndarray, shape (k + 1,)
-        Index ``l`` (1..k): ``S(g+l) / S(g+l-1)`` for the ``l``-th token drafted after ``g = generated``
-        tokens; 1.0 past the end of ``survival``, where ``S`` reaches 0, or when ``survival`` is empty.
-        Index 0 is 1.0 (unused).
-    """
-    out = np.ones(k + 1)
-    for l in range(1, k + 1):
-        x = generated + l
-        if x < len(survival) and survival[x - 1] > 0.0:
-            out[l] = survival[x] / survival[x - 1]
-    return out
 
 
 def trace_samples(greedy: Any) -> tuple[list[float], list[bool]]:
@@ -395,8 +347,8 @@ def stop_length(confidence: Sequence[float], cmap: ConfidenceMap, cycle_ms: Sequ
     k : int, optional
         The cycle's cap, ``>= L`` (default ``L``); the look-ahead reaches it.
     alive : sequence of float, shape (>= k + 1,), optional
-        :func:`continuation` factors of the answer end (index ``l``: the ``l``-th drafted token);
-        None: off.
+        :func:`~jointbench.specdec.nasd_survival.continuation` factors of the answer end (index ``l``: the
+        ``l``-th drafted token); None: off.
 
     Returns
     -------

@@ -13,7 +13,8 @@ import torch
 
 from jointbench.specdec.engine import SpecDecoder
 from jointbench.specdec.nasd import Nasd
-from jointbench.specdec.nasd_stop import ConfidenceMap, DraftStop, continuation, length_survival, stop_length
+from jointbench.specdec.nasd_stop import ConfidenceMap, DraftStop, stop_length
+from jointbench.specdec.nasd_survival import continuation, length_survival
 from jointbench.specdec.policies.nasd_policy import NasdPolicy
 from jointbench.specdec.tiny import tiny_random_pair
 from jointbench.specdec.trace import GreedyTrace, record_trace, replay
