@@ -37,7 +37,8 @@ COLS = {"strategy": "edgemodel-strategy", "policy": "edgemodel-policy", "k": "ed
         "hardware": "edgemodel-hardware", "rtt": "edgemodel-network_rtt_ms",
         "bw": "edgemodel-bandwidth_mbps", "profile": "edgemodel-network_profile", "codec": "edgemodel-codec",
         "params": "edgemodel-policy_params", "jitter": "edgemodel-network_jitter_ms",
-        "loss": "edgemodel-network_loss_pct", "codec_params": "edgemodel-codec_params"}
+        "loss": "edgemodel-network_loss_pct", "codec_params": "edgemodel-codec_params",
+        "temperature": "edgemodel-temperature"}
 BASELINE_POLICIES = ("fixed", "heuristic")
 """Policies whose edge-cloud rows decide the reversal RTT (the README's baseline definition)."""
 
@@ -59,17 +60,22 @@ def strategy_label(row: pd.Series) -> str:
     """Short label from the registered parts' own labels.
 
     ``cloud-only``, ``edge-only``, ``co-located K=3``, ``edge-cloud K=5``, ``edge-cloud HF-heuristic``;
-    a codec other than ``ids_only`` is appended (``edge-cloud K=3 dense_fp16``).
+    a codec other than ``ids_only`` is appended with its parameters (``edge-cloud K=3 k_sqs k=3``,
+    :func:`~jointbench.specdec.sqs_plots.codec_label`), and a sampling temperature above 0 (``T=0.5``).
     """
+    from jointbench.specdec.sqs_plots import codec_label
+
     placement = make_placement(str(_cell(row, "strategy")))
-    if not placement.speculative:
-        return placement.label
-    k = _cell(row, "k")
-    policy = make_policy(str(_cell(row, "policy") or "fixed"), int(float(k)) if k is not None else 1,
-                         params=policy_params(row))
-    label = f"{placement.label} {policy.label()}"
-    codec = _cell(row, "codec")
-    return label if codec in (None, "ids_only") else f"{label} {codec}"
+    label = placement.label
+    if placement.speculative:
+        k = _cell(row, "k")
+        policy = make_policy(str(_cell(row, "policy") or "fixed"), int(float(k)) if k is not None else 1,
+                             params=policy_params(row))
+        label = f"{placement.label} {policy.label()}"
+        if _cell(row, "codec") not in (None, "ids_only"):
+            label = f"{label} {codec_label(row)}"
+    t = _cell(row, "temperature")
+    return f"{label} T={float(t):g}" if t is not None and float(t) > 0 else label
 
 
 def _distinct_labels(df: pd.DataFrame, labels: pd.Series) -> pd.Series:

@@ -45,16 +45,18 @@ def test_nasd_label_names_the_answer_end_and_a_cutoff_margin() -> None:
     assert NasdPolicy({"cutoff": False, "cutoff_margin": 0.9}).label() == "NASD-srtt"  # no cutoff: no margin
 
 
-def test_settings_within_one_algorithm_are_told_apart_by_what_differs(tmp_path) -> None:
-    # K-SQS with three supports in one algorithm: one codec label, three settings
+def test_codec_parameters_and_temperatures_are_in_the_label(tmp_path, recwarn) -> None:
+    # K-SQS with three supports in one algorithm, and the same strategy at two temperatures and at T=0
     rows = []
-    for k, tps in ((2, 5.0), (3, 6.0), (8, 7.0)):
+    for k, t, tps in ((2, 0.5, 5.0), (3, 0.5, 6.0), (8, 0.5, 7.0), (3, 1.0, 8.0), (3, 0.0, 9.0)):
         r = _row("sqs-k", {}, tps)
         r.update({"edgemodel-policy": "fixed", "edgemodel-policy_params": None, "edgemodel-codec": "k_sqs",
-                  "edgemodel-codec_params": str({"k": k})})
+                  "edgemodel-codec_params": str({"k": k}), "edgemodel-temperature": t})
         rows.append(r)
     path = tmp_path / "all_rank.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
-    with pytest.warns(UserWarning, match="names 3 different settings"):
-        df = load_rank(str(path))
-    assert sorted(df["label"]) == [f"edge-cloud K=3 k_sqs [codec_params={{'k': {k}}}]" for k in (2, 3, 8)]
+    df = load_rank(str(path))
+    assert sorted(df["label"]) == ["edge-cloud K=3 k_sqs k=2 T=0.5", "edge-cloud K=3 k_sqs k=3",
+                                   "edge-cloud K=3 k_sqs k=3 T=0.5", "edge-cloud K=3 k_sqs k=3 T=1",
+                                   "edge-cloud K=3 k_sqs k=8 T=0.5"]
+    assert not [w for w in recwarn if "different settings" in str(w.message)]  # nothing left to tell apart
