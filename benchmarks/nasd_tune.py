@@ -31,8 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nasd_vs_oracle import (  # type: ignore[import-not-found]  # noqa: E402
-    CALIBRATION, HARDWARE, RTTS, TARGET, TRACES, VARIANTS, oracle, run)
+from nasd_vs_oracle import HARDWARE, RTTS, TARGET, TRACES, VARIANTS, oracle, run  # type: ignore[import-not-found]  # noqa: E402
 
 GRIDS: dict[str, list[dict[str, Any]]] = {
     "online": [{"acceptance": "online", "prior_strength": s, "discount": d, "context": c}
@@ -87,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     def rate(params: dict[str, Any] | None, cond: tuple[Any, ...]) -> float:
         """Tokens/s of the NASD with ``params`` under ``cond`` (None: the oracle fixed K's)."""
         hw, net, bw, _, prompts, cal = cond
-        CALIBRATION["file"] = cal
-        return oracle(hw, net, bw, prompts)[1] if params is None else run("nasd", 3, params, hw, net, bw, prompts)[0]
+        if params is None:
+            return oracle(hw, net, bw, prompts, cal)[1]
+        return run("nasd", 3, params, hw, net, bw, prompts, cal)[0]
 
     best = [rate(None, c) for c in conds]
     base = VARIANTS[args.variant]

@@ -79,25 +79,23 @@ def _prompts() -> list[dict[str, Any]]:
         return [json.loads(line)["question"] for line in fh if line.strip()]
 
 
-CALIBRATION: dict[str, str | None] = {"file": None}
-"""The compute calibration every run replays under (``--calibration``; None: the cache's)."""
-
-
 def run(policy: str, k: int, params: dict[str, Any] | None, hw: str, network: dict[str, Any],
-        bandwidth: float | None = 10.0, prompts: list[Any] | None = None) -> tuple[float, list[dict[str, Any]]]:
-    """Tokens/s (total tokens over total latency) of one strategy over the prompts (default: the test set)."""
+        bandwidth: float | None = 10.0, prompts: list[Any] | None = None, calibration: str | None = None
+        ) -> tuple[float, list[dict[str, Any]]]:
+    """Tokens/s (total tokens over total latency) of one strategy over the prompts (default: the test set),
+    replayed under the compute ``calibration`` file (None: the cache's)."""
     s = SpecDecSession("edge_cloud", policy=policy, k=k, policy_params=params, hardware=hw, bandwidth_mbps=bandwidth,
-                       network=network, calibration_file=CALIBRATION["file"])
+                       network=network, calibration_file=calibration)
     recs = [s.predict(q, i) for i, q in enumerate(_prompts() if prompts is None else prompts)]
     tokens = sum(r["tokens_out"] for r in recs)
     latency = sum(r["latency_ms"] for r in recs)
     return 1000.0 * tokens / latency, recs
 
 
-def oracle(hw: str, net: dict[str, Any], bw: float | None, prompts: list[Any] | None = None
-           ) -> tuple[int, float, float]:
+def oracle(hw: str, net: dict[str, Any], bw: float | None, prompts: list[Any] | None = None,
+           calibration: str | None = None) -> tuple[int, float, float]:
     """Best fixed K in :data:`ORACLE_KS`, its tokens/s, and the per-prompt hindsight bound ÷ it."""
-    runs = {k: run("fixed", k, None, hw, net, bw, prompts) for k in ORACLE_KS}
+    runs = {k: run("fixed", k, None, hw, net, bw, prompts, calibration) for k in ORACLE_KS}
     k_star = max(sorted(runs), key=lambda k: (runs[k][0], -k))
     tokens = sum(r["tokens_out"] for r in runs[k_star][1])
     per_prompt = sum(min(runs[k][1][i]["latency_ms"] for k in ORACLE_KS) for i in range(len(runs[k_star][1])))
@@ -114,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plot", default=None, help="write the judged NASD's K per cycle (stable 200 ms and oscillating) to this PNG")
     ap.add_argument("--calibration", default=None, help="compute calibration JSON to replay under (default: the cache's)")
     args = ap.parse_args(argv)
-    CALIBRATION["file"] = args.calibration
+    cal = args.calibration
     params = VARIANTS[args.variant]
     nasds = {name: {**params, **extra} for name, extra in NASDS.items()}
     misses: dict[str, list[str]] = {name: [] for name in NASDS}
@@ -123,10 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     for hw in HARDWARE:
         for rtt in RTTS:
             net = {"network_rtt_ms": rtt, "network_seed": 0}
-            k_star, best, _ = oracle(hw, net, 10.0)
+            k_star, best, _ = oracle(hw, net, 10.0, calibration=cal)
             cells = []
             for name, p in nasds.items():
-                nasd, recs = run("nasd", 3, p, hw, net)
+                nasd, recs = run("nasd", 3, p, hw, net, calibration=cal)
                 r = nasd / best
                 ratios[name].append(r)
                 lossy = any(x["extras"]["lossy"] for x in recs)
@@ -138,11 +136,11 @@ def main(argv: list[str] | None = None) -> int:
                   + "  |  ".join(cells), flush=True)
         for prof in TRACES:
             net = {"network_profile": prof, "network_seed": 0}
-            k_star, best, bound = oracle(hw, net, None)
-            ucb = run("ucb", 3, None, hw, net, None)[0]
+            k_star, best, bound = oracle(hw, net, None, calibration=cal)
+            ucb = run("ucb", 3, None, hw, net, None, calibration=cal)[0]
             cells = []
             for name, p in nasds.items():
-                nasd = run("nasd", 3, p, hw, net, None)[0]
+                nasd = run("nasd", 3, p, hw, net, None, calibration=cal)[0]
                 r = nasd / best
                 trace_ratios[name].append(r)
                 if r <= 1.0:
@@ -155,9 +153,10 @@ def main(argv: list[str] | None = None) -> int:
 
         hw = "this-cpu/this-cpu"
         judged = nasds[JUDGED]
-        recs = {f"NASD-{JUDGED}, stable RTT 200 ms ({hw})": run("nasd", 3, judged, hw, {"network_rtt_ms": 200})[1][:6],
-                f"NASD-{JUDGED}, oscillating ({hw})": run("nasd", 3, judged, hw, {"network_profile": "oscillating"},
-                                                           None)[1][:6]}
+        recs = {f"NASD-{JUDGED}, stable RTT 200 ms ({hw})":
+                run("nasd", 3, judged, hw, {"network_rtt_ms": 200}, calibration=cal)[1][:6],
+                f"NASD-{JUDGED}, oscillating ({hw})":
+                run("nasd", 3, judged, hw, {"network_profile": "oscillating"}, None, calibration=cal)[1][:6]}
         print(plot_k_per_cycle(recs, args.plot))
 
     def _line(name: str) -> str:

@@ -28,6 +28,7 @@ from jointbench.plots import register_method_plot
 from jointbench.specdec.parts import PLACEMENT, available
 from jointbench.specdec.placement import make_placement
 from jointbench.specdec.policy import make_policy
+from jointbench.specdec.sqs_plots import codec_label
 
 TPS = "Throughput P50 (tokens/s)"
 TTFT = "TTFT P50 (ms)"
@@ -63,8 +64,6 @@ def strategy_label(row: pd.Series) -> str:
     a codec other than ``ids_only`` is appended with its parameters (``edge-cloud K=3 k_sqs k=3``,
     :func:`~jointbench.specdec.sqs_plots.codec_label`), and a sampling temperature above 0 (``T=0.5``).
     """
-    from jointbench.specdec.sqs_plots import codec_label
-
     placement = make_placement(str(_cell(row, "strategy")))
     label = placement.label
     if placement.speculative:

@@ -243,16 +243,22 @@ def calibrate_table(pair: str, edge_hardware: str, cloud_hardware: str, *, n_tel
                        formula=formula, k_min=1, k_max=k_max, bandwidths_mbps=bandwidths_mbps, meta=meta)
 
 
+def _calibration_traces(pair: str, n_teleqna: int, n_gsm8k: int, max_new_tokens: int, test_set: str, chat: bool,
+                        progress: bool) -> tuple[list[dict[str, str]], list[Any]]:
+    """The calibration prompts and their traces with the draft's probabilities (recorded where missing)."""
+    from jointbench.specdec.tracestore import record_all
+
+    prompts = calibration_prompts(n_teleqna, n_gsm8k, test_set)
+    return prompts, record_all(pair, [p["prompt"] for p in prompts], max_new_tokens, chat, progress, confidence=True)
+
+
 def calibrate_confidence(pair: str, *, n_teleqna: int = 24, n_gsm8k: int = 8, max_new_tokens: int = 64,
                          bins: int = DEFAULT_BINS, test_set: str = DEFAULT_TEST_SET, chat: bool = True,
                          progress: bool = True) -> ConfidenceMap:
     """The pair's draft-stop map from the calibration traces (recorded again where they lack the
     draft's probabilities): :meth:`~jointbench.specdec.nasd_stop.ConfidenceMap.fit` over every committed position,
     with the answers' length survival (:func:`~jointbench.specdec.nasd_survival.length_survival`)."""
-    from jointbench.specdec.tracestore import record_all
-
-    prompts = calibration_prompts(n_teleqna, n_gsm8k, test_set)
-    traces = record_all(pair, [p["prompt"] for p in prompts], max_new_tokens, chat, progress, confidence=True)
+    prompts, traces = _calibration_traces(pair, n_teleqna, n_gsm8k, max_new_tokens, test_set, chat, progress)
     conf: list[float] = []
     matched: list[bool] = []
     for t in traces:
@@ -288,12 +294,9 @@ def calibrate_survival(pair: str, cmap: ConfidenceMap, *, n_teleqna: int = 24, n
     """
     from dataclasses import replace
 
-    from jointbench.specdec.tracestore import record_all
-
     if cmap.pair != pair:
         raise ValueError(f"calibrate_survival: the map is for pair '{cmap.pair}', not '{pair}'")
-    prompts = calibration_prompts(n_teleqna, n_gsm8k, test_set)
-    traces = record_all(pair, [p["prompt"] for p in prompts], max_new_tokens, chat, progress, confidence=True)
+    prompts, traces = _calibration_traces(pair, n_teleqna, n_gsm8k, max_new_tokens, test_set, chat, progress)
     survival, by_kind = answer_survivals(prompts, traces, max_new_tokens)
     return replace(cmap, survival=survival, survival_by_kind=by_kind)
 

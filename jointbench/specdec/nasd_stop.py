@@ -294,8 +294,8 @@ class DraftStop:
     survival: tuple[float, ...] = ()
     generated: int = 0
 
-    def _alive(self, k: int) -> np.ndarray | None:
-        return continuation(self.survival, self.generated, k) if self.survival else None
+    def _alive(self, k: int) -> np.ndarray:
+        return continuation(self.survival, self.generated, k)  # all ones when the answer end is off
 
     def length(self, confidence: Sequence[float], k: int | None = None) -> int:
         """Tokens a replay drafts of a window whose draft probabilities are ``confidence``.
@@ -313,20 +313,15 @@ class DraftStop:
         if i == 0:
             return True
         alive = self._alive(k)
-        if alive is None:
-            p_all = float(np.prod([self.cmap.accept_prob(float(c)) for c in confidence]))
-        else:
-            p_all = float(np.prod([self.cmap.accept_prob(float(c)) * alive[l] for l, c in enumerate(confidence, 1)]))
+        p_all = float(np.prod([self.cmap.accept_prob(float(c)) * alive[l] for l, c in enumerate(confidence, 1)]))
         return _pays(p_all, i, k, self.cmap, self.cycle_ms, self.rate_per_ms, alive)
 
 
 def _pays(p_all: float, i: int, k: int, cmap: ConfidenceMap, cycle_ms: Sequence[float], rate_per_ms: float,
-          alive: np.ndarray | None = None) -> bool:
+          alive: np.ndarray) -> bool:
     """True when some draft of ``n`` in ``i+1..k`` tokens gains (the module docstring's condition)."""
-    if alive is None:
-        ahead = np.cumsum(cmap.mean ** np.arange(1, k - i + 1))  # expected accepted of the next l unseen tokens
-    else:
-        ahead = np.cumsum(np.cumprod(cmap.mean * alive[i + 1: k + 1]))
+    # expected accepted of the next l unseen tokens (alive: the answer end's factors, ones when off)
+    ahead = np.cumsum(cmap.mean ** np.arange(1, k - i + 1) * np.cumprod(alive[i + 1: k + 1]))
     cost = np.asarray(cycle_ms[i: k + 1], dtype=float)
     return bool(np.any(p_all * ahead - rate_per_ms * (cost[1:] - cost[0]) > 0.0))
 
@@ -364,13 +359,12 @@ def stop_length(confidence: Sequence[float], cmap: ConfidenceMap, cycle_ms: Sequ
         raise ValueError(f"k: the cap ({k}) is shorter than the window ({n})")
     if len(cycle_ms) < k + 1:
         raise ValueError(f"cycle_ms: need {k + 1} entries for a cap of {k}, got {len(cycle_ms)}")
-    al = None if alive is None else np.asarray(alive, dtype=float)
-    if al is not None and len(al) < k + 1:
+    al = np.ones(k + 1) if alive is None else np.asarray(alive, dtype=float)
+    if len(al) < k + 1:
         raise ValueError(f"alive: need {k + 1} entries for a cap of {k}, got {len(al)}")
     p_all = 1.0
     for i in range(1, n):
-        p_all *= cmap.accept_prob(float(confidence[i - 1])) if al is None else \
-            cmap.accept_prob(float(confidence[i - 1])) * float(al[i])
+        p_all *= cmap.accept_prob(float(confidence[i - 1])) * float(al[i])
         if not _pays(p_all, i, k, cmap, cycle_ms, rate_per_ms, al):
             return i
     return n
