@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["EdgeCNN", "PatchViT", "patchify", "random_keep_mask"]
+__all__ = ["CanvasEmbed", "EdgeCNN", "PatchViT", "patchify", "random_keep_mask"]
 
 
 class EdgeCNN(nn.Module):
@@ -71,6 +71,56 @@ def _cnn_embed(in_ch: int, dim: int, patch: int, ch: int) -> nn.Module:
                          nn.Conv2d(6 * ch, dim, side, stride=side))
 
 
+class CanvasEmbed(nn.Module):
+    """Hybrid-ViT stem over the received patches placed on an empty canvas.
+
+    The received patches are written into a zero image with a fourth "received" channel (1 on received
+    pixels, 0 elsewhere); a CNN (as :class:`EdgeCNN`'s stages: 3×3 conv, BN, ReLU, 2×2 max-pool, width
+    doubling twice) maps it to the patch grid, and a 1×1 convolution gives one token per grid cell
+    (Dosovitskiy et al. 2021, §3.1, "Hybrid Architecture"). Only the received patches' tokens are
+    returned. A token's receptive field spans neighbouring *received* patches; unsent pixels are never
+    read (their canvas cells are zeros, whatever the caller passes there).
+
+    Parameters
+    ----------
+    in_ch, dim, patch, ch : int
+        Image channels, token width, patch side (px, a power of two), first-stage channels.
+    grid : int
+        Patches per side.
+    """
+
+    def __init__(self, in_ch: int, dim: int, patch: int, ch: int, grid: int) -> None:
+        super().__init__()
+        stages = patch.bit_length() - 1
+        if patch != 1 << stages or stages < 1:
+            raise ValueError(f"the canvas embedding needs a power-of-two patch side, got {patch}")
+        widths = [ch * min(2 ** i, 4) for i in range(stages)]
+        layers: list[nn.Module] = []
+        cin = in_ch + 1
+        for w in widths:
+            layers += [nn.Conv2d(cin, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(), nn.MaxPool2d(2)]
+            cin = w
+        layers += [nn.Conv2d(cin, cin, 3, padding=1, bias=False), nn.BatchNorm2d(cin), nn.ReLU(),
+                   nn.Conv2d(cin, dim, 1)]
+        self.stem = nn.Sequential(*layers)
+        self.in_ch, self.patch, self.grid = in_ch, patch, grid
+
+    def forward(self, patches: torch.Tensor, index: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """Tokens ``(N, K, dim)`` of the received patches ``(N, K, C, patch, patch)`` at ``index`` ``(N, K)``;
+        padding (``valid`` False) is left off the canvas."""
+        n, k = index.shape
+        g, p, c = self.grid, self.patch, self.in_ch
+        on = valid.to(patches.dtype)
+        cells = patches.new_zeros(n, g * g, c + 1, p, p)
+        content = torch.cat([patches * on[:, :, None, None, None], on[:, :, None, None, None].expand(n, k, 1, p, p)],
+                            dim=2)
+        # padding rows may repeat a real index: scatter them first with zeros, add, never overwrite
+        cells = cells.index_put((torch.arange(n)[:, None].expand(n, k), index), content, accumulate=True)
+        canvas = cells.reshape(n, g, g, c + 1, p, p).permute(0, 3, 1, 4, 2, 5).reshape(n, c + 1, g * p, g * p)
+        fmap = self.stem(canvas).flatten(2).transpose(1, 2)          # (N, G², dim), row-major grid
+        return torch.gather(fmap, 1, index[:, :, None].expand(-1, -1, fmap.shape[2]))
+
+
 _EMBEDDINGS = {"linear": _linear_embed, "cnn": _cnn_embed}
 
 
@@ -103,12 +153,15 @@ class PatchViT(nn.Module):
     in_ch, n_classes : int
     dim, depth, heads, mlp : int
         Transformer width, layers, heads and MLP width.
-    embed : {"linear", "cnn"}
-        Patch embedding: ``linear`` (one ``patch × patch`` convolution, as in ViT) or ``cnn`` (a small
+    embed : {"linear", "cnn", "canvas"}
+        Patch embedding: ``linear`` (one ``patch × patch`` convolution, as in ViT), ``cnn`` (a small
         convolutional stem run on each patch alone, a hybrid ViT that learns from few images; padding
-        stays inside the patch, so a token still depends only on its own pixels).
+        stays inside the patch, so a token still depends only on its own pixels) or ``canvas``
+        (:class:`CanvasEmbed`: a CNN stem over all received patches placed on an empty canvas, so a
+        token also sees neighbouring received patches, never unsent pixels).
     embed_ch : int
-        Channels of the ``cnn`` embedding's first convolution (then ×3 and ×6); unused by ``linear``.
+        Channels of the ``cnn`` embedding's first convolution (then ×3 and ×6), or of the ``canvas``
+        stem's first stage (then ×2, ×4); unused by ``linear``.
     """
 
     def __init__(self, image_size: int = 32, patch: int = 4, in_ch: int = 3, n_classes: int = 10,
@@ -118,10 +171,12 @@ class PatchViT(nn.Module):
         if image_size % patch:
             raise ValueError(f"image_size {image_size} is not a multiple of patch {patch}")
         self.patch, self.grid, self.in_ch = patch, image_size // patch, in_ch
-        try:
+        if embed == "canvas":
+            self.embed: nn.Module = CanvasEmbed(in_ch, dim, patch, embed_ch, self.grid)
+        elif embed in _EMBEDDINGS:
             self.embed = _EMBEDDINGS[embed](in_ch, dim, patch, embed_ch)
-        except KeyError:
-            raise ValueError(f"Unknown patch embedding {embed!r}. Available: {sorted(_EMBEDDINGS)}") from None
+        else:
+            raise ValueError(f"Unknown patch embedding {embed!r}. Available: {sorted([*_EMBEDDINGS, 'canvas'])}")
         self.pos = nn.Parameter(torch.randn(1, self.grid * self.grid, dim) * 0.02)
         self.cls = nn.Parameter(torch.zeros(1, 1, dim))
         self.blocks = nn.ModuleList(_Block(dim, heads, mlp) for _ in range(depth))
@@ -148,7 +203,10 @@ class PatchViT(nn.Module):
         n, k = index.shape
         if not bool(valid.any(dim=1).all()):
             raise ValueError("every image needs at least one received patch")
-        tok = self.embed(patches.reshape(n * k, self.in_ch, self.patch, self.patch)).reshape(n, k, -1)
+        if isinstance(self.embed, CanvasEmbed):
+            tok = self.embed(patches, index, valid)
+        else:
+            tok = self.embed(patches.reshape(n * k, self.in_ch, self.patch, self.patch)).reshape(n, k, -1)
         tok = tok + self.pos[0][index]
         x = torch.cat([self.cls.expand(n, -1, -1), tok], dim=1)
         key_ok = torch.cat([torch.ones(n, 1, dtype=torch.bool, device=x.device), valid], dim=1)

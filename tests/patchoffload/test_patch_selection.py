@@ -63,9 +63,11 @@ def test_messages_refuse_an_empty_selection():
         make_messages(imgs, keep, 4)
 
 
-def test_server_sees_only_received_patches():
+@pytest.mark.parametrize("embed", ["linear", "cnn", "canvas"])
+def test_server_sees_only_received_patches(embed):
     torch.manual_seed(0)
-    server = PatchViT(image_size=16, patch=4, in_ch=3, n_classes=5, dim=16, depth=2, heads=2, mlp=32).eval()
+    server = PatchViT(image_size=16, patch=4, in_ch=3, n_classes=5, dim=16, depth=2, heads=2, mlp=32, embed=embed,
+                      embed_ch=4).eval()
     rng = np.random.default_rng(2)
     imgs = rng.integers(0, 256, size=(6, 16, 16, 3), dtype=np.uint8)
     keep = rng.random((6, 16)) < 0.4

@@ -44,7 +44,7 @@ def test_cache_key_leaves_out_unused_later_fields_only():
     plain = T.RECIPES["server_vit"]["hybrid-10ep"]
     key = T.recipe_key(plain)
     assert "teacher" not in key and "kd" not in key            # keys of pre-distillation weights unchanged
-    assert key == {k: v for k, v in dataclasses.asdict(plain).items() if k not in ("teacher", "kd", "kd_temperature")}
+    assert key == {k: v for k, v in dataclasses.asdict(plain).items() if k not in ("teacher", "kd", "kd_temperature", "guided")}
     distilled = T.recipe_key(T.RECIPES["server_vit"]["hybrid-small-kd"])
     assert distilled["teacher"] and distilled["kd"] == 0.5       # control: a recipe that distils is keyed by it
     splits = _tiny_splits()
