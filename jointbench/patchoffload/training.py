@@ -107,6 +107,8 @@ RECIPES: dict[str, dict[str, Recipe]] = {
         "canvas-kd-keep50": Recipe(arch=_CANVAS, epochs=30, lr=2e-3, min_keep=0.5, teacher=_TEACHER32, kd=0.7),
         "canvas-kd-guided": Recipe(arch=_CANVAS, epochs=30, lr=2e-3, min_keep=0.25, teacher=_TEACHER32, kd=0.7,
                                    guided=0.5),
+        "canvas-kd-guided-15ep": Recipe(arch=_CANVAS, epochs=15, lr=2e-3, min_keep=0.25,
+                                        teacher={**_TEACHER32, "epochs": 15}, kd=0.7, guided=0.5),
         "canvas-kd-guided-p4": Recipe(arch={**_CANVAS, "patch": 4}, epochs=30, lr=2e-3, min_keep=0.25,
                                       teacher=_TEACHER32, kd=0.7, guided=0.5),
     },
