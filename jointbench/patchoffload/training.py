@@ -29,7 +29,7 @@ from jointbench.patchoffload.nets import EdgeCNN, PatchViT
 
 __all__ = ["DATASET_DEFAULT_RECIPES", "DATASET_OVERRIDES", "DEFAULT_RECIPES", "RECIPES", "ROLES", "Recipe",
            "TrainedModel", "accuracy", "load_or_train", "normalise_uint8", "recipe_for", "recipe_key",
-           "recipe_name_for", "to_tensor", "train_model"]
+           "recipe_name_for", "teacher_saliency", "to_tensor", "train_model"]
 
 _FORMAT = 1
 
