@@ -114,7 +114,7 @@ class CanvasEmbed(nn.Module):
         cells = patches.new_zeros(n, g * g, c + 1, p, p)
         content = torch.cat([patches * on[:, :, None, None, None], on[:, :, None, None, None].expand(n, k, 1, p, p)],
                             dim=2)
-        # padding rows may repeat a real index: scatter them first with zeros, add, never overwrite
+        # padding rows may repeat a received patch's index; they carry zeros and are added, so nothing is overwritten
         cells = cells.index_put((torch.arange(n)[:, None].expand(n, k), index), content, accumulate=True)
         canvas = cells.reshape(n, g, g, c + 1, p, p).permute(0, 3, 1, 4, 2, 5).reshape(n, c + 1, g * p, g * p)
         fmap = self.stem(canvas).flatten(2).transpose(1, 2)          # (N, G², dim), row-major grid

@@ -25,6 +25,7 @@ from torch.nn import functional as F
 
 from jointbench.cache import atomic_write_bytes, cache_dir, cache_key
 from jointbench.datasets.image_splits import ImageSplits
+from jointbench.patchoffload.gradcam import aggregated_gradcam
 from jointbench.patchoffload.nets import EdgeCNN, PatchViT
 
 __all__ = ["DATASET_DEFAULT_RECIPES", "DATASET_OVERRIDES", "DEFAULT_RECIPES", "RECIPES", "ROLES", "Recipe",
@@ -200,18 +201,12 @@ def _build(role: str, splits: ImageSplits, recipe: Recipe) -> nn.Module:
 
 def teacher_saliency(teacher: EdgeCNN, x: torch.Tensor, grid: int) -> torch.Tensor:
     """Grad-CAM of ``teacher`` at its last conv stage on the aggregated target Σ_c p_c z_c (p its own
-    softmax), average-pooled to a ``grid × grid`` patch grid: ``(N, grid²)``, row-major, ≥ 0."""
-    acts: list[torch.Tensor] = []
-    hook = teacher.last_conv.register_forward_hook(lambda _m, _i, out: acts.append(out))
-    try:
-        with torch.enable_grad():
-            logits = teacher(x.detach())
-            target = (logits.softmax(dim=1).detach() * logits).sum()
-            (grads,) = torch.autograd.grad(target, acts[0])
-    finally:
-        hook.remove()
-    cam = F.relu((grads.mean(dim=(2, 3), keepdim=True) * acts[0]).sum(dim=1, keepdim=True))
-    return F.adaptive_avg_pool2d(cam.detach(), grid).flatten(1)
+    softmax; :func:`~jointbench.patchoffload.gradcam.aggregated_gradcam`), average-pooled to a
+    ``grid × grid`` patch grid: ``(N, grid²)``, row-major, ≥ 0."""
+    with torch.no_grad():
+        p = teacher(x).softmax(dim=1)
+    cam = aggregated_gradcam(teacher, teacher.last_conv, x.detach(), p)
+    return F.adaptive_avg_pool2d(cam[:, None], grid).flatten(1)
 
 
 def _forward_train(model: nn.Module, x: torch.Tensor, recipe: Recipe, g: torch.Generator,
