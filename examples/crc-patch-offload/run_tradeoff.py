@@ -3,7 +3,8 @@ baselines, Tables 1–2, and the plot (``workspace/crc_patch_offload/tradeoff_ci
 
     .venv/bin/python examples/crc-patch-offload/run_tradeoff.py [--dataset fashion-mnist] [--plot out.png]
 
-The first run trains the three models (a few minutes on 2 cores); later runs take well under a minute.
+The first run trains the three models (about 13 minutes on 2 cores, measured in docs/patchoffload.md); later
+runs take well under a minute.
 """
 
 from __future__ import annotations

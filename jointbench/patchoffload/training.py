@@ -2,8 +2,9 @@
 
 ``load_or_train(role, splits)`` returns the trained model of a role (``edge_cnn``, ``server_vit``,
 ``edge_vit``) for an offline dataset, trained with a named recipe of :data:`RECIPES` (the dataset's
-default unless ``recipe_name`` picks one) on the first call and read back afterwards (CIFAR-10 defaults:
-each model in about a minute or less on one idle core pair; measured in ``docs/patchoffload.md``). A
+default unless ``recipe_name`` picks one) on the first call and read back afterwards (CIFAR-10 defaults
+with 2 threads: the edge CNN 40 s, the server 420 s, the baselines' ViT edge 330 s; measured in
+``docs/patchoffload.md``). A
 recipe may distil from a CNN teacher (:class:`Recipe`). The cache key holds every input that decides the
 weights (role, architecture, dataset and split seed, training recipe, torch version), so a change
 retrains. ``python -m jointbench.patchoffload.models --dataset cifar10 --retrain`` retrains on demand.
