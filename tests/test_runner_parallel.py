@@ -66,7 +66,8 @@ def test_a_worker_that_dies_fails_its_case_and_the_job_goes_on(toy_job):
 
 
 def test_sigkill_of_the_run_leaves_no_worker_and_sigterm_saves_the_rank(toy_job):
-    job = toy_job(algorithms={"slow": _grid(10, "JBToySlowEdge", {"delay_s": [0.15]})})
+    # enough cases that the run is still busy when the signal arrives, even on a loaded machine
+    job = toy_job(algorithms={"slow": _grid(40, "JBToySlowEdge", {"delay_s": [0.3]})})
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests" / "fixtures" / "toyplugins")]))
     cmd = [sys.executable, "-m", "jointbench", "run", job, "--no-progress", "--no-plot", "--jobs", "2"]
     for sig in (signal.SIGKILL, signal.SIGTERM):
